@@ -1,0 +1,212 @@
+"""Read delivery shapefiles in bulk: columns as numpy arrays, geometries as a shapely 2 array."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+from osgeo import gdal, ogr
+
+from . import crs as crsmod
+from . import encoding as enc
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+
+_OGR_TYPES = {ogr.OFTString: "T", ogr.OFTInteger: "I", ogr.OFTInteger64: "I", ogr.OFTReal: "N",
+              ogr.OFTDate: "D", ogr.OFTDateTime: "D"}
+
+
+@dataclass
+class VectorData:
+    layer: str
+    paths: list
+    encoding: str = "UTF-8"
+    encoding_source: str = "cpg"
+    fields: dict = field(default_factory=dict)  # name -> numpy array (str -> object array of str)
+    nulls: dict = field(default_factory=dict)  # name -> bool array, True where the value is NULL/blank
+    field_defs: list = field(default_factory=list)  # (name, type T/I/N/D, width, precision)
+    geoms: object = None  # numpy object array of shapely geometries (None = no geometry)
+    source_index: object = None  # int array: which path each row came from
+    fid: object = None
+    wkt: str = ""
+    epsg: int = None
+    has_z: bool = False
+    has_m: bool = False
+    problems: list = field(default_factory=list)  # (rule, key, field, message, value)
+    garbled: int = 0
+
+    @property
+    def n(self):
+        return 0 if self.geoms is None else len(self.geoms)
+
+    def text(self, name):
+        return self.fields.get(name, np.full(self.n, "", dtype=object))
+
+    def number(self, name):
+        v = self.fields.get(name)
+        if v is None:
+            return np.full(self.n, np.nan)
+        return np.asarray(v, dtype=float)
+
+
+def _decode(arr):
+    if arr.dtype.kind == "S":
+        out = np.char.decode(arr, "utf-8", errors="replace").astype(object)
+        return out
+    if arr.dtype == object:
+        return np.array([(x.decode("utf-8", "replace") if isinstance(x, (bytes, bytearray)) else ("" if x is None else str(x)))
+                         for x in arr], dtype=object)
+    return arr
+
+
+def _read_one(shp, encoding, rel):
+    """Read one shapefile. Returns (columns dict, nulls dict, defs, geoms list, wkt, flags, problems)."""
+    problems = []
+    opts = [f"ENCODING={encoding}"] if encoding else []
+    try:
+        ds = gdal.OpenEx(str(shp), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=opts)
+    except RuntimeError as e:
+        problems.append(("package.unreadable", rel, "", f"无法读取矢量文件：{e}", ""))
+        return None, problems
+    lyr = ds.GetLayer(0)
+    defn = lyr.GetLayerDefn()
+    defs = []
+    for i in range(defn.GetFieldCount()):
+        fd = defn.GetFieldDefn(i)
+        defs.append((fd.GetName().upper(), _OGR_TYPES.get(fd.GetType(), "T"), fd.GetWidth(), fd.GetPrecision()))
+    gtype = lyr.GetGeomType()
+    has_z = bool(ogr.GT_HasZ(gtype))
+    has_m = bool(ogr.GT_HasM(gtype))
+    srs = lyr.GetSpatialRef()
+    wkt = ""
+    prj = Path(shp).with_suffix(".prj")
+    if prj.exists():
+        try:
+            wkt = prj.read_text("utf-8", "replace")
+        except OSError:
+            wkt = ""
+    elif srs is not None:
+        wkt = srs.ExportToWkt()
+    cols = {name: [] for name, *_ in defs}
+    nulls = {name: [] for name, *_ in defs}
+    wkbs = []
+    try:
+        stream = lyr.GetArrowStreamAsNumPy(options=["USE_MASKED_ARRAYS=YES"])
+        for batch in stream:
+            for name, *_ in defs:
+                raw = batch.get(name) if name in batch else batch.get(next((k for k in batch if k.upper() == name), name))
+                if raw is None:
+                    continue
+                mask = np.ma.getmaskarray(raw) if np.ma.isMaskedArray(raw) else np.zeros(len(raw), bool)
+                data = np.ma.getdata(raw)
+                cols[name].append(_decode(data))
+                nulls[name].append(mask)
+            wkbs.append(batch.get("wkb_geometry", np.full(len(batch.get("OGC_FID", [])), None, dtype=object)))
+    except (RuntimeError, ValueError) as e:
+        problems.append(("package.unreadable", rel, "", f"矢量文件已损坏或被截断，读取中断：{e}", ""))
+        # Fall back to feature-by-feature reading of what is readable.
+        cols = {name: [] for name, *_ in defs}
+        nulls = {name: [] for name, *_ in defs}
+        wkbs = []
+        vals = {name: [] for name, *_ in defs}
+        nl = {name: [] for name, *_ in defs}
+        geo = []
+        lyr.ResetReading()
+        while True:
+            try:
+                f = lyr.GetNextFeature()
+            except RuntimeError:
+                break
+            if f is None:
+                break
+            for i, (name, *_r) in enumerate(defs):
+                isnull = not f.IsFieldSetAndNotNull(i)
+                nl[name].append(isnull)
+                vals[name].append(None if isnull else f.GetField(i))
+            g = f.GetGeometryRef()
+            geo.append(bytes(g.ExportToIsoWkb()) if g is not None and not g.IsEmpty() else None)
+        for name, typ, *_r in defs:
+            if typ == "T":
+                cols[name] = [np.array(["" if v is None else str(v) for v in vals[name]], dtype=object)]
+            else:
+                cols[name] = [np.array([np.nan if v is None else float(v) for v in vals[name]], dtype=float)]
+            nulls[name] = [np.array(nl[name], bool)]
+        wkbs = [np.array(geo, dtype=object)]
+    out = {}
+    outn = {}
+    for name, typ, *_ in defs:
+        parts = cols[name]
+        if parts:
+            arr = np.concatenate(parts)
+        else:
+            arr = np.array([], dtype=object if typ == "T" else float)
+        m = np.concatenate(nulls[name]) if nulls[name] else np.zeros(len(arr), bool)
+        if typ == "T":
+            arr = arr.astype(object)
+            arr[m] = ""
+            m = m | (arr == "")
+        else:
+            arr = arr.astype(float)
+            arr[m] = np.nan
+        out[name] = arr
+        outn[name] = m
+    wkb = np.concatenate(wkbs) if wkbs else np.array([], dtype=object)
+    return (out, outn, defs, wkb, wkt, has_z, has_m), problems
+
+
+def read_layer(delivery, prefix, with_geometry=True):
+    """Read every shapefile of a layer (split parts concatenated). Returns VectorData or None."""
+    shps = delivery.vectors.get(prefix) or []
+    if not shps:
+        return None
+    vd = VectorData(layer=prefix, paths=list(shps))
+    all_cols, all_nulls, geoms, src = {}, {}, [], []
+    for idx, shp in enumerate(shps):
+        rel = delivery.rel(shp)
+        encoding, source = enc.shapefile_encoding(shp)
+        if idx == 0:
+            vd.encoding, vd.encoding_source = encoding, source
+        if source != "cpg":
+            vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "", f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
+        res, probs = _read_one(shp, encoding, rel)
+        vd.problems.extend(probs)
+        if res is None:
+            continue
+        cols, nulls, defs, wkb, wkt, has_z, has_m = res
+        if not vd.field_defs:
+            vd.field_defs, vd.wkt = defs, wkt
+        vd.has_z |= has_z
+        vd.has_m |= has_m
+        n = len(wkb)
+        for name, *_ in defs:
+            all_cols.setdefault(name, []).append(cols[name])
+            all_nulls.setdefault(name, []).append(nulls[name])
+        geoms.append(wkb)
+        src.append(np.full(n, idx))
+    if not geoms:
+        return vd if vd.problems else None
+    n_total = sum(len(g) for g in geoms)
+    for name, typ, *_ in vd.field_defs:
+        parts = all_cols.get(name, [])
+        if sum(len(p) for p in parts) != n_total:  # a split part lacks the field
+            parts = [all_cols[name][i] if i < len(all_cols[name]) else np.full(len(geoms[i]), "" if typ == "T" else np.nan, dtype=object if typ == "T" else float) for i in range(len(geoms))]
+        vd.fields[name] = np.concatenate(parts)
+        vd.nulls[name] = np.concatenate(all_nulls.get(name, [np.zeros(n_total, bool)]))[:n_total]
+    wkb = np.concatenate(geoms)
+    if with_geometry:
+        g = np.full(len(wkb), None, dtype=object)
+        has = np.array([w is not None and len(w) > 0 for w in wkb], bool)
+        if has.any():
+            g[has] = shapely.from_wkb(np.array(list(wkb[has]), dtype=object), on_invalid="ignore")
+        vd.geoms = g
+    else:
+        vd.geoms = np.full(len(wkb), None, dtype=object)
+    vd.source_index = np.concatenate(src)
+    vd.fid = np.arange(len(wkb))
+    vd.epsg = crsmod.identify(vd.wkt)
+    # Text that did not decode (U+FFFD) means the encoding was wrong.
+    for name, typ, *_ in vd.field_defs:
+        if typ == "T":
+            vals = vd.fields[name]
+            vd.garbled += int(sum(1 for v in vals if "\ufffd" in v)) if len(vals) else 0
+    return vd

@@ -1,0 +1,98 @@
+"""Open a delivery once for any algorithm: file scan, DK layer (bulk), attribute tables (staging DB)."""
+import numpy as np
+import shapely
+
+from . import attrdb, delivery, vector
+from .errors import NULL_PROGRESS
+
+
+class Workspace:
+    def __init__(self, d, stage, dk, ledger_path=None):
+        self.d, self.stage, self.dk = d, stage, dk
+        self.ledger_path = ledger_path
+        self._layers = {}
+        self.area = None
+
+    @property
+    def problems(self):
+        out = [(r, k, f, m, v, "") for (r, k, f, m, v) in self.d.problems]
+        out += list(self.stage.problems)
+        if self.dk is not None:
+            out += [(r, k, f, m, v, "DK") for (r, k, f, m, v) in self.dk.problems]
+        for lyr in self._layers.values():
+            if lyr is not None:
+                out += [(r, k, f, m, v, lyr.layer) for (r, k, f, m, v) in lyr.problems]
+        return out
+
+    def layer(self, prefix):
+        if prefix == "DK":
+            return self.dk
+        if prefix not in self._layers:
+            self._layers[prefix] = vector.read_layer(self.d, prefix)
+        return self._layers[prefix]
+
+    def close(self):
+        self.stage.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True):
+    d = delivery.scan(path, required_layers=required_layers)
+    progress.set(5)
+    progress.check()
+    dk = vector.read_layer(d, "DK", with_geometry=with_geometry)
+    progress.set(35)
+    progress.check()
+    stage = attrdb.Staging()
+    try:
+        if d.attr_db is not None:
+            stage.load_tables(d.attr_db, d.rel(d.attr_db))
+        progress.set(60)
+        ledger_path = ledger or d.ledger
+        if ledger_path:
+            rel = d.rel(ledger_path) if str(ledger_path).startswith(str(d.root)) else str(ledger_path)
+            stage.load_ledger(ledger_path, rel)
+        if d.code_table is not None:
+            stage.load_code_table(d.code_table, d.rel(d.code_table))
+        ws = Workspace(d, stage, dk, ledger_path)
+        _stage_dk(ws)
+        stage.index()
+    except BaseException:
+        stage.close()
+        raise
+    progress.set(70)
+    return ws
+
+
+def _stage_dk(ws):
+    """DK attributes (and planar geometry area) into the staging DB, for set-based joins."""
+    c = ws.stage.conn
+    c.execute("CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT, SCMJ REAL, SCMJM REAL, area REAL, has_geom INTEGER)")
+    dk = ws.dk
+    if dk is None or dk.n == 0:
+        ws.area = np.array([])
+        return
+    geoms = dk.geoms
+    has = np.array([g is not None for g in geoms], bool)
+    area = np.full(dk.n, np.nan)
+    if has.any():
+        g = geoms[has]
+        nonempty = ~shapely.is_empty(g)
+        a = np.full(len(g), np.nan)
+        a[nonempty] = shapely.area(g[nonempty])
+        area[has] = a
+    has &= ~np.isnan(area)
+    ws.area = area
+    scmj = dk.number("SCMJ")
+    scmjm = dk.number("SCMJM")
+    rows = zip(range(dk.n), dk.text("DKBM").tolist(), dk.text("DKLB").tolist(),
+               [None if np.isnan(x) else float(x) for x in scmj], [None if np.isnan(x) else float(x) for x in scmjm],
+               [None if np.isnan(x) else float(x) for x in area], has.astype(int).tolist())
+    c.executemany("INSERT INTO DK VALUES (?,?,?,?,?,?,?)", rows)
+    c.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
+    c.commit()
