@@ -1,0 +1,86 @@
+"""QGIS entry point: translations, the dependency check, the Processing provider, menus and docks."""
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
+
+from .core import deps
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+MENU = "确权成果衔接 Land Contract Bridge"
+_translator = None
+
+
+def install_translator(locale=None):
+    """Load i18n/land_contract_bridge_<locale>.qm for the user's QGIS locale (zh_CN ships)."""
+    global _translator
+    if locale is None:
+        locale = QgsSettings().value("locale/userLocale", "") or QLocale.system().name()
+    locale = str(locale)
+    for cand in (locale, locale[:2]):
+        qm = PLUGIN_DIR / "i18n" / f"land_contract_bridge_{cand}.qm"
+        if qm.exists():
+            tr = QTranslator()
+            if tr.load(str(qm)):
+                if _translator is not None:
+                    QCoreApplication.removeTranslator(_translator)
+                QCoreApplication.installTranslator(tr)
+                _translator = tr
+                return True
+    return False
+
+
+def tr(text):
+    return QCoreApplication.translate("LandContractBridge", text)
+
+
+class LandContractBridgePlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.actions = []
+        self.toolbar = None
+        self.docks = {}
+        install_translator()
+        self.missing = deps.check()
+
+    # -------------------------------------------------------------- processing (also qgis_process)
+    def initProcessing(self):  # noqa: N802
+        if self.provider is not None:
+            return
+        if self.missing:
+            QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
+            return
+        from .processing.provider import LcbProvider
+
+        self.provider = LcbProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # -------------------------------------------------------------- desktop
+    def initGui(self):  # noqa: N802
+        self.initProcessing()
+        if self.missing:
+            from qgis.PyQt.QtWidgets import QMessageBox
+
+            QMessageBox.warning(self.iface.mainWindow(), tr("Land Contract Bridge: missing Python packages"), deps.message(self.missing))
+            return
+        from .ui.menus import build_menus
+
+        self.toolbar, self.actions = build_menus(self)
+
+    def unload(self):
+        for action in self.actions:
+            self.iface.removePluginMenu(MENU, action)
+            if self.toolbar is not None:
+                self.toolbar.removeAction(action)
+        self.actions = []
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        for dock in self.docks.values():
+            self.iface.removeDockWidget(dock)
+            dock.deleteLater()
+        self.docks = {}
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None

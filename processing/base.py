@@ -1,0 +1,63 @@
+"""Shared plumbing for the lcb algorithms: translation, progress/cancel wiring, clean errors."""
+from pathlib import Path
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.errors import Cancelled, LcbError, Progress
+
+ICON = str(Path(__file__).resolve().parent.parent / "resources" / "icon.svg")
+
+
+def tr(text):
+    return QCoreApplication.translate("LandContractBridge", text)
+
+
+class LcbAlgorithm(QgsProcessingAlgorithm):
+    ID = ""
+    NAME = ""  # English display name, translated through tr()
+    GROUP = ""
+    GROUP_ID = ""
+    HELP = ""
+
+    def tr(self, text):
+        return tr(text)
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def name(self):
+        return self.ID
+
+    def displayName(self):  # noqa: N802
+        return self.tr(self.NAME)
+
+    def group(self):
+        return self.tr(self.GROUP)
+
+    def groupId(self):  # noqa: N802
+        return self.GROUP_ID
+
+    def shortHelpString(self):  # noqa: N802
+        return self.tr(self.HELP)
+
+    def icon(self):
+        return QIcon(ICON)
+
+    @staticmethod
+    def progress(feedback):
+        if feedback is None:
+            return Progress()
+        return Progress(feedback.setProgress, feedback.isCanceled, feedback.pushInfo)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        try:
+            return self.run(parameters, context, feedback)
+        except LcbError as e:
+            raise QgsProcessingException(e.text()) from None
+        except Cancelled:
+            raise QgsProcessingException(self.tr("Cancelled by the user. 已取消，未写出任何结果。")) from None
+
+    def run(self, parameters, context, feedback):
+        raise NotImplementedError
