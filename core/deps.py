@@ -4,7 +4,7 @@ import sys
 
 # (import name, pip name, minimum version, why)
 REQUIRED = [
-    ("shapely", "shapely", (2, 0), "bulk geometry checks"),
+    ("shapely", "shapely", (2, 0), "bulk geometry checks"),  # 2.0.x: see requirements-dev.txt
     ("pyproj", "pyproj", (3, 0), "coordinate reference systems"),
     ("jinja2", "jinja2", (3, 0), "reports"),
     ("sqlite_utils", "sqlite-utils", (3, 0), "registration database helpers"),

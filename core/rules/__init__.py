@@ -1,0 +1,2 @@
+"""The rule catalogue: importing this package registers every rule (core.issues.REGISTRY)."""
+from . import area, codes_rules, dates, encoding_rules, geometry, members, package, reference, schema_rules  # noqa: F401

@@ -1,0 +1,71 @@
+"""Schema rules: fields present with the standard's types and widths, required values, value widths."""
+import re
+
+import numpy as np
+
+from .. import schema
+from ..issues import rule
+from .common import KEYS, dk_rows, present
+
+
+@rule("schema.dk_missing_field", "schema", "error", "地块图层缺少字段 {field}（{detail}）", "The DK layer lacks a standard field the standard marks mandatory.")
+@rule("schema.dk_missing_optional", "schema", "warning", "地块图层缺少可选字段 {field}（{detail}）", "The DK layer lacks an optional standard field.",
+      why="the field is optional in NY/T 2539; nothing downstream depends on it.")
+@rule("schema.field_type", "schema", "warning", "{layer} 字段 {field} 的类型/宽度为 {value}，标准为 {detail}",
+      "A DK field's DBF type or width differs from the standard template.", why="values are still read; only the declared width/type differs.")
+def dk_fields(ctx):
+    dk = ctx.ws.dk
+    if dk is None or not dk.paths:
+        return
+    rel = ctx.ws.d.rel(dk.paths[0])
+    have = {d[0]: d for d in dk.field_defs}
+    for name, typ, width, required, title in schema.DK_FIELDS:
+        if name not in have:
+            ctx.issue("schema.dk_missing_field" if required else "schema.dk_missing_optional", rel, name, "", layer="DK", detail=title)
+            continue
+        _n, t, w, _p = have[name]
+        if t != typ and not (typ == "I" and t == "N") or (typ == "T" and w and w < width and name not in ("KJZB", "DKBZXX")):
+            ctx.issue("schema.field_type", rel, name, f"{t}({w})", layer="DK", detail=f"{typ}({width})")
+
+
+@rule("schema.required_empty", "schema", "error", "{layer} 的必填字段 {field}（{detail}）为空", "A value the standard marks mandatory is empty.")
+def required_empty(ctx):
+    dk = ctx.ws.dk
+    if dk is not None and dk.n:
+        rows = dk_rows(ctx)
+        for name, _t, _w, required, title in schema.DK_FIELDS:
+            if not required or name not in dk.nulls:
+                continue
+            for i in np.nonzero(dk.nulls[name])[0]:
+                key = rows[i][1]
+                ctx.issue("schema.required_empty", key, name, "", layer="DK", detail=title, geometry_of=key)
+    for table, spec in schema.TABLES.items():
+        key = KEYS[table]
+        for name, typ, _w, required, title in spec:
+            if not required or not present(ctx, table, name):
+                continue
+            cond = f'"{name}" IS NULL' + (f' OR trim("{name}") = \'\'' if typ in "TMD" else "")
+            for k, in ctx.q(f'SELECT "{key}" FROM "{table}" WHERE {cond}'):
+                ctx.issue("schema.required_empty", k or f"{table}", name, "", layer=table, detail=title)
+
+
+@rule("schema.too_long", "schema", "error", "{layer} 字段 {field} 的值长度 {value} 超过标准宽度 {detail}", "A text value is longer than the standard field width.")
+@rule("schema.not_number", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是数值", "A numeric field holds text.")
+@rule("schema.bad_date", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是有效日期", "A date field holds something that is not a date.")
+def widths_and_types(ctx):
+    date_re = re.compile(r"^\d{4}-\d{2}-\d{2}")
+    for table, spec in schema.TABLES.items():
+        key = KEYS[table]
+        for name, typ, width, _req, _title in spec:
+            if not present(ctx, table, name):
+                continue
+            if typ == "T" and width:
+                for k, n in ctx.q(f'SELECT "{key}", length("{name}") FROM "{table}" WHERE length("{name}") > ?', (width,)):
+                    ctx.issue("schema.too_long", k, name, n, layer=table, detail=width)
+            elif typ in "NI":
+                for k, v in ctx.q(f'SELECT "{key}", "{name}" FROM "{table}" WHERE typeof("{name}") = \'text\' AND trim("{name}") <> \'\''):
+                    ctx.issue("schema.not_number", k, name, v, layer=table)
+            elif typ == "D":
+                for k, v in ctx.q(f'SELECT "{key}", "{name}" FROM "{table}" WHERE "{name}" IS NOT NULL AND trim("{name}") <> \'\''):
+                    if not date_re.match(str(v)):
+                        ctx.issue("schema.bad_date", k, name, v, layer=table)
