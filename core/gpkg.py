@@ -1,0 +1,106 @@
+"""GeoPackage plumbing: create tables through OGR (so the layout and metadata are GDAL's own), then
+write in bulk through sqlite3 inside one transaction, with the ST_* functions GDAL's R-tree triggers
+call registered on our connection."""
+import sqlite3
+import struct
+
+import numpy as np
+import shapely
+from osgeo import gdal, ogr, osr
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+
+_OGR = {"TEXT": ogr.OFTString, "REAL": ogr.OFTReal, "INTEGER": ogr.OFTInteger64, "DATE": ogr.OFTString}
+
+
+def _envelope(blob):
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if (flags >> 4) & 1:
+        return None
+    if ((flags >> 1) & 7) == 0:
+        g = shapely.from_wkb(bytes(blob[8:]))
+        if g is None or g.is_empty:
+            return None
+        x0, y0, x1, y1 = g.bounds
+        return x0, x1, y0, y1
+    endian = "<" if flags & 1 else ">"
+    return struct.unpack(endian + "4d", blob[8:40])
+
+
+def _is_empty(blob):
+    if blob is None:
+        return 1
+    return 1 if len(blob) >= 4 and (blob[3] >> 4) & 1 else 0
+
+
+def connect(path):
+    """sqlite3 connection able to fire GDAL's GeoPackage triggers."""
+    c = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    c.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        c.create_function(name, 1, lambda b, i=i: (_envelope(b) or (None,) * 4)[i], deterministic=True)
+    c.execute("PRAGMA foreign_keys=OFF")
+    return c
+
+
+def blobs(geoms, srs_id):
+    """GeoPackage geometry blobs (header with xy envelope + ISO WKB) for a shapely array; None stays None."""
+    out = [None] * len(geoms)
+    has = np.array([g is not None and not shapely.is_empty(g) for g in geoms], bool)
+    if not has.any():
+        return out
+    idx = np.nonzero(has)[0]
+    arr = np.asarray([geoms[i] for i in idx], dtype=object)
+    wkb = shapely.to_wkb(arr, output_dimension=2, byte_order=1)
+    b = shapely.bounds(arr)
+    head = struct.Struct("<2sBBi4d")
+    for j, i in enumerate(idx):
+        out[i] = head.pack(b"GP", 0, 0b00000011, srs_id, b[j, 0], b[j, 2], b[j, 1], b[j, 3]) + wkb[j]
+    return out
+
+
+def geometry_from_blob(blob):
+    if blob is None or _is_empty(blob):
+        return None
+    flags = blob[3]
+    env = (flags >> 1) & 7
+    off = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(env, 0)
+    return shapely.from_wkb(bytes(blob[off:]))
+
+
+def create(path, layers, srs_wkt=None, epsg=None):
+    """Create a GeoPackage with OGR. layers: list of (name, geometry type or None, [(field, sqltype, alias)]).
+    Returns the srs_id used for geometry columns."""
+    drv = ogr.GetDriverByName("GPKG")
+    ds = drv.CreateDataSource(str(path))
+    srs = osr.SpatialReference()
+    if epsg:
+        srs.ImportFromEPSG(int(epsg))
+    elif srs_wkt:
+        srs.ImportFromWkt(srs_wkt)
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    for name, gtype, fields in layers:
+        if gtype:
+            lyr = ds.CreateLayer(name, srs, gtype, ["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"])
+        else:
+            lyr = ds.CreateLayer(name, None, ogr.wkbNone, ["FID=fid", "ASPATIAL_VARIANT=GPKG_ATTRIBUTES"])
+        for fname, sqltype, alias in fields:
+            fd = ogr.FieldDefn(fname, _OGR[sqltype])
+            if alias:
+                fd.SetAlternativeName(alias)
+            lyr.CreateField(fd)
+    ds.FlushCache()
+    ds = None
+    c = sqlite3.connect(str(path))
+    row = c.execute("SELECT srs_id FROM gpkg_geometry_columns LIMIT 1").fetchone()
+    # Chinese titles also as gpkg_data_columns.title (GDAL fills .name with the alternative name).
+    try:
+        c.execute("UPDATE gpkg_data_columns SET title = name WHERE title IS NULL")
+        c.commit()
+    except sqlite3.OperationalError:
+        pass
+    c.close()
+    return row[0] if row else 0
