@@ -1,0 +1,142 @@
+"""The joint-consultation list (协商清单) from a registration GeoPackage, and consultation records."""
+import datetime as dt
+import getpass
+import json
+import sqlite3
+from pathlib import Path
+
+from . import classify, report
+from .errors import LcbError
+from .output import mask_id, mask_name, write_xlsx
+
+STATUSES = ["待协商", "以合同面积为准", "以登簿面积为准", "重新测量", "其他"]
+DEFAULT_CLASSES = ["contract_register_mismatch", "measured_differs"]
+COLUMNS = ["DKBM", "XZDM", "XZMC", "CJDM", "CJMC", "ZJMC", "DKMC", "CBFBM", "CBFMC", "HTMJ", "DBMJ", "SCMJ", "HTMJM", "DBMJM",
+           "SCMJM", "HTDBC", "HTSCC", "CYLX", "XSZT", "XSBZ", "XSR", "XSSJ", "BDCDYH"]
+
+
+def _open(path, write=False):
+    p = Path(path)
+    if not p.exists():
+        raise LcbError("找不到登记库 GeoPackage", "registration GeoPackage not found", path=str(p))
+    uri = p.resolve().as_uri() + ("" if write else "?mode=ro")
+    try:
+        c = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        c.execute("SELECT DKBM, CYLX FROM cbdk LIMIT 1")
+    except sqlite3.DatabaseError as e:
+        raise LcbError("不是本插件建立的登记库（缺少 cbdk 图层）", "not a registration GeoPackage made by this plugin (no cbdk layer)",
+                       path=str(p), record=str(e)) from e
+    return c
+
+
+def rows(path, classes=None):
+    classes = list(classes or DEFAULT_CLASSES)
+    c = _open(path)
+    try:
+        prio = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(classify.ORDER))
+        q = (f"SELECT {', '.join(COLUMNS)} FROM cbdk WHERE CYLX IN ({', '.join('?' * len(classes))}) "
+             f"ORDER BY XZDM, CJDM, CASE CYLX {prio} END, DKBM")
+        return [dict(zip(COLUMNS, r)) for r in c.execute(q, classes)]
+    finally:
+        c.close()
+
+
+def class_totals(path):
+    c = _open(path)
+    try:
+        return {cls: dict(n=n, htmj=h or 0.0, dbmj=d or 0.0, scmj=s or 0.0) for cls, n, h, d, s in
+                c.execute("SELECT CYLX, COUNT(*), SUM(HTMJ), SUM(DBMJ), SUM(SCMJ) FROM cbdk GROUP BY CYLX")}
+    finally:
+        c.close()
+
+
+def group(rs):
+    """[(township, [(village, [rows], totals)])] with per-class counts and area sums."""
+    towns = {}
+    for r in rs:
+        t = towns.setdefault(r["XZDM"] or "", dict(code=r["XZDM"], name=r["XZMC"] or "", villages={}))
+        v = t["villages"].setdefault(r["CJDM"] or "", dict(code=r["CJDM"], name=r["CJMC"] or "", rows=[], totals={}))
+        v["rows"].append(r)
+        tot = v["totals"].setdefault(r["CYLX"], dict(n=0, htmj=0.0, dbmj=0.0, scmj=0.0))
+        tot["n"] += 1
+        for k in ("htmj", "dbmj", "scmj"):
+            tot[k] += r[k.upper()] or 0.0
+    return [dict(t, villages=list(t["villages"].values())) for t in towns.values()]
+
+
+def _masked(r, mask):
+    out = dict(r)
+    if mask:
+        out["CBFMC"] = "、".join(mask_name(x) for x in str(r["CBFMC"] or "").replace("等", "").split("、") if x) + ("等" if str(r["CBFMC"] or "").endswith("等") else "")
+    return out
+
+
+def _pct(a, b):
+    return None if a in (None, 0) or b is None else round((a - b) / a * 100, 2)
+
+
+def build(path, classes=None, mask=True):
+    rs = [_masked(r, mask) for r in rows(path, classes)]
+    for r in rs:
+        r["CYLXMC"] = classify.CLASSES.get(r["CYLX"], r["CYLX"])
+        r["PCT_DB"] = _pct(r["HTMJ"], r["DBMJ"])
+        r["PCT_SC"] = _pct(r["HTMJ"], r["SCMJ"])
+    return dict(gpkg=str(path), rows=rs, groups=group(rs), totals=class_totals(path), classes=list(classes or DEFAULT_CLASSES),
+                created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), masked=mask)
+
+
+def to_html(rep):
+    return report.render("consultation.html.j2", rep=rep, CLASSES=classify.CLASSES)
+
+
+def to_xlsx(rep, target):
+    head = ["乡镇", "村", "组", "地块编码", "地块名称", "承包方", "确权（合同）面积㎡", "登簿面积㎡", "实测面积㎡", "合同-登簿差㎡", "合同-实测差㎡",
+            "实测差%", "差异类型", "协商状态", "协商备注", "不动产单元号"]
+    data = [[r["XZMC"], r["CJMC"], r["ZJMC"], r["DKBM"], r["DKMC"], r["CBFMC"], r["HTMJ"], r["DBMJ"], r["SCMJ"], r["HTDBC"], r["HTSCC"],
+             r["PCT_SC"], r["CYLXMC"], r["XSZT"], r["XSBZ"], r["BDCDYH"]] for r in rep["rows"]]
+    summary = []
+    for t in rep["groups"]:
+        for v in t["villages"]:
+            for cls, tot in v["totals"].items():
+                summary.append([t["name"], v["name"], classify.CLASSES.get(cls, cls), tot["n"], round(tot["htmj"], 2), round(tot["dbmj"], 2), round(tot["scmj"], 2)])
+    write_xlsx(target, [("协商清单", head, data), ("按村汇总", ["乡镇", "村", "差异类型", "地块数", "合同面积㎡", "登簿面积㎡", "实测面积㎡"], summary)])
+
+
+# ------------------------------------------------------------------ consultation records
+def set_status(path, dkbms, status, note=None, user=None):
+    """Record the outcome of the joint consultation for parcels, with user and time in the audit table.
+    One short transaction; waits (up to 30 s) if QGIS or another process holds the database."""
+    if status not in STATUSES:
+        raise LcbError(f"协商状态必须是：{'、'.join(STATUSES)}", "unknown consultation status", field="XSZT", record=status)
+    user = user or _user()
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    c = _open(path, write=True)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        n = 0
+        for k in dkbms:
+            old = c.execute("SELECT XSZT, XSBZ FROM cbdk WHERE DKBM = ?", (k,)).fetchone()
+            if old is None:
+                continue
+            c.execute("UPDATE cbdk SET XSZT = ?, XSBZ = ?, XSR = ?, XSSJ = ? WHERE DKBM = ?", (status, note if note is not None else old[1], user, now, k))
+            c.execute("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,NULL,?)",
+                      (now, user, "consult", k, json.dumps(dict(old=old[0], new=status, note=note), ensure_ascii=False)))
+            n += 1
+        c.execute("COMMIT")
+        return n
+    except BaseException:
+        if c.in_transaction:
+            c.execute("ROLLBACK")
+        raise
+    finally:
+        c.close()
+
+
+def _user():
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+__all__ = ["build", "to_html", "to_xlsx", "set_status", "STATUSES", "mask_id"]
