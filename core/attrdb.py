@@ -205,7 +205,7 @@ class Staging:
         i_cbf, i_qz = find("CBFBM", "承包方编码"), find("CBJYQZBM", "承包经营权证编码", "权证编码")
         out = []
         for r in rows:
-            def get(i):
+            def get(i, r=r):
                 return r[i] if i is not None and i < len(r) else None
             raw = get(i_mj)
             try:

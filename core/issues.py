@@ -34,19 +34,20 @@ class Rule:
     func: object = None
     why: str = ""  # for warnings: why it is not an error
     params: list = dc_field(default_factory=list)
+    zh: str = ""  # Chinese summary for the catalogue when the message is built elsewhere
 
 
 REGISTRY = {}
 
 
-def rule(id, category, severity, message, description, why="", params=()):
+def rule(id, category, severity, message, description, why="", params=(), zh=""):
     """Register a check. The function takes a ValidationContext and yields Issue rows via ctx.issue()."""
     assert category in CATEGORIES and severity in SEVERITIES, (id, category, severity)
 
     def deco(func):
         if id in REGISTRY:
             raise ValueError(f"duplicate rule id {id}")
-        REGISTRY[id] = Rule(id, category, severity, message, description, func, why, list(params))
+        REGISTRY[id] = Rule(id, category, severity, message, description, func, why, list(params), zh)
         func.rule_id = id
         return func
 

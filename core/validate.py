@@ -1,5 +1,4 @@
 """Quality check of a delivery (成果质检): run the rule catalogue and collect issues."""
-import numpy as np
 import shapely
 
 from . import codes
@@ -124,7 +123,7 @@ def catalogue_markdown():
         lines += [f"## {cat} — {CATEGORY_ZH[cat]}", "", "| id | severity | 中文提示 | description |", "|---|---|---|---|"]
         for r in rules:
             desc = r.description + (f" *Warning because:* {r.why}" if r.why else "")
-            lines.append(f"| `{r.id}` | {r.severity} {SEVERITY_ZH[r.severity]} | {r.message.replace('|', '/')} | {desc} |")
+            lines.append(f"| `{r.id}` | {r.severity} {SEVERITY_ZH[r.severity]} | {(r.zh or r.message).replace('|', '/')} | {desc} |")
         lines.append("")
     return "\n".join(lines)
 
