@@ -219,7 +219,6 @@ class Gen:
         self.defects.append(dict(kind=kind, category=CATEGORY[kind], table=table, key=key, field=field, **extra))
 
     def _plant(self, kind, h, used):
-        rng = self.rng
         p = h["parcels"][0]
         p2 = h["parcels"][1]
         if kind == "self_intersection":

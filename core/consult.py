@@ -5,7 +5,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from . import classify, report
+from . import classify, gpkg, report
 from .errors import LcbError
 from .output import mask_id, mask_name, write_xlsx
 
@@ -21,7 +21,7 @@ def _open(path, write=False):
         raise LcbError("找不到登记库 GeoPackage", "registration GeoPackage not found", path=str(p))
     uri = p.resolve().as_uri() + ("" if write else "?mode=ro")
     try:
-        c = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        c = gpkg.register(sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None))
         c.execute("SELECT DKBM, CYLX FROM cbdk LIMIT 1")
     except sqlite3.DatabaseError as e:
         raise LcbError("不是本插件建立的登记库（缺少 cbdk 图层）", "not a registration GeoPackage made by this plugin (no cbdk layer)",

@@ -36,12 +36,17 @@ def _is_empty(blob):
     return 1 if len(blob) >= 4 and (blob[3] >> 4) & 1 else 0
 
 
-def connect(path):
-    """sqlite3 connection able to fire GDAL's GeoPackage triggers."""
-    c = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+def register(c):
+    """Register the ST_* functions that GDAL's GeoPackage R-tree triggers call."""
     c.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         c.create_function(name, 1, lambda b, i=i: (_envelope(b) or (None,) * 4)[i], deterministic=True)
+    return c
+
+
+def connect(path):
+    """sqlite3 connection able to fire GDAL's GeoPackage triggers."""
+    c = register(sqlite3.connect(str(path), isolation_level=None, timeout=30))
     c.execute("PRAGMA foreign_keys=OFF")
     return c
 

@@ -463,6 +463,7 @@ def _apply(path, d, recs, ws, fp, params, on_conflict, zmap, result, copy_archiv
                    json.dumps(result["classes"]), batch))
         _update_extent(c)
         progress.check()
+        _test_pause("before_commit", path)
         c.execute("COMMIT")
         result["batch"] = batch
     except BaseException:
@@ -471,6 +472,15 @@ def _apply(path, d, recs, ws, fp, params, on_conflict, zmap, result, copy_archiv
         raise
     finally:
         c.close()
+
+
+def _test_pause(point, path):
+    """Test hook: with LCB_TEST_PAUSE=<point>, write <target>.<point> and wait, so a test can kill the process
+    at a known place inside the transaction. Inert otherwise."""
+    if os.environ.get("LCB_TEST_PAUSE") == point:
+        import time
+        Path(f"{path}.{point}").write_text(str(os.getpid()))
+        time.sleep(600)
 
 
 def _copy_tables(c, ws, batch):

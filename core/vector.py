@@ -154,6 +154,26 @@ def _read_one(shp, encoding, rel):
     return (out, outn, defs, wkb, wkt, has_z, has_m), problems
 
 
+def dbf_problem(dbf):
+    """None when the .dbf header is consistent with its size, else a Chinese reason (GDAL reads a broken
+    .dbf silently as 'no attributes')."""
+    import struct
+    try:
+        size = Path(dbf).stat().st_size
+        with open(dbf, "rb") as f:
+            head = f.read(32)
+    except OSError as e:
+        return f"无法读取：{e}"
+    if len(head) < 32 or head[0] not in (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0x8E, 0xCB, 0xF5, 0xFB):
+        return "不是有效的 dBASE 文件头"
+    nrec, hlen, rlen = struct.unpack("<IHH", head[4:12])
+    if hlen < 33 or rlen < 1 or (hlen - 1) % 32 not in (0, 31):
+        return "dBASE 文件头长度异常"
+    if hlen + nrec * rlen > size:
+        return f"记录被截断：声明 {nrec} 条记录，文件只够 {max(0, (size - hlen) // rlen)} 条"
+    return None
+
+
 def read_layer(delivery, prefix, with_geometry=True):
     """Read every shapefile of a layer (split parts concatenated). Returns VectorData or None."""
     shps = delivery.vectors.get(prefix) or []
@@ -168,6 +188,10 @@ def read_layer(delivery, prefix, with_geometry=True):
             vd.encoding, vd.encoding_source = encoding, source
         if source != "cpg":
             vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "", f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
+        dbf = Path(shp).with_suffix(".dbf")
+        why = dbf_problem(dbf) if dbf.exists() else None
+        if why:
+            vd.problems.append(("package.unreadable", delivery.rel(dbf), "", f"{dbf.name} 已损坏（{why}），属性无法读取", ""))
         res, probs = _read_one(shp, encoding, rel)
         vd.problems.extend(probs)
         if res is None:

@@ -1,0 +1,69 @@
+"""The material inventory: counts against truth.json, required items, PREVIOUS comparison, outputs."""
+import re
+import shutil
+import zipfile
+
+from conftest import tree_hash
+from land_contract_bridge.core import inventory
+
+COUNT_KEYS = ["dk_features", "groups", "dksyt_pdfs", "attachment_pdfs", "parcels", "households", "contracts", "members",
+              "cbdkxx_rows", "certificates", "share_only_parcels", "lzht", "qzbf", "qzhf", "qslyzlfj", "ledger_rows",
+              "non_contract_parcels"]
+
+
+def test_counts_equal_truth(demo, truth):
+    before = tree_hash(demo)
+    inv = inventory.build(demo)
+    assert inv.file_count == sum(1 for p in demo.rglob("*") if p.is_file())
+    assert inv.complete and inv.missing == []
+    for k in COUNT_KEYS:
+        assert inv.totals[k] == truth["counts"][k], k
+    assert inv.totals["townships"] == 1 and inv.totals["villages"] == 2
+    assert inv.totals["htmj_mu"] == round(inv.totals["htmj_m2"] * 0.0015, 2)
+    assert inv.pending_groups == []
+    assert tree_hash(demo) == before
+
+
+def test_missing_summary_folder_makes_it_incomplete(demo_copy):
+    shutil.rmtree(demo_copy / "汇总表格")
+    inv = inventory.build(demo_copy)
+    assert not inv.complete
+    assert [m["item"] for m in inv.missing] == ["汇总表格"]
+
+
+def test_previous_inventory_proves_one_damaged_file(demo_copy, tmp_path):
+    first = inventory.build(demo_copy)
+    inventory.to_xlsx(first, tmp_path / "inv.xlsx")
+    victim = sorted(demo_copy.rglob("*.pdf"))[7]
+    b = bytearray(victim.read_bytes())
+    b[len(b) // 2] ^= 0xFF
+    victim.write_bytes(bytes(b))
+    (demo_copy / "文字报告" / "新增说明.txt").write_text("x", "utf-8")
+    (demo_copy / "栅格数据" / "说明.txt").unlink()
+    again = inventory.build(demo_copy, previous=tmp_path / "inv.xlsx")
+    c = again.comparison
+    assert c["changed"] == [victim.relative_to(demo_copy).as_posix()]
+    assert c["added"] == ["文字报告/新增说明.txt"] and c["missing"] == ["栅格数据/说明.txt"]
+
+
+def test_pending_groups_from_the_code_table(demo_copy):
+    import sqlite3  # noqa: F401 - the code table is .xls; add a group through a CSV copy instead
+    (demo_copy / "权属数据/3715262018权属单位代码表.xls").unlink()
+    (demo_copy / "权属数据/3715262018权属单位代码表.csv").write_text(
+        "权属单位代码,权属单位名称,级别\n37152600100101,马堂村一组,组\n37152600100105,马堂村五组,组\n", "utf-8")
+    inv = inventory.build(demo_copy)
+    assert inv.pending_groups == [dict(code="37152600100105", name="马堂村五组")]
+
+
+def test_outputs_have_no_personal_data_and_a_signature_block(demo, tmp_path):
+    inv = inventory.build(demo)
+    html = inventory.to_html(inv)
+    assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", html)
+    assert "移交单位：农业农村部门" in html and "接收单位：自然资源部门" in html
+    assert "韩东" not in html  # no names of contractors either
+    inventory.to_xlsx(inv, tmp_path / "inv.xlsx")
+    with zipfile.ZipFile(tmp_path / "inv.xlsx") as z:
+        names = z.namelist()
+        sheet = z.read("xl/worksheets/sheet2.xml").decode()
+    assert "xl/workbook.xml" in names and "DK3715262018.shp" in sheet
+    assert len(inventory.read_previous(tmp_path / "inv.xlsx")) == inv.file_count

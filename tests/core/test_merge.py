@@ -1,0 +1,244 @@
+"""Integration into the registration GeoPackage: classes, BDCDYH, co-ownership, batches, conflicts, safety."""
+import hashlib
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import shapely
+from osgeo import ogr
+
+from conftest import PLUGINS, run_generator, tree_hash
+from land_contract_bridge.core import gpkg, merge
+from land_contract_bridge.core.errors import LcbError
+
+BDCDYH = re.compile(r"^\d{12}JD\d{5}W00000000$")
+
+
+def rows(target, sql):
+    c = sqlite3.connect(target)
+    try:
+        return c.execute(sql).fetchall()
+    finally:
+        c.close()
+
+
+def file_hash(p):
+    return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def merged(demo, tmp_path_factory):
+    target = tmp_path_factory.mktemp("reg") / "reg.gpkg"
+    before = tree_hash(demo)
+    res = merge.merge(demo, target)
+    assert tree_hash(demo) == before
+    return target, res
+
+
+def test_classes_equal_truth(merged, truth):
+    target, res = merged
+    got = dict(rows(target, "SELECT DKBM, CYLX FROM cbdk"))
+    assert {k: p["class"] for k, p in truth["parcels"].items()} == got
+    assert res["classes"] == truth["counts"]["by_class"]
+    assert res["INSERTED"] == res["PARCELS"] == 299
+
+
+def test_bdcdyh_well_formed_unique_and_from_the_dkbm(merged):
+    target, _ = merged
+    codes = rows(target, "SELECT DKBM, BDCDYH FROM cbdk")
+    assert all(BDCDYH.match(c) for _, c in codes)
+    assert len({c for _, c in codes}) == len(codes)
+    assert all(c[:12] == k[:12] for k, c in codes)  # county + township + village digits by default
+
+
+def test_text_areas_and_archive_links(merged, truth):
+    target, _ = merged
+    got = {k: (mc, xm, sc, ht, db) for k, mc, xm, sc, ht, db in rows(target, "SELECT DKBM, DKMC, ZJRXM, SCMJ, HTMJ, DBMJ FROM cbdk")}
+    for k, p in truth["parcels"].items():
+        if p["DKMC"] is not None:
+            assert got[k][:3] == (p["DKMC"], p["ZJRXM"], p["SCMJ"]), k
+        assert got[k][3:] == (p["HTMJ"], p["DBMJ"]), k
+    link = rows(target, "SELECT DKSYT FROM cbdk WHERE DKBM = '3715260010010100001'")[0][0]
+    assert link == "图件/37152600100101/DKSYT371526001001010001J.pdf"
+
+
+def test_share_only_parcels_are_co_owned(merged, truth):
+    target, _ = merged
+    for k, p in truth["parcels"].items():
+        if p["class"] != "share_only":
+            continue
+        q = rows(target, f"SELECT q.QLBL, q.GYFS FROM qlr q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = '{k}'")
+        assert len(q) > 1 and {g for _, g in q} == {"按份共有"}
+        assert abs(sum(b for b, _ in q) - 1) < 1e-9
+
+
+def test_field_titles_and_style_are_stored(merged):
+    target, _ = merged
+    titles = dict(rows(target, "SELECT column_name, title FROM gpkg_data_columns WHERE table_name = 'cbdk'"))
+    assert titles["SCMJ"] == "实测面积（平方米）" and titles["BDCDYH"] == "不动产单元号"
+    qml = rows(target, "SELECT styleQML FROM layer_styles WHERE f_table_name = 'cbdk' AND useAsDefault = 1")[0][0]
+    assert 'name="合同与登簿面积不一致' not in qml and "合同与登簿面积不一致" in qml and 'field="SCMJ"' in qml
+
+
+def test_passes_the_gdal_geopackage_validator(merged):
+    target, _ = merged
+    script = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"
+    p = subprocess.run([sys.executable, script, str(target)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_remerge_is_a_no_op(demo, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    h = file_hash(target)
+    res = merge.merge(demo, target)
+    assert (res["INSERTED"], res["UPDATED"], res["CONFLICTS"], res["UNCHANGED"]) == (0, 0, 0, 299)
+    assert file_hash(target) == h
+
+
+def _edit_dk(pkg, dkbm, **values):
+    ds = ogr.Open(str(pkg / "矢量数据/DK3715262018.shp"), 1)
+    lyr = ds.GetLayer(0)
+    for f in lyr:
+        if f.GetField("DKBM") == dkbm:
+            for k, v in values.items():
+                f.SetField(k, v)
+            lyr.SetFeature(f)
+    ds = None
+
+
+def test_conflicts_are_recorded_and_only_replaced_on_request(demo, demo_copy, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    code = rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM = '3715260010010100002'")[0][0]
+    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    res = merge.merge(demo_copy, target)
+    assert (res["CONFLICTS"], res["UPDATED"], res["INSERTED"]) == (1, 0, 0)
+    assert rows(target, "SELECT DKMC FROM cbdk WHERE DKBM = '3715260010010100002'")[0][0] == "二道沟"
+    assert rows(target, "SELECT DKBM, fields, resolution FROM conflicts") == [("3715260010010100002", "DKMC", "kept")]
+    res = merge.merge(demo_copy, target, on_conflict="replace")
+    assert (res["CONFLICTS"], res["UPDATED"]) == (1, 1)
+    assert rows(target, "SELECT DKMC, BDCDYH FROM cbdk WHERE DKBM = '3715260010010100002'")[0] == ("改过的名", code)
+    assert rows(target, "SELECT COUNT(*) FROM audit WHERE action = 'replace'")[0][0] == 1
+
+
+def _dump(target):
+    c = sqlite3.connect(target)
+    try:
+        return "\n".join(c.iterdump())
+    finally:
+        c.close()
+
+
+def _run_until_paused(args, marker, env):
+    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; "
+            "merge.merge(*sys.argv[1:3], on_conflict=sys.argv[3])") % str(PLUGINS)
+    p = subprocess.Popen([sys.executable, "-c", code, *args], env=env)
+    for _ in range(600):
+        if marker.exists() or p.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert marker.exists(), "the merge never reached the pause point"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+
+
+def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    before = _dump(target)
+    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
+    _run_until_paused([str(demo_copy), str(target), "replace"], Path(f"{target}.before_commit"), env)
+    assert _dump(target) == before  # a reader rolls the hot journal back: nothing of the killed merge remains
+    res = merge.merge(demo, target)
+    assert res["UNCHANGED"] == 299
+
+
+def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
+    target = tmp_path / "new.gpkg"
+    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
+    tmp = target.with_name(f".{target.name}")
+    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; merge.merge(sys.argv[1], sys.argv[2])") % str(PLUGINS)
+    p = subprocess.Popen([sys.executable, "-c", code, str(demo), str(target)], env=env)
+    for _ in range(600):
+        if list(tmp_path.glob("*.before_commit")) or p.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not target.exists() and list(tmp_path.glob(f"{tmp.name}*"))
+    merge.merge(demo, target)  # the next run cleans the stale temporary file and succeeds
+    assert target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+
+
+def test_second_township_merges_beside_the_first(demo, generated, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    first = dict(rows(target, "SELECT DKBM, BDCDYH FROM cbdk"))
+    root, truth = generated
+    res = merge.merge(root, target)
+    assert res["INSERTED"] == len(truth["parcels"]) and res["CONFLICTS"] == 0 and res["UPDATED"] == 0
+    after = dict(rows(target, "SELECT DKBM, BDCDYH FROM cbdk"))
+    assert all(after[k] == v for k, v in first.items())
+    assert len(set(after.values())) == len(after) == 299 + len(truth["parcels"])
+    got = dict(rows(target, "SELECT DKBM, CYLX FROM cbdk"))
+    assert all(got[k] == p["class"] for k, p in truth["parcels"].items())
+    assert rows(target, "SELECT COUNT(*) FROM batches")[0][0] == 2
+    assert rows(target, "SELECT COUNT(DISTINCT PCID) FROM qs_cbf")[0][0] == 2
+
+
+def test_delivery_without_zone_prefix_is_shifted_exactly(demo, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    root, truth = run_generator(tmp_path / "g", "--parcels", "300", "--township", "003", "--epsg", "4548")
+    res = merge.merge(root, target)
+    assert res["INSERTED"] == len(truth["parcels"]) and res["epsg"] == 4527
+    c = gpkg.connect(target)
+    for k, blob in c.execute("SELECT DKBM, geom FROM cbdk WHERE DKBM LIKE '371526003%' AND geom IS NOT NULL LIMIT 20"):
+        g = gpkg.geometry_from_blob(blob)
+        assert 39_000_000 < g.bounds[0] < 40_000_000
+        assert abs(round(g.area, 2) - truth["parcels"][k]["SCMJ"]) <= 0.01
+    c.close()
+
+
+def test_zoning_table_overrides_the_default_subzones(demo, tmp_path):
+    z = tmp_path / "zoning.csv"
+    z.write_text("code,DJQ,DJZQ\n371526001001,101,202\n", "utf-8")
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target, zoning=z)
+    codes = [c for c, in rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM LIKE '371526001001%'")]
+    assert codes and all(c.startswith("371526101202JD") for c in codes)
+
+
+def test_bad_target_is_a_clear_error(demo, tmp_path):
+    bad = tmp_path / "x.gpkg"
+    bad.write_bytes(b"not a geopackage")
+    with pytest.raises(LcbError) as e:
+        merge.merge(demo, bad)
+    assert "x.gpkg" in e.value.text()
+    assert bad.read_bytes() == b"not a geopackage"
+
+
+def test_copy_archive(demo, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target, copy_archive=True)
+    n, = rows(target, "SELECT COUNT(*) FROM archive")[0]
+    assert n == 96 + 57
+    stored, sha = rows(target, "SELECT stored, sha256 FROM archive LIMIT 1")[0]
+    assert hashlib.sha256((tmp_path / stored).read_bytes()).hexdigest() == sha
+
+
+def test_overlap_geometry_kept(merged):
+    target, _ = merged
+    c = gpkg.connect(target)
+    blob, = c.execute("SELECT geom FROM cbdk WHERE DKBM = '3715260010010400008'").fetchone()
+    assert shapely.get_type_id(gpkg.geometry_from_blob(blob)) == 6
+    assert c.execute("SELECT COUNT(*) FROM cbdk WHERE geom IS NULL").fetchone()[0] == 2  # empty shape + CBDKXX-only parcel
+    c.close()
