@@ -31,7 +31,7 @@ def install_translator(locale=None):
 
 
 def tr(text):
-    return QCoreApplication.translate("LandContractBridge", text)
+    return QCoreApplication.translate("@default", text)
 
 
 class LandContractBridgePlugin:
@@ -53,8 +53,14 @@ class LandContractBridgePlugin:
             return
         from .processing.provider import LcbProvider
 
-        self.provider = LcbProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        registry = QgsApplication.processingRegistry()
+        if registry.providerById("lcb") is not None:  # a stale copy (e.g. a plugin reload): replace it
+            registry.removeProvider("lcb")
+        provider = LcbProvider()
+        if registry.addProvider(provider):
+            self.provider = provider
+        else:
+            QgsMessageLog.logMessage("lcb provider could not be registered", "Land Contract Bridge", Qgis.Critical)
 
     # -------------------------------------------------------------- desktop
     def initGui(self):  # noqa: N802
@@ -68,7 +74,28 @@ class LandContractBridgePlugin:
 
         self.toolbar, self.actions = build_menus(self)
 
+    def _write_project(self, *_):
+        from .ui.menus import write_state
+
+        write_state(self)
+
+    def _read_project(self, *_):
+        from .ui.menus import read_state
+
+        read_state(self)
+
     def unload(self):
+        from qgis.core import QgsProject
+
+        if self.actions:
+            for sig, slot in ((QgsProject.instance().writeProject, self._write_project), (QgsProject.instance().readProject, self._read_project)):
+                try:
+                    sig.disconnect(slot)
+                except (TypeError, RuntimeError):
+                    pass
+            from .ui.menus import ACTIVE
+
+            ACTIVE[:] = [p for p in ACTIVE if p is not self]
         for action in self.actions:
             self.iface.removePluginMenu(MENU, action)
             if self.toolbar is not None:
@@ -82,5 +109,7 @@ class LandContractBridgePlugin:
             dock.deleteLater()
         self.docks = {}
         if self.provider is not None:
-            QgsApplication.processingRegistry().removeProvider(self.provider)
+            registry = QgsApplication.processingRegistry()
+            if registry.providerById("lcb") is not None:
+                registry.removeProvider("lcb")
             self.provider = None

@@ -132,6 +132,22 @@ def set_status(path, dkbms, status, note=None, user=None):
         c.close()
 
 
+def audit(path, dkbms, status, note=None, user=None, action="consult"):
+    """Audit rows only (used when the status itself goes through QGIS's edit buffer)."""
+    user = user or _user()
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    c = _open(path, write=True)
+    try:
+        c.execute("BEGIN IMMEDIATE")
+        c.executemany("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,NULL,?)",
+                      [(now, user, action, k, json.dumps(dict(new=status, note=note), ensure_ascii=False)) for k in dkbms])
+        c.execute("COMMIT")
+    finally:
+        if c.in_transaction:
+            c.execute("ROLLBACK")
+        c.close()
+
+
 def _user():
     try:
         return getpass.getuser()

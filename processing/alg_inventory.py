@@ -3,36 +3,33 @@ from qgis.core import (QgsProcessingOutputBoolean, QgsProcessingOutputNumber, Qg
 
 from ..core import inventory
 from ..core.output import write_text
-from .base import LcbAlgorithm
+from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
 from .pdf import html_to_pdf
 
 
 class InventoryAlgorithm(LcbAlgorithm):
     ID = "inventory"
-    NAME = "Material inventory (资料清单)"
-    GROUP = "Delivery (成果包)"
+    NAME = QT_TRANSLATE_NOOP("@default", "Material inventory (资料清单)")
+    GROUP = QT_TRANSLATE_NOOP("@default", "Delivery (成果包)")
     GROUP_ID = "delivery"
-    HELP = ("Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, "
-            "parcels, contracts and certificates, reports what the delivery rules require but is missing, and the "
-            "village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy "
-            "complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.")
+    HELP = QT_TRANSLATE_NOOP("@default", "Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("INPUT", self.tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterFile("PREVIOUS", self.tr("Earlier inventory XLSX to compare with"), extension="xlsx", optional=True))
-        self.addParameter(QgsProcessingParameterFile("LEDGER", self.tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
-        self.addParameter(QgsProcessingParameterString("REQUIRED_LAYERS", self.tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", self.tr("Inventory (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_XLSX", self.tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_PDF", self.tr("Inventory (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
-        for name, label in (("FILE_COUNT", "Files"), ("TOTAL_BYTES", "Total bytes"), ("MISSING_REQUIRED", "Required items missing"),
-                            ("CHANGED_FILES", "Files changed since the previous inventory"), ("ADDED_FILES", "Files added"), ("MISSING_FILES", "Files missing"),
-                            ("PARCELS", "Parcels"), ("HOUSEHOLDS", "Households")):
-            self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
-        self.addOutput(QgsProcessingOutputBoolean("COMPLETE", self.tr("All required items present")))
-        self.addOutput(QgsProcessingOutputString("FINGERPRINT", self.tr("Inventory fingerprint (SHA-256)")))
+        self.addParameter(QgsProcessingParameterFile("INPUT", tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
+        self.addParameter(QgsProcessingParameterFile("PREVIOUS", tr("Earlier inventory XLSX to compare with"), extension="xlsx", optional=True))
+        self.addParameter(QgsProcessingParameterFile("LEDGER", tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
+        self.addParameter(QgsProcessingParameterString("REQUIRED_LAYERS", tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Inventory (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_XLSX", tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_PDF", tr("Inventory (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        for name, label in (("FILE_COUNT", QT_TRANSLATE_NOOP("@default", "Files")), ("TOTAL_BYTES", QT_TRANSLATE_NOOP("@default", "Total bytes")), ("MISSING_REQUIRED", QT_TRANSLATE_NOOP("@default", "Required items missing")),
+                            ("CHANGED_FILES", QT_TRANSLATE_NOOP("@default", "Files changed since the previous inventory")), ("ADDED_FILES", QT_TRANSLATE_NOOP("@default", "Files added")), ("MISSING_FILES", QT_TRANSLATE_NOOP("@default", "Files missing")),
+                            ("PARCELS", QT_TRANSLATE_NOOP("@default", "Parcels")), ("HOUSEHOLDS", QT_TRANSLATE_NOOP("@default", "Households"))):
+            self.addOutput(QgsProcessingOutputNumber(name, tr(label)))
+        self.addOutput(QgsProcessingOutputBoolean("COMPLETE", tr("All required items present")))
+        self.addOutput(QgsProcessingOutputString("FINGERPRINT", tr("Inventory fingerprint (SHA-256)")))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, "INPUT", context)
         prev = self.parameterAsFile(parameters, "PREVIOUS", context) or None
         ledger = self.parameterAsFile(parameters, "LEDGER", context) or None

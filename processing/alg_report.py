@@ -3,32 +3,28 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
 
 from ..core import classify, consult
 from ..core.output import write_text
-from .base import LcbAlgorithm
+from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
 from .pdf import html_to_pdf
 
 
 class DiscrepancyReportAlgorithm(LcbAlgorithm):
     ID = "discrepancy_report"
-    NAME = "Consultation report (协商清单)"
-    GROUP = "Registration (登记入库)"
+    NAME = QT_TRANSLATE_NOOP("@default", "Consultation report (协商清单)")
+    GROUP = QT_TRANSLATE_NOOP("@default", "Registration (登记入库)")
     GROUP_ID = "registration"
-    HELP = ("The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas "
-            "disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, "
-            "no adjustment), grouped by township and village with counts and area totals per class, the three areas "
-            "side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless "
-            "MASK is unticked.")
+    HELP = QT_TRANSLATE_NOOP("@default", "The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("INPUT", self.tr("Registration GeoPackage"), extension="gpkg"))
-        self.addParameter(QgsProcessingParameterEnum("CLASSES", self.tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
+        self.addParameter(QgsProcessingParameterFile("INPUT", tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterEnum("CLASSES", tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
                                                      allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
-        self.addParameter(QgsProcessingParameterBoolean("MASK", self.tr("Mask personal data (names, ID numbers)"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", self.tr("Consultation list (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_XLSX", self.tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_PDF", self.tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
-        self.addOutput(QgsProcessingOutputNumber("ROWS", self.tr("Parcels listed")))
+        self.addParameter(QgsProcessingParameterBoolean("MASK", tr("Mask personal data (names, ID numbers)"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Consultation list (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_XLSX", tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_PDF", tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber("ROWS", tr("Parcels listed")))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         classes = [classify.ORDER[i] for i in self.parameterAsEnums(parameters, "CLASSES", context)] or consult.DEFAULT_CLASSES
         rep = consult.build(self.parameterAsFile(parameters, "INPUT", context), classes, self.parameterAsBoolean(parameters, "MASK", context))
         html = consult.to_html(rep)

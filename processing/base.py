@@ -10,8 +10,15 @@ from ..core.errors import Cancelled, LcbError, Progress
 ICON = str(Path(__file__).resolve().parent.parent / "resources" / "icon.svg")
 
 
+CONTEXT = "@default"  # the context pylupdate5 gives bare tr("...") calls
+
+
 def tr(text):
-    return QCoreApplication.translate("LandContractBridge", text)
+    return QCoreApplication.translate(CONTEXT, text)
+
+
+def QT_TRANSLATE_NOOP(context, text):  # noqa: N802 - the name pylupdate5 looks for
+    return text
 
 
 class LcbAlgorithm(QgsProcessingAlgorithm):
@@ -53,11 +60,11 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         try:
-            return self.run(parameters, context, feedback)
+            return self.execute(parameters, context, feedback)
         except LcbError as e:
             raise QgsProcessingException(e.text()) from None
         except Cancelled:
-            raise QgsProcessingException(self.tr("Cancelled by the user. 已取消，未写出任何结果。")) from None
+            raise QgsProcessingException(tr("Cancelled by the user. 已取消，未写出任何结果。")) from None
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         raise NotImplementedError

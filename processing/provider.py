@@ -19,22 +19,9 @@ class LcbProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):  # noqa: N802
         from .alg_inventory import InventoryAlgorithm
+        from .alg_merge import MergeAlgorithm
+        from .alg_report import DiscrepancyReportAlgorithm
+        from .alg_validate import ValidateAlgorithm
 
-        algs = [InventoryAlgorithm()]
-        try:
-            from .alg_validate import ValidateAlgorithm
-            algs.append(ValidateAlgorithm())
-        except ImportError:
-            pass
-        try:
-            from .alg_merge import MergeAlgorithm
-            algs.append(MergeAlgorithm())
-        except ImportError:
-            pass
-        try:
-            from .alg_report import DiscrepancyReportAlgorithm
-            algs.append(DiscrepancyReportAlgorithm())
-        except ImportError:
-            pass
-        for a in algs:
-            self.addAlgorithm(a)
+        for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm()):
+            self.addAlgorithm(alg)

@@ -16,6 +16,8 @@ PLUGINS = ROOT / ".lcb" / "plugins"
 if not (PLUGINS / "land_contract_bridge").exists():
     PLUGINS.mkdir(parents=True, exist_ok=True)
     (PLUGINS / "land_contract_bridge").symlink_to(ROOT)
+# `python -m pytest` puts the checkout itself on sys.path; its processing/ package would then shadow QGIS's.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 sys.path.insert(0, str(PLUGINS))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

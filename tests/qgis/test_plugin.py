@@ -1,0 +1,92 @@
+"""The plugin in a real (offscreen) QGIS: provider, load/unload, algorithms through processing.run, i18n."""
+import pytest
+from qgis.core import QgsApplication, QgsVectorLayer
+
+ALGS = {"lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report"}
+
+
+def test_provider_registers_the_algorithms(plugin):
+    prov = QgsApplication.processingRegistry().providerById("lcb")
+    assert prov is not None
+    assert {a.id() for a in prov.algorithms()} == ALGS
+
+
+def test_load_unload_load_again(qgis_iface):
+    from land_contract_bridge import classFactory
+
+    for _ in range(2):
+        p = classFactory(qgis_iface)
+        p.initGui()
+        assert QgsApplication.processingRegistry().providerById("lcb") is not None
+        assert len(p.actions) == 6 and p.toolbar is not None
+        p.unload()
+        assert QgsApplication.processingRegistry().providerById("lcb") is None
+        assert p.actions == [] and p.docks == {}
+
+
+def test_processing_only_init_needs_no_iface():
+    from land_contract_bridge import classFactory
+
+    p = classFactory(None)
+    p.initProcessing()
+    try:
+        assert QgsApplication.processingRegistry().providerById("lcb") is not None
+    finally:
+        p.unload()
+
+
+@pytest.fixture
+def processing_ready(plugin, qgis_processing):
+    return plugin
+
+
+def test_algorithms_through_processing_run(processing_ready, demo, tmp_path, truth):
+    from qgis import processing
+
+    inv = processing.run("lcb:inventory", {"INPUT": str(demo), "OUTPUT_HTML": str(tmp_path / "i.html"), "OUTPUT_XLSX": str(tmp_path / "i.xlsx")})
+    assert inv["FILE_COUNT"] == 191 and inv["COMPLETE"] and inv["PARCELS"] == 299
+    val = processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
+    assert (val["ERROR_COUNT"], val["WARNING_COUNT"]) == (37, 2)
+    lyr = QgsVectorLayer(val["OUTPUT"], "issues", "ogr")
+    assert lyr.featureCount() == 39 and set(lyr.fields().names()) >= {"rule", "category", "severity", "layer", "key", "field", "message", "value"}
+    m = processing.run("lcb:merge", {"INPUT": str(demo), "TARGET": str(tmp_path / "reg.gpkg")})
+    assert m["INSERTED"] == 299 and m["CONTRACT_REGISTER_MISMATCH"] == 8 and m["SHARE_ONLY"] == 5
+    cbdk = QgsVectorLayer(m["OUTPUT"], "cbdk", "ogr")
+    assert cbdk.featureCount() == 299
+    r = processing.run("lcb:discrepancy_report", {"INPUT": str(tmp_path / "reg.gpkg"), "OUTPUT_HTML": str(tmp_path / "r.html"),
+                                                  "OUTPUT_PDF": str(tmp_path / "r.pdf")})
+    assert r["ROWS"] == 124 and (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_bad_input_is_a_clean_processing_error(processing_ready, tmp_path):
+    from qgis import processing
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as e:
+        processing.run("lcb:validate", {"INPUT": str(tmp_path), "OUTPUT": str(tmp_path / "x.gpkg")})
+    assert "county code" in str(e.value) and "6位" in str(e.value)
+
+
+def test_merged_layer_opens_styled_with_chinese_aliases(merged_gpkg):
+    lyr = QgsVectorLayer(f"{merged_gpkg}|layername=cbdk", "cbdk", "ogr")
+    assert lyr.isValid()
+    assert lyr.renderer().type() == "categorizedSymbol"
+    labels = {c.value(): c.label() for c in lyr.renderer().categories()}
+    assert labels["contract_register_mismatch"].startswith("合同与登簿面积不一致")
+    assert lyr.attributeAlias(lyr.fields().indexOf("SCMJ")) == "实测面积（平方米）"
+
+
+def test_zh_cn_translation_loads():
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from land_contract_bridge.plugin import install_translator
+    assert install_translator("zh_CN")
+    try:
+        assert QCoreApplication.translate("@default", "Material inventory (资料清单)") == "资料清单"
+        assert QCoreApplication.translate("@default", "Record outcome") == "记录协商结果"
+    finally:
+        install_translator("en_US")
+        from land_contract_bridge import plugin as pl
+        if pl._translator is not None:
+            QCoreApplication.removeTranslator(pl._translator)
+            pl._translator = None

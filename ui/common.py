@@ -1,0 +1,55 @@
+"""Helpers shared by the docks: translation, layer lookup/loading, zoom and flash."""
+from pathlib import Path
+
+from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
+
+from ..processing.base import tr
+
+STYLE = str(Path(__file__).resolve().parent.parent / "resources" / "styles" / "cbdk.qml")
+
+__all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "gpkg_of"]
+
+
+def gpkg_of(layer):
+    return layer.source().split("|")[0] if layer is not None else None
+
+
+def cbdk_layer_for(path, load=True):
+    """The project's cbdk layer of this GeoPackage, loaded (with the class style) when missing."""
+    path = str(Path(path).resolve())
+    for lyr in QgsProject.instance().mapLayers().values():
+        if isinstance(lyr, QgsVectorLayer) and lyr.providerType() == "ogr":
+            src = lyr.source()
+            if Path(src.split("|")[0]).resolve() == Path(path) and "layername=cbdk" in src:
+                return lyr
+    if not load:
+        return None
+    lyr = QgsVectorLayer(f"{path}|layername=cbdk", tr("Parcels by area class (面积差异分类)"), "ogr")
+    if not lyr.isValid():
+        return None
+    if lyr.renderer() is None or lyr.renderer().type() != "categorizedSymbol":
+        lyr.loadNamedStyle(STYLE)
+    QgsProject.instance().addMapLayer(lyr)
+    return lyr
+
+
+def zoom_and_flash(canvas, geoms, crs):
+    """Zoom the canvas to geometries given in `crs` and flash them."""
+    geoms = [g for g in geoms if g is not None and not g.isEmpty()]
+    if canvas is None or not geoms:
+        return False
+    xf = QgsCoordinateTransform(crs, canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    rect = QgsRectangle()
+    out = []
+    for g in geoms:
+        g = QgsGeometry(g)
+        g.transform(xf)
+        out.append(g)
+        rect.combineExtentWith(g.boundingBox())
+    rect.scale(1.5 if rect.width() > 1 else 1.0)
+    if rect.width() < 20:
+        rect.grow(20)
+    canvas.setExtent(rect)
+    canvas.refresh()
+    canvas.flashGeometries(out, canvas.mapSettings().destinationCrs())
+    return True

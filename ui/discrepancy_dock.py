@@ -1,0 +1,366 @@
+"""面积差异 dock: the parcels whose contract, registered and measured areas disagree, on the map and in a
+table backed by numpy columns (core.parcel_table), with filters, two-way selection and consultation records."""
+import numpy as np
+from qgis.core import QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from qgis.PyQt.QtGui import QBrush, QColor
+from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
+                                 QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
+
+from ..core import consult
+from ..core.classify import CLASSES, ORDER
+from ..core.errors import LcbError
+from ..core.parcel_table import ParcelTable
+from ..processing.base import QT_TRANSLATE_NOOP
+from .common import cbdk_layer_for, tr, zoom_and_flash
+
+MU = 0.0015
+COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only": "#9e9ac8",
+           "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
+STATUS_EMPTY = "（未填）"
+
+
+class ParcelModel(QAbstractTableModel):
+    """Rows = indices into a ParcelTable; cells formatted on demand (nothing per cell is stored)."""
+    HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")), ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)")),
+            ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
+            ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
+            ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")), ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
+            ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)"))]
+    SORT = {"HTDBC_MU": "HTDBC", "HTSCC_MU": "HTSCC"}
+
+    def __init__(self, table=None, parent=None):
+        super().__init__(parent)
+        self.table = table
+        self.idx = np.zeros(0, np.int64)
+        self.headers = [tr(h) for _k, h in self.HEAD]
+
+    def set_rows(self, idx):
+        self.beginResetModel()
+        self.idx = np.asarray(idx, np.int64)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.idx)
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008
+        return len(self.HEAD)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
+
+    def value(self, row, key):
+        t, i = self.table, self.idx[row]
+        if key == "PCT":
+            v = t.pct_sc[i]
+            return None if np.isnan(v) else float(v)
+        if key.endswith("_MU"):
+            v = t.cols[key[:-3]][i]
+            return None if np.isnan(v) else round(float(v) * MU, 2)
+        v = t.cols[key][i]
+        return None if isinstance(v, float) and np.isnan(v) else v
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        key = self.HEAD[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            v = self.value(index.row(), key)
+            if v is None:
+                return ""
+            if key == "CYLX":
+                return CLASSES.get(v, v)
+            if isinstance(v, float):
+                return f"{v:,.2f}"
+            return str(v)
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("HTMJ", "DBMJ", "SCMJ", "HTDBC", "HTSCC", "HTDBC_MU", "HTSCC_MU", "PCT"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and key == "CYLX":
+            return QBrush(QColor(COLOURS.get(self.table.cols["CYLX"][self.idx[index.row()]], "#ffffff")))
+        if role == Qt.ItemDataRole.ForegroundRole and key == "CYLX" and self.table.cols["CYLX"][self.idx[index.row()]] in ("unmatched", "contract_register_mismatch"):
+            return QBrush(QColor("#ffffff"))
+        return None
+
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        if self.table is None or not len(self.idx):
+            return
+        key = self.HEAD[column][0]
+        self.layoutAboutToBeChanged.emit()
+        self.idx = self.table.sort(self.idx, self.SORT.get(key, key), order == Qt.SortOrder.DescendingOrder)
+        self.layoutChanged.emit()
+
+    def fids(self, rows):
+        return [int(self.table.fid[self.idx[r]]) for r in rows]
+
+
+class DiscrepancyDock(QDockWidget):
+    def __init__(self, iface=None, parent=None):
+        super().__init__(tr("Area discrepancies (面积差异)"), parent)
+        self.setObjectName("LcbDiscrepancyDock")
+        self.iface = iface
+        self.path = None
+        self.layer = None
+        self.table = None
+        self._syncing = False
+        w = QWidget()
+        v = QVBoxLayout(w)
+        src = QHBoxLayout()
+        self.source = QComboBox()
+        self.source.setToolTip(tr("Registration GeoPackage or loaded cbdk layer"))
+        self.open_btn = QPushButton(tr("Open GeoPackage…"))
+        self.open_btn.clicked.connect(self._choose_file)
+        src.addWidget(QLabel(tr("Source:")))
+        src.addWidget(self.source, 1)
+        src.addWidget(self.open_btn)
+        v.addLayout(src)
+        self.counts = QLabel()
+        self.counts.setWordWrap(True)
+        v.addWidget(self.counts)
+        f = QHBoxLayout()
+        self.cls = QComboBox()
+        self.cls.addItem(tr("All classes"), "")
+        for c in ORDER:
+            self.cls.addItem(CLASSES[c], c)
+        self.village = QComboBox()
+        self.status = QComboBox()
+        self.status.addItem(tr("Any status"), "")
+        for s in [STATUS_EMPTY] + consult.STATUSES:
+            self.status.addItem(s, s)
+        self.min_diff = QDoubleSpinBox()
+        self.min_diff.setRange(0, 1e7)
+        self.min_diff.setDecimals(2)
+        self.min_diff.setSuffix(" m²")
+        self.min_diff.setToolTip(tr("Minimum difference (m²)"))
+        self.text = QLineEdit()
+        self.text.setPlaceholderText(tr("Search code, contractor, note…"))
+        self.show_all = QCheckBox(tr("Show consistent parcels too"))
+        for wdg in (self.cls, self.village, self.status, self.min_diff, self.text):
+            f.addWidget(wdg)
+        v.addLayout(f)
+        v.addWidget(self.show_all)
+        self.view = QTableView()
+        self.model = ParcelModel(parent=self)
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.verticalHeader().setDefaultSectionSize(20)
+        self.view.verticalHeader().hide()
+        v.addWidget(self.view, 1)
+        c = QHBoxLayout()
+        self.new_status = QComboBox()
+        self.new_status.addItems(consult.STATUSES)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText(tr("Consultation note (协商备注)"))
+        self.apply_btn = QPushButton(tr("Record outcome"))
+        self.apply_btn.clicked.connect(self.apply_status)
+        self.shown = QLabel()
+        c.addWidget(QLabel(tr("Outcome:")))
+        c.addWidget(self.new_status)
+        c.addWidget(self.note, 1)
+        c.addWidget(self.apply_btn)
+        v.addLayout(c)
+        v.addWidget(self.shown)
+        self.setWidget(w)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(150)
+        self._timer.timeout.connect(self.apply_filters)
+        self.text.textChanged.connect(self._timer.start)
+        for wdg in (self.cls, self.village, self.status):
+            wdg.currentIndexChanged.connect(self.apply_filters)
+        self.min_diff.valueChanged.connect(self._timer.start)
+        self.show_all.toggled.connect(self._reload_all)
+        self.view.selectionModel().selectionChanged.connect(self._rows_selected)
+        self.source.activated.connect(self._source_chosen)
+        QgsProject.instance().layersAdded.connect(self.refresh_sources)
+        QgsProject.instance().layersRemoved.connect(self.refresh_sources)
+        self.refresh_sources()
+
+    # ------------------------------------------------------------------ sources
+    def refresh_sources(self, *_):
+        cur = self.source.currentData()
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItem(tr("— choose —"), None)
+        for lyr in QgsProject.instance().mapLayers().values():
+            if isinstance(lyr, QgsVectorLayer) and "layername=cbdk" in lyr.source():
+                self.source.addItem(f"{lyr.name()} ({lyr.source().split('|')[0]})", lyr.source().split("|")[0])
+        if self.path and self.source.findData(self.path) < 0:
+            self.source.addItem(self.path, self.path)
+        i = self.source.findData(cur or self.path)
+        self.source.setCurrentIndex(max(0, i))
+        self.source.blockSignals(False)
+
+    def _choose_file(self):
+        path, _ = QFileDialog.getOpenFileName(self, tr("Registration GeoPackage"), "", "GeoPackage (*.gpkg)")
+        if path:
+            self.open(path)
+
+    def _source_chosen(self, i):
+        path = self.source.itemData(i)
+        if path and path != self.path:
+            self.open(path)
+
+    def open(self, path, load_layer=True):
+        """Show the parcels of a registration GeoPackage (and its styled cbdk layer on the map)."""
+        try:
+            table = ParcelTable(path).load(include_consistent=self.show_all.isChecked())
+        except Exception as e:  # noqa: BLE001 - shown to the user, never a traceback
+            QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), tr("Cannot read the registration GeoPackage:") + f"\n{path}\n{e}")
+            return False
+        self.path, self.table = str(path), table
+        self.model.table = table
+        if self.layer is not None:
+            try:
+                self.layer.selectionChanged.disconnect(self._map_selected)
+            except (TypeError, RuntimeError):
+                pass
+        self.layer = cbdk_layer_for(path, load=load_layer)
+        if self.layer is not None:
+            self.layer.selectionChanged.connect(self._map_selected)
+        self.village.blockSignals(True)
+        self.village.clear()
+        self.village.addItem(tr("All villages"), "")
+        for name in table.villages():
+            self.village.addItem(name, name)
+        self.village.blockSignals(False)
+        self.refresh_sources()
+        self._update_counts()
+        self.apply_filters()
+        return True
+
+    def _reload_all(self, on):
+        if self.path:
+            keep = self.state()
+            self.open(self.path, load_layer=False)
+            self.restore_filters(keep)
+
+    def _update_counts(self):
+        t = self.table
+        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{CLASSES[c]}&nbsp;</span> {t.class_counts.get(c, 0)}'
+                 for c in ORDER]
+        self.counts.setText("&nbsp;&nbsp;".join(parts))
+
+    # ------------------------------------------------------------------ filters
+    def apply_filters(self):
+        if self.table is None:
+            return
+        cls = self.cls.currentData()
+        idx = self.table.filter(classes=[cls] if cls else None, village=self.village.currentData() or None,
+                                status=self.status.currentData() or None, min_diff=self.min_diff.value(), text=self.text.text().strip())
+        self.model.set_rows(idx)
+        hdr = self.view.horizontalHeader()
+        if hdr.sortIndicatorSection() >= 0 and self.view.isSortingEnabled():
+            self.model.sort(hdr.sortIndicatorSection(), hdr.sortIndicatorOrder())
+        self.shown.setText(tr("Rows shown:") + f" {len(idx)}")
+
+    def state(self):
+        return dict(path=self.path or "", cls=self.cls.currentData() or "", village=self.village.currentData() or "",
+                    status=self.status.currentData() or "", min_diff=self.min_diff.value(), text=self.text.text(),
+                    show_all=self.show_all.isChecked(), visible=self.isVisible())
+
+    def restore_filters(self, s):
+        for combo, key in ((self.cls, "cls"), (self.village, "village"), (self.status, "status")):
+            i = combo.findData(s.get(key, ""))
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+        self.min_diff.blockSignals(True)
+        self.min_diff.setValue(float(s.get("min_diff", 0) or 0))
+        self.min_diff.blockSignals(False)
+        self.text.blockSignals(True)
+        self.text.setText(s.get("text", ""))
+        self.text.blockSignals(False)
+        self.apply_filters()
+
+    def restore(self, s):
+        self.show_all.blockSignals(True)
+        self.show_all.setChecked(bool(s.get("show_all")))
+        self.show_all.blockSignals(False)
+        if s.get("path"):
+            self.open(s["path"])
+        self.restore_filters(s)
+
+    # ------------------------------------------------------------------ selection both ways
+    def selected_rows(self):
+        return sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+
+    def _rows_selected(self, *_):
+        if self._syncing or self.layer is None:
+            return
+        fids = self.model.fids(self.selected_rows())
+        self._syncing = True
+        try:
+            self.layer.selectByIds(fids)
+        finally:
+            self._syncing = False
+        if fids and self.iface is not None:
+            geoms = [f.geometry() for f in self.layer.getFeatures(fids)]
+            zoom_and_flash(self.iface.mapCanvas(), geoms, self.layer.crs())
+
+    def _map_selected(self, *_):
+        if self._syncing or self.table is None:
+            return
+        fids = set(self.layer.selectedFeatureIds())
+        rows = np.nonzero(np.isin(self.table.fid[self.model.idx], list(fids)))[0] if fids else []
+        from qgis.PyQt.QtCore import QItemSelection, QItemSelectionModel
+        sel = QItemSelection()
+        for r in rows:
+            sel.select(self.model.index(int(r), 0), self.model.index(int(r), self.model.columnCount() - 1))
+        self._syncing = True
+        try:
+            self.view.selectionModel().select(sel, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            if len(rows):
+                self.view.scrollTo(self.model.index(int(rows[0]), 0))
+        finally:
+            self._syncing = False
+
+    # ------------------------------------------------------------------ consultation
+    def apply_status(self, status=None, note=None, rows=None):
+        rows = self.selected_rows() if rows is None else rows
+        if not rows or self.table is None:
+            return 0
+        status = status or self.new_status.currentText()
+        note = self.note.text().strip() if note is None else note
+        fids = self.model.fids(rows)
+        dkbms = [str(self.table.cols["DKBM"][self.model.idx[r]]) for r in rows]
+        try:
+            if self.layer is not None and self.layer.isEditable():
+                # QGIS is editing the layer: go through its edit buffer so nothing is overwritten on commit.
+                n = self._apply_in_edit_buffer(fids, status, note)
+                consult.audit(self.path, dkbms, status, note or None, action="consult (QGIS edit session)")
+            else:
+                n = consult.set_status(self.path, dkbms, status, note or None)
+        except LcbError as e:
+            QMessageBox.warning(self, tr("Record outcome"), e.text())
+            return 0
+        self.table.refresh_rows(fids) if not (self.layer is not None and self.layer.isEditable()) else self._refresh_from_layer(fids)
+        self.model.dataChanged.emit(self.model.index(0, 0), self.model.index(self.model.rowCount() - 1, self.model.columnCount() - 1))
+        if self.layer is not None:
+            self.layer.triggerRepaint()
+        return n
+
+    def _apply_in_edit_buffer(self, fids, status, note):
+        import datetime as dt
+        import getpass
+        lyr = self.layer
+        idx = {n: lyr.fields().indexOf(n) for n in ("XSZT", "XSBZ", "XSR", "XSSJ")}
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        for fid in fids:
+            lyr.changeAttributeValue(fid, idx["XSZT"], status)
+            if note:
+                lyr.changeAttributeValue(fid, idx["XSBZ"], note)
+            lyr.changeAttributeValue(fid, idx["XSR"], getpass.getuser())
+            lyr.changeAttributeValue(fid, idx["XSSJ"], now)
+        return len(fids)
+
+    def _refresh_from_layer(self, fids):
+        pos = {int(f): i for i, f in enumerate(self.table.fid)}
+        for f in self.layer.getFeatures(fids):
+            j = pos.get(f.id())
+            if j is not None:
+                self.table.cols["XSZT"][j] = f["XSZT"] or ""
+                self.table.cols["XSBZ"][j] = f["XSBZ"] or ""
