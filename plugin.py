@@ -11,12 +11,20 @@ MENU = "确权成果衔接 Land Contract Bridge"
 _translator = None
 
 
+def normalise_locale(locale):
+    """QGIS names Simplified Chinese 'zh-Hans' (3.22) or 'zh_CN'; the plugin ships zh_CN."""
+    low = locale.replace("-", "_").lower()
+    if low.startswith("zh") and not any(t in low for t in ("hant", "tw", "hk", "mo")):
+        return "zh_CN"
+    return locale
+
+
 def install_translator(locale=None):
     """Load i18n/land_contract_bridge_<locale>.qm for the user's QGIS locale (zh_CN ships)."""
     global _translator
     if locale is None:
         locale = QgsSettings().value("locale/userLocale", "") or QLocale.system().name()
-    locale = str(locale)
+    locale = normalise_locale(str(locale))
     for cand in (locale, locale[:2]):
         qm = PLUGIN_DIR / "i18n" / f"land_contract_bridge_{cand}.qm"
         if qm.exists():

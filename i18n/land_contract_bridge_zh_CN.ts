@@ -3,7 +3,7 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../../work/main/plugin.py" line="71" />
+        <location filename="../../work/main/plugin.py" line="79" />
         <source>Land Contract Bridge: missing Python packages</source>
         <translation>确权成果衔接：缺少 Python 包</translation>
     </message>
@@ -448,7 +448,7 @@
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="338" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="339" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
@@ -473,7 +473,7 @@
         <translation>全部村</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/issues_dock.py" line="183" />
+        <location filename="../../work/main/ui/issues_dock.py" line="186" />
         <source>Rows shown:</source>
         <translation>显示行数：</translation>
     </message>
@@ -548,22 +548,22 @@
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/issues_dock.py" line="153" />
+        <location filename="../../work/main/ui/issues_dock.py" line="154" />
         <source>Issues of</source>
         <translation>质检问题：</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/issues_dock.py" line="171" />
+        <location filename="../../work/main/ui/issues_dock.py" line="174" />
         <source>Total (合计)</source>
         <translation>合计</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/issues_dock.py" line="191" />
+        <location filename="../../work/main/ui/issues_dock.py" line="194" />
         <source>This issue has no location on the map.</source>
         <translation>该问题没有图上位置。</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/issues_dock.py" line="196" />
+        <location filename="../../work/main/ui/issues_dock.py" line="199" />
         <source>Export issues</source>
         <translation>导出质检问题</translation>
     </message>

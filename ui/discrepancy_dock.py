@@ -230,6 +230,7 @@ class DiscrepancyDock(QDockWidget):
         self.refresh_sources()
         self._update_counts()
         self.apply_filters()
+        self.view.resizeColumnsToContents()  # Qt samples the visible rows only: cheap at any size
         return True
 
     def _reload_all(self, on):

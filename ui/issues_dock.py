@@ -116,9 +116,10 @@ class IssuesDock(QDockWidget):
         self.search.setPlaceholderText(tr("Search code, rule, message…"))
         self.export_btn = QPushButton(tr("Export…"))
         self.export_btn.clicked.connect(self._export_dialog)
-        for wdg in (self.cat, self.sev, self.search, self.export_btn):
+        for wdg in (self.cat, self.sev, self.export_btn):
             f.addWidget(wdg)
         v.addLayout(f)
+        v.addWidget(self.search)
         self.model = IssueModel(self)
         self.proxy = IssueFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -153,6 +154,8 @@ class IssuesDock(QDockWidget):
         self.title.setText(tr("Issues of") + f" {layer.name()} — {layer.source().split('|')[0]}")
         self._summary()
         self._filter()
+        self.view.resizeColumnsToContents()
+        self.view.setColumnWidth(6, min(self.view.columnWidth(6), 480))
         return True
 
     def _summary(self):

@@ -76,6 +76,11 @@ def test_merged_layer_opens_styled_with_chinese_aliases(merged_gpkg):
     assert lyr.attributeAlias(lyr.fields().indexOf("SCMJ")) == "实测面积（平方米）"
 
 
+def test_qgis_chinese_locale_names_map_to_zh_cn():
+    from land_contract_bridge.plugin import normalise_locale
+    assert [normalise_locale(x) for x in ("zh-Hans", "zh_CN", "zh", "zh-Hant", "en_US")] == ["zh_CN", "zh_CN", "zh_CN", "zh-Hant", "en_US"]
+
+
 def test_zh_cn_translation_loads():
     from qgis.PyQt.QtCore import QCoreApplication
 

@@ -1,0 +1,79 @@
+"""Real qgis_process runs through scripts/lcb-process: listing, --json results, exit codes, clean errors."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LCBP = str(ROOT / "scripts" / "lcb-process")
+
+
+def lcbp(*args):
+    return subprocess.run([LCBP, *map(str, args)], capture_output=True, text=True, timeout=600)
+
+
+def run_json(alg, **params):
+    p = lcbp("--json", "run", alg, "--", *[f"{k}={v}" for k, v in params.items()])
+    try:
+        res = json.loads(p.stdout)["results"]
+    except (ValueError, KeyError):
+        res = {}
+    return p, res
+
+
+def test_list_shows_the_provider():
+    p = lcbp("list")
+    assert p.returncode == 0
+    for alg in ("lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report"):
+        assert alg in p.stdout
+
+
+def test_help_describes_parameters():
+    p = lcbp("help", "lcb:merge")
+    assert p.returncode == 0 and "AREA_TOLERANCE" in p.stdout and "ON_CONFLICT" in p.stdout
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+def test_main_job_end_to_end(demo, outputs, truth):
+    p, inv = run_json("lcb:inventory", INPUT=demo, OUTPUT_HTML=outputs / "inv.html", OUTPUT_XLSX=outputs / "inv.xlsx", OUTPUT_PDF=outputs / "inv.pdf")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert inv["FILE_COUNT"] == 191 and inv["COMPLETE"] is True and inv["MISSING_REQUIRED"] == 0
+    assert (outputs / "inv.pdf").read_bytes()[:5] == b"%PDF-"
+    p, val = run_json("lcb:validate", INPUT=demo, OUTPUT=outputs / "issues.gpkg", OUTPUT_HTML=outputs / "v.html")
+    assert p.returncode == 0 and val["ERROR_COUNT"] == 37
+    p, m = run_json("lcb:merge", INPUT=demo, TARGET=outputs / "reg.gpkg")
+    assert p.returncode == 0 and m["INSERTED"] == 299
+    assert {k.lower(): m[k] for k in ("CONSISTENT", "MEASURED_DIFFERS", "CONTRACT_REGISTER_MISMATCH", "SHARE_ONLY", "UNMATCHED")} == truth["counts"]["by_class"]
+    p, again = run_json("lcb:merge", INPUT=demo, TARGET=outputs / "reg.gpkg")
+    assert (again["INSERTED"], again["UPDATED"], again["UNCHANGED"]) == (0, 0, 299)
+    p, rep = run_json("lcb:discrepancy_report", INPUT=outputs / "reg.gpkg", OUTPUT_HTML=outputs / "r.html", OUTPUT_XLSX=outputs / "r.xlsx")
+    assert p.returncode == 0 and rep["ROWS"] == 124
+
+
+def test_previous_inventory_through_the_cli(demo_copy, outputs):
+    p, first = run_json("lcb:inventory", INPUT=demo_copy, OUTPUT_XLSX=outputs / "first.xlsx")
+    victim = demo_copy / "文字报告" / "371526高唐县确权登记工作报告.txt"
+    victim.write_bytes(victim.read_bytes() + b" ")
+    p, res = run_json("lcb:inventory", INPUT=demo_copy, PREVIOUS=outputs / "first.xlsx", OUTPUT_HTML=outputs / "again.html")
+    assert p.returncode == 0 and res["CHANGED_FILES"] == 1
+
+
+def test_bad_input_fails_cleanly(tmp_path):
+    p, _ = run_json("lcb:validate", INPUT=tmp_path, OUTPUT=tmp_path / "x.gpkg")
+    assert p.returncode != 0
+    text = p.stdout + p.stderr
+    assert "county code" in text and "6位" in text
+    assert "Traceback" not in text
+
+
+def test_bad_target_fails_without_damage(demo, tmp_path):
+    bad = tmp_path / "reg.gpkg"
+    bad.write_bytes(b"junk")
+    p, _ = run_json("lcb:merge", INPUT=demo, TARGET=bad)
+    assert p.returncode != 0 and "Traceback" not in p.stdout + p.stderr
+    assert bad.read_bytes() == b"junk"
