@@ -1,5 +1,6 @@
 """Runtime dependency check. The plugin runs in the user's QGIS Python; we never install silently."""
 import importlib
+import os
 import sys
 
 # (import name, pip name, minimum version, why)
@@ -44,9 +45,18 @@ def check(modules=REQUIRED):
     return problems
 
 
-def install_command(problems):
+def externally_managed():
+    """True when the interpreter is a distribution's (PEP 668), as Debian 12's is."""
+    import sysconfig
+    from pathlib import Path
+    return (Path(sysconfig.get_paths()["stdlib"]) / "EXTERNALLY-MANAGED").exists()
+
+
+def install_command(problems, python=None):
     specs = " ".join(f"'{name}>={'.'.join(map(str, minimum))}'" for name, _v, minimum in problems)
-    return f"{sys.executable} -m pip install --user {specs}"
+    python = python or (sys.executable if "python" in os.path.basename(sys.executable) else "python3")
+    flag = " --break-system-packages" if externally_managed() else ""
+    return f"{python} -m pip install --user{flag} {specs}"
 
 
 def message(problems):
