@@ -1,5 +1,4 @@
 """The runtime dependency check shown when the plugin loads in the user's QGIS Python."""
-import sys
 
 from land_contract_bridge.core import deps
 
