@@ -133,6 +133,11 @@ class Gen:
                 row_h = rng.uniform(70, 140)
             serial += 1
             ring = [(xs, y), (xs, y + row_h), (xs + w, y + row_h), (xs + w, y), (xs, y)]
+            if rng.random() < 0.5:  # real strips have bends on their unshared ends: extra vertices top and bottom
+                k = rng.randint(1, 3)
+                top = [(xs + w * (j + 1) / (k + 1), y + row_h + rng.uniform(-0.4, 0.4)) for j in range(k)]
+                bottom = [(xs + w * (k - j) / (k + 1), y + rng.uniform(-0.4, 0.4)) for j in range(k)]
+                ring = [(xs, y), (xs, y + row_h), *top, (xs + w, y + row_h), (xs + w, y), *bottom, (xs, y)]
             p = dict(DKBM=f"{grp['FBFBM']}{serial:05d}", ring=ring, group=grp, DKLB="10", cbdkxx=[], dk=True)
             if not grp["share"] and rng.random() < 0.01:
                 p["DKLB"] = rng.choice(["21", "22"])
@@ -223,18 +228,21 @@ class Gen:
         p2 = h["parcels"][1]
         if kind == "self_intersection":
             r = p["ring"]
-            p["ring"] = [r[0], r[2], r[1], r[3], r[0]]
+            x0, x1 = r[0][0], r[-2][0] if len(r) > 5 else r[3][0]
+            ys, yn = r[0][1], r[1][1]
+            p["ring"] = [(x0, ys), (x1, yn), (x0, yn), (x1, ys), (x0, ys)]  # bow tie
             p["geom"] = shapely.Polygon(p["ring"])
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
         elif kind == "overlap":
             grp = p["group"]["parcels"]
             j = grp.index(p)
             nb = grp[j + 1] if j + 1 < len(grp) else None
-            if nb is None or abs(nb["ring"][0][0] - p["ring"][3][0]) > 1e-9 or abs(nb["ring"][0][1] - p["ring"][3][1]) > 1e-9:
+            if nb is None or abs(min(x for x, _ in nb["ring"]) - max(x for x, _ in p["ring"])) > 1e-9 or abs(nb["ring"][0][1] - p["ring"][0][1]) > 1e-9:
                 return self._plant("scmjm_mismatch", h, used)
-            d = min(1.0, (nb["ring"][3][0] - nb["ring"][0][0]) / 3)
             r = p["ring"]
-            p["ring"] = [r[0], r[1], (r[2][0] + d, r[2][1]), (r[3][0] + d, r[3][1]), r[0]]
+            right = max(x for x, _ in r)
+            d = min(1.0, (max(x for x, _ in nb["ring"]) - min(x for x, _ in nb["ring"])) / 3)
+            p["ring"] = [((x + d, y) if abs(x - right) < 1e-9 else (x, y)) for x, y in r]
             p["geom"] = shapely.Polygon(p["ring"])
             p["SCMJ"] = round(p["geom"].area, 2)
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"], other_DKBM=nb["DKBM"])

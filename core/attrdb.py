@@ -36,7 +36,7 @@ class Staging:
         self.conn.execute("PRAGMA journal_mode=OFF")
         self.conn.execute("PRAGMA synchronous=OFF")
         self.conn.execute("PRAGMA temp_store=MEMORY")
-        self.conn.execute("PRAGMA cache_size=-200000")
+        self.conn.execute("PRAGMA cache_size=-64000")
         self.present = {}  # table -> list of columns present in the source
         self.problems = []  # (rule, key, field, message, value, layer)
         for table, spec in schema.TABLES.items():

@@ -1,7 +1,5 @@
 """Area classes per parcel (design.md, 'Area classes'): share_only > unmatched >
 contract_register_mismatch > measured_differs > consistent, with tolerance AREA_TOLERANCE (m²)."""
-from dataclasses import dataclass, field
-
 import numpy as np
 
 CLASSES = {
@@ -12,21 +10,22 @@ ORDER = list(CLASSES)
 ACTION = {"share_only": "按份共有建库", "unmatched": "列入待核查", "contract_register_mismatch": "联合协商",
           "measured_differs": "不作调整，记录实测面积", "consistent": ""}
 
+# A CBDKXX row of a parcel, as a list (compact: a county has hundreds of thousands).
+R_CBFBM, R_CBHTBM, R_CBJYQZBM, R_FBFBM, R_HTMJ, R_SFQQQG, R_LZHTBM, R_QDFS, R_DBMJ, R_BAD = range(10)
 
-@dataclass
+
 class Parcel:
-    DKBM: str
-    dk_index: int = None  # row in the DK layer (None: not in DK)
-    HTMJ: float = None
-    DBMJ: float = None
-    SCMJ: float = None
-    CYLX: str = ""
-    rows: list = field(default_factory=list)  # CBDKXX rows: dict(CBFBM, CBHTBM, CBJYQZBM, FBFBM, HTMJ, DBMJ, SFQQQG, LZHTBM, CBJYQQDFS)
-    contract_mismatch: bool = False
+    __slots__ = ("DKBM", "dk_index", "HTMJ", "DBMJ", "SCMJ", "CYLX", "rows")
+
+    def __init__(self, dkbm, dk_index=None, scmj=None):
+        self.DKBM, self.dk_index, self.SCMJ = dkbm, dk_index, scmj
+        self.HTMJ = self.DBMJ = None
+        self.CYLX = ""
+        self.rows = []
 
     @property
     def share_only(self):
-        return any((r["SFQQQG"] or "").strip() == "1" for r in self.rows)
+        return any((r[R_SFQQQG] or "").strip() == "1" for r in self.rows)
 
 
 def _diff(a, b, tol):
@@ -41,16 +40,17 @@ def classify(ws, tol=0.01):
     parcels = {}
     if dk is not None and dk.n:
         keys = dk.text("DKBM").tolist()
-        lb = dk.text("DKLB").tolist()
+        lb = dk.raw["DKLB"] if "DKLB" in dk.raw else np.full(dk.n, b"10")
         scmj = dk.number("SCMJ")
         for i, k in enumerate(keys):
             if not k:
                 continue
             p = parcels.get(k)
+            s = None if scmj[i] != scmj[i] else float(scmj[i])
             if p is None:
-                parcels[k] = Parcel(k, i, SCMJ=None if np.isnan(scmj[i]) else float(scmj[i]))
-            elif lb[i] == "10" and lb[p.dk_index] != "10":  # duplicate DKBM: the contract parcel wins
-                p.dk_index, p.SCMJ = i, None if np.isnan(scmj[i]) else float(scmj[i])
+                parcels[k] = Parcel(k, i, s)
+            elif lb[i] == b"10" and lb[p.dk_index] != b"10":  # duplicate DKBM: the contract parcel wins
+                p.dk_index, p.SCMJ = i, s
     ledger_row, ledger_dk = {}, {}
     if st.has_ledger:
         for k, cbf, v in st.q("SELECT DKBM, CBFBM, DBMJ FROM LEDGER WHERE DBMJ IS NOT NULL"):
@@ -60,41 +60,37 @@ def classify(ws, tol=0.01):
     sql = ("SELECT DKBM, CBFBM, CBHTBM, CBJYQZBM, FBFBM, HTMJ, SFQQQG, LZHTBM, CBJYQQDFS FROM CBDKXX "
            "WHERE DKBM IS NOT NULL AND trim(DKBM) <> '' ORDER BY _row")
     by_contract = {}
-    for k, cbf, ht, qz, fbf, htmj, sf, lz, qdfs in st.q(sql):
+    for k, cbf, ht, qz, fbf, htmj, sf, lz, qdfs in st.conn.execute(sql):
         htmj = float(htmj) if isinstance(htmj, (int, float)) else None
-        p = parcels.setdefault(k, Parcel(k))
-        row_db = ledger_row.get((k, cbf)) if ledger_row else None
-        r = dict(CBFBM=cbf, CBHTBM=ht, CBJYQZBM=qz, FBFBM=fbf, HTMJ=htmj, SFQQQG=sf, LZHTBM=lz, CBJYQQDFS=qdfs, DBMJ=row_db)
+        p = parcels.get(k)
+        if p is None:
+            p = parcels[k] = Parcel(k)
+        r = [cbf, ht, qz, fbf, htmj, sf, lz, qdfs, ledger_row.get((k, cbf)) if ledger_row else None, False]
         p.rows.append(r)
         if ht:
             by_contract.setdefault(ht, []).append(r)
     for p in parcels.values():
         if not p.rows:
             continue
-        hts = [r["HTMJ"] for r in p.rows if r["HTMJ"] is not None]
+        hts = [r[R_HTMJ] for r in p.rows if r[R_HTMJ] is not None]
         p.HTMJ = round(sum(hts), 2) if hts else None
-        if p.DKBM in ledger_dk:
-            p.DBMJ = round(ledger_dk[p.DKBM], 2)
-        else:
-            p.DBMJ = p.HTMJ
+        p.DBMJ = round(ledger_dk[p.DKBM], 2) if p.DKBM in ledger_dk else p.HTMJ
         for r in p.rows:  # row-level registered area for the contract test
-            if r["DBMJ"] is None:
-                r["DBMJ"] = p.DBMJ if len(p.rows) == 1 else r["HTMJ"]
+            if r[R_DBMJ] is None:
+                r[R_DBMJ] = p.DBMJ if len(p.rows) == 1 else r[R_HTMJ]
     for ht, total in st.q("SELECT CBHTBM, HTZMJ FROM CBHT WHERE CBHTBM IS NOT NULL"):
         rows = by_contract.get(ht)
         if not rows or not isinstance(total, (int, float)):
             continue
-        s = sum(r["DBMJ"] or 0.0 for r in rows)
-        if abs(total - s) > tol + 1e-9:
+        if abs(total - sum(r[R_DBMJ] or 0.0 for r in rows)) > tol + 1e-9:
             for r in rows:
-                r["_contract_mismatch"] = True
+                r[R_BAD] = True
     for p in parcels.values():
-        p.contract_mismatch = any(r.get("_contract_mismatch") for r in p.rows)
         if p.share_only:
             p.CYLX = "share_only"
         elif p.dk_index is None or not p.rows:
             p.CYLX = "unmatched"
-        elif _diff(p.HTMJ, p.DBMJ, tol) or p.contract_mismatch:
+        elif _diff(p.HTMJ, p.DBMJ, tol) or any(r[R_BAD] for r in p.rows):
             p.CYLX = "contract_register_mismatch"
         elif _diff(p.HTMJ, p.SCMJ, tol):
             p.CYLX = "measured_differs"

@@ -85,7 +85,8 @@ def _feature_count(path):
 
 
 def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_PROGRESS):
-    ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), with_geometry=False)
+    ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), with_geometry=False,
+                        dk_fields=("DKBM", "DKLB", "SCMJ", "SCMJM"))
     try:
         d, st = ws.d, ws.stage
         total = sum(max(0, e.size) for e in d.files) or 1

@@ -4,6 +4,7 @@ One feature per DKBM in `cbdk` with the area class, a 不动产单元号 allocat
 holders in `qlr` (share-only land as 按份共有), the delivery's attribute tables, and provenance (`batches`),
 `conflicts` and `audit` tables. A new target is built in a temporary file and moved into place; an
 existing one is changed in a single SQLite transaction, so a killed run leaves it exactly as before."""
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -17,7 +18,7 @@ import numpy as np
 import shapely
 from osgeo import ogr
 
-from . import classify, crs as crsmod, gpkg, inventory, schema
+from . import classify, crs as crsmod, delivery, gpkg, inventory, schema
 from .errors import NULL_PROGRESS, LcbError
 from .workspace import open_workspace
 
@@ -80,10 +81,10 @@ def _layers(epsg):
               ("archive", None, ARCHIVE_FIELDS), ("lcb_meta", None, META_FIELDS)]
     aff = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
     for table, spec in schema.TABLES.items():
-        fields = [(f[0], aff[f[1]], f[4]) for f in spec] + [("PCID", "INTEGER", "入库批次"), ("ROWHASH", "TEXT", "记录指纹")]
+        fields = [(f[0], aff[f[1]], f[4]) for f in spec] + [("PCID", "INTEGER", "入库批次")]
         layers.append((QS_PREFIX + table.lower(), None, fields))
     layers.append((QS_PREFIX + "tz", None, [("DKBM", "TEXT", "地块编码"), ("CBFBM", "TEXT", "承包方编码"), ("CBJYQZBM", "TEXT", "承包经营权证编码"),
-                                            ("DBMJ", "REAL", "登簿面积"), ("PCID", "INTEGER", "入库批次"), ("ROWHASH", "TEXT", "记录指纹")]))
+                                            ("DBMJ", "REAL", "登簿面积"), ("PCID", "INTEGER", "入库批次")]))
     return layers
 
 
@@ -91,16 +92,6 @@ def _create_target(path, epsg, wkt):
     gpkg.create(path, _layers(epsg), srs_wkt=wkt, epsg=epsg)
     c = gpkg.connect(path)
     c.execute("BEGIN")
-    c.execute("CREATE UNIQUE INDEX ux_cbdk_dkbm ON cbdk(DKBM)")
-    c.execute("CREATE UNIQUE INDEX ux_cbdk_bdcdyh ON cbdk(BDCDYH)")
-    c.execute("CREATE INDEX ix_cbdk_cylx ON cbdk(CYLX)")
-    c.execute("CREATE INDEX ix_cbdk_cjdm ON cbdk(CJDM)")
-    c.execute("CREATE INDEX ix_qlr_bdcdyh ON qlr(BDCDYH)")
-    c.execute("CREATE INDEX ix_qlr_dkbm ON qlr(DKBM)")
-    c.execute("CREATE UNIQUE INDEX ux_alloc_dkbm ON bdcdyh_alloc(DKBM)")
-    c.execute("CREATE UNIQUE INDEX ux_alloc_bdcdyh ON bdcdyh_alloc(BDCDYH)")
-    for table in list(schema.TABLES) + ["tz"]:
-        c.execute(f'CREATE UNIQUE INDEX "ux_{QS_PREFIX}{table.lower()}_hash" ON "{QS_PREFIX}{table.lower()}"(ROWHASH)')
     c.executemany("INSERT INTO lcb_meta(key, value) VALUES (?, ?)", [("schema_version", "1"), ("epsg", str(epsg or "")),
                                                                       ("created_at", _now()), ("created_by", "Land Contract Bridge")])
     _data_columns(c, _layers(epsg))
@@ -134,6 +125,21 @@ def styled_qml():
     qml = (Path(__file__).resolve().parent.parent / "resources" / "styles" / "cbdk.qml").read_text("utf-8")
     aliases = "".join(f'<alias field={quoteattr(f)} index="{i + 1}" name={quoteattr(t)}/>' for i, (f, _ty, t) in enumerate(CBDK_FIELDS))
     return qml.replace("<blendMode>", f"<aliases>{aliases}</aliases>\n  <blendMode>", 1)
+
+
+INDEXES = ["CREATE UNIQUE INDEX IF NOT EXISTS ux_cbdk_dkbm ON cbdk(DKBM)", "CREATE UNIQUE INDEX IF NOT EXISTS ux_cbdk_bdcdyh ON cbdk(BDCDYH)",
+           "CREATE INDEX IF NOT EXISTS ix_cbdk_cylx ON cbdk(CYLX)", "CREATE INDEX IF NOT EXISTS ix_cbdk_cjdm ON cbdk(CJDM)",
+           "CREATE INDEX IF NOT EXISTS ix_qlr_bdcdyh ON qlr(BDCDYH)", "CREATE INDEX IF NOT EXISTS ix_qlr_dkbm ON qlr(DKBM)",
+           "CREATE UNIQUE INDEX IF NOT EXISTS ux_alloc_dkbm ON bdcdyh_alloc(DKBM)",
+           "CREATE UNIQUE INDEX IF NOT EXISTS ux_alloc_bdcdyh ON bdcdyh_alloc(BDCDYH)"] + \
+          [f'CREATE INDEX IF NOT EXISTS "ix_{QS_PREFIX}{t.lower()}_pcid" ON "{QS_PREFIX}{t.lower()}"(PCID)' for t in list(schema.TABLES) + ["tz"]]
+
+
+def _ensure_indexes(c):
+    """Indexes of a new database are built once after its bulk load (cheaper than row by row); an existing
+    one already has them."""
+    for sql in INDEXES:
+        c.execute(sql)
 
 
 def _store_style(c):
@@ -173,9 +179,15 @@ def _names(ws):
         if fbf:
             by.setdefault(fbf, mc)
 
+    cache = {}
+
     def short(code, parent):
-        n, p = by.get(code, ""), by.get(parent, "") if parent else ""
-        return n[len(p):] if p and n.startswith(p) and len(n) > len(p) else n
+        key = (code, parent)
+        v = cache.get(key)
+        if v is None:
+            n, p = by.get(code, ""), by.get(parent, "") if parent else ""
+            v = cache[key] = n[len(p):] if p and n.startswith(p) and len(n) > len(p) else n
+        return v
     return short
 
 
@@ -215,6 +227,13 @@ def zone_prefix(dkbm, fbfbm, county, zoning):
 
 
 # ------------------------------------------------------------------ records
+CHUNK = 20000
+COLS = [f[0] for f in CBDK_FIELDS]
+HASH_AT = [COLS.index(f) for f in HASHED]
+TEXT_FROM_DK = ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM")
+MERGE_DK_FIELDS = ("DKBM", "SCMJ", "SCMJM") + TEXT_FROM_DK
+
+
 def _round(v):
     return None if v is None else round(float(v), 2)
 
@@ -223,84 +242,126 @@ def _mu(v):
     return None if v is None else round(float(v) * MU + 1e-9, 2)
 
 
-def build_records(ws, parcels, transform=None, package_rel=None):
-    """Dict per parcel of the delivery-derived cbdk fields, plus geometry and holders."""
-    dk, st = ws.dk, ws.stage
-    short = _names(ws)
-    d_county = ws.d.county
-    cbf = {r[0]: r[1:] for r in st.q("SELECT CBFBM, CBFMC, CBFZJLX, CBFZJHM, CBFLX FROM CBF")}
-    dksyt = {r[0]: r[1] for r in st.q("SELECT CBJYQZBM, DKSYT FROM CBJYQZDJB")}
-    fj = {}
-    for bm, path in st.q("SELECT CBJYQZBM, FJ FROM QSLYZLFJ ORDER BY CBJYQZBM, ZLFJBH"):
-        fj.setdefault(bm, []).append(str(path or "").replace("\\", "/"))
-    text = {name: dk.text(name).tolist() for name in ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM")} if dk is not None else {}
-    geoms = dk.geoms if dk is not None else None
-    recs = []
-    for k in sorted(parcels):
-        p = parcels[k]
-        i = p.dk_index
-        first = p.rows[0] if p.rows else {}
-        fbfbm = first.get("FBFBM") or (k[:14] if len(k) >= 14 else "")
+class Lookups:
+    """Delivery-wide lookups used while building records chunk by chunk."""
+
+    def __init__(self, ws, transform):
+        st = ws.stage
+        self.ws, self.transform = ws, transform
+        self.short = _names(ws)
+        self.county = ws.d.county
+        self.cbf = {r[0]: r[1:] for r in st.conn.execute("SELECT CBFBM, CBFMC, CBFZJLX, CBFZJHM, CBFLX FROM CBF")}
+        self.dksyt = {r[0]: str(r[1] or "").replace("\\", "/") for r in st.conn.execute("SELECT CBJYQZBM, DKSYT FROM CBJYQZDJB")}
+        self.fj = {}
+        for bm, path in st.conn.execute("SELECT CBJYQZBM, FJ FROM QSLYZLFJ ORDER BY CBJYQZBM, ZLFJBH"):
+            self.fj.setdefault(bm, []).append(str(path or "").replace("\\", "/"))
+
+
+def _chunk_geometries(dk, idx, transform):
+    """Geometries of a chunk (MultiPolygon, target CRS; None when absent/empty) and their coordinate digests."""
+    n = len(idx)
+    geoms = np.full(n, None, dtype=object)
+    has = idx >= 0
+    if dk is not None and has.any():
+        geoms[has] = dk.geoms[idx[has]]
+    ok = np.array([g is not None for g in geoms], bool)
+    if ok.any():
+        sub = np.asarray(list(geoms[ok]), dtype=object)
+        empty = shapely.is_empty(sub)
+        sub[empty] = None
+        geoms[ok] = sub
+        ok[np.nonzero(ok)[0][empty]] = False
+    if ok.any():
+        sub = np.asarray(list(geoms[ok]), dtype=object)
+        poly = shapely.get_type_id(sub) == 3
+        if poly.any():
+            sub[poly] = shapely.multipolygons(sub[poly], indices=np.arange(int(poly.sum())))
+        if transform is not None:
+            sub = transform(sub)
+        geoms[ok] = sub
+    digests = [b""] * n
+    if ok.any():
+        sub = np.asarray(list(geoms[ok]), dtype=object)
+        coords, gi = shapely.get_coordinates(sub, return_index=True)
+        buf = np.round(coords, 3).tobytes()
+        bounds = np.searchsorted(gi, np.arange(len(sub) + 1)) * 16
+        for j, i in enumerate(np.nonzero(ok)[0]):
+            digests[i] = buf[bounds[j]:bounds[j + 1]]
+    return geoms, digests
+
+
+def build_chunk(lk, parcels, keys):
+    """Rows (lists aligned to COLS), geometries, holders and content hashes for a chunk of DKBMs."""
+    dk = lk.ws.dk
+    ps = [parcels[k] for k in keys]
+    idx = np.array([-1 if p.dk_index is None else p.dk_index for p in ps], np.int64)
+    texts = {}
+    if dk is not None:
+        take = np.where(idx >= 0, idx, 0)
+        for name in TEXT_FROM_DK:
+            if name in dk.raw and len(take):
+                texts[name] = np.char.decode(dk.raw[name][take], "utf-8", errors="replace").tolist()
+    geoms, digests = _chunk_geometries(dk, idx, lk.transform)
+    short, cbf, dksyt, fj, county = lk.short, lk.cbf, lk.dksyt, lk.fj, lk.county
+    nan = float("nan")
+    area = np.array([[nan if v is None else v for v in (p.HTMJ, p.DBMJ, p.SCMJ)] for p in ps], float).reshape(-1, 3)
+    r2 = np.round(area, 2)
+    mu = np.round(area * MU + 1e-9, 2)
+    dif = np.round(np.column_stack([area[:, 0] - area[:, 1], area[:, 0] - area[:, 2]]), 2)
+    num = np.column_stack([r2, mu, dif]).astype(object)
+    num[np.isnan(np.column_stack([r2, mu, dif]).astype(float))] = None
+    num = num.tolist()
+    rows, holders_all, hashes = [], [], []
+    for j, (k, p) in enumerate(zip(keys, ps)):
+        rws = p.rows
+        first = rws[0] if rws else None
+        fbfbm = (first[classify.R_FBFBM] if first else None) or (k[:14] if len(k) >= 14 else "")
         holders = []
-        for r in p.rows:
-            info = cbf.get(r["CBFBM"])
-            holders.append(dict(CBFBM=r["CBFBM"], QLRMC=info[0] if info else None, ZJZL=info[1] if info else None,
-                                ZJH=info[2] if info else None, QLRLX=info[3] if info else None, HTMJ=r["HTMJ"]))
+        for r in rws:
+            info = cbf.get(r[classify.R_CBFBM])
+            holders.append((r[classify.R_CBFBM], info[0] if info else None, info[1] if info else None,
+                            info[2] if info else None, info[3] if info else None, r[classify.R_HTMJ]))
         share = p.CYLX == "share_only"
-        rec = dict(DKBM=k, FBFBM=fbfbm, XZDM=k[:9] if len(k) >= 9 else "", CJDM=k[:12] if len(k) >= 12 else "",
-                   XZMC=short(k[:9], d_county + "000"), CJMC=short(k[:12], k[:9]), ZJMC=short(fbfbm, fbfbm[:12]),
-                   CBFBM=None if share else first.get("CBFBM"),
-                   CBFMC=("、".join(h["QLRMC"] or "" for h in holders[:3]) + ("等" if len(holders) > 3 else "") if share else (holders[0]["QLRMC"] if holders else None)),
-                   CBHTBM=None if share else first.get("CBHTBM"), CBJYQZBM=None if share else first.get("CBJYQZBM"),
-                   CBJYQQDFS=first.get("CBJYQQDFS"), LZHTBM=";".join(sorted({r["LZHTBM"] for r in p.rows if r.get("LZHTBM")})) or None,
-                   HTMJ=_round(p.HTMJ), DBMJ=_round(p.DBMJ), SCMJ=_round(p.SCMJ), HTMJM=_mu(p.HTMJ), DBMJM=_mu(p.DBMJ), SCMJM=_mu(p.SCMJ),
-                   HTDBC=_round(p.HTMJ - p.DBMJ) if p.HTMJ is not None and p.DBMJ is not None else None,
-                   HTSCC=_round(p.HTMJ - p.SCMJ) if p.HTMJ is not None and p.SCMJ is not None else None,
-                   CYLX=p.CYLX, CYLXMC=classify.CLASSES[p.CYLX], GYFS="按份共有" if share else ("单独所有" if holders else None),
-                   DKSYT=";".join(sorted({str(dksyt.get(r["CBJYQZBM"]) or "").replace("\\", "/") for r in p.rows if dksyt.get(r["CBJYQZBM"])})) or None,
-                   QSLYFJ=";".join(sorted({x for r in p.rows for x in fj.get(r["CBJYQZBM"], [])})) or None)
-        for name in ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM"):
-            rec[name] = (text[name][i] or None) if i is not None else None
-        g = geoms[i] if i is not None else None
-        if g is not None and shapely.is_empty(g):
-            g = None
-        if g is not None and shapely.get_type_id(g) == 3:
-            g = shapely.multipolygons([g])
-        if g is not None and transform is not None:
-            g = transform(g)
-        rec["_geom"] = g
-        rec["_holders"] = holders
-        rec["YJHASH"] = _hash(rec)
-        recs.append(rec)
-    return recs
+        in_dk = idx[j] >= 0
+        names = [h[1] or "" for h in holders]
+        row = [k, None, fbfbm, k[:9] if len(k) >= 9 else "", short(k[:9], county + "000"), k[:12] if len(k) >= 12 else "",
+               short(k[:12], k[:9]), short(fbfbm, fbfbm[:12])]
+        row += [(texts[n][j] or None) if in_dk and n in texts else None for n in TEXT_FROM_DK]
+        row += [None if share or not first else first[classify.R_CBFBM],
+                ("、".join(names[:3]) + ("等" if len(names) > 3 else "")) if share else (names[0] if holders else None),
+                None if share or not first else first[classify.R_CBHTBM], None if share or not first else first[classify.R_CBJYQZBM],
+                first[classify.R_QDFS] if first else None,
+                ";".join(sorted({r[classify.R_LZHTBM] for r in rws if r[classify.R_LZHTBM]})) or None,
+                *num[j],
+                p.CYLX, classify.CLASSES[p.CYLX], "按份共有" if share else ("单独所有" if holders else None),
+                ";".join(sorted({dksyt[r[classify.R_CBJYQZBM]] for r in rws if dksyt.get(r[classify.R_CBJYQZBM])})) or None,
+                ";".join(sorted({x for r in rws for x in fj.get(r[classify.R_CBJYQZBM], ())})) or None,
+                None, None, None, None, None, None, None]
+        h = hashlib.sha1("\x1f".join(map(str, [row[i] for i in HASH_AT])).encode("utf-8"))
+        h.update(digests[j])
+        hashes.append(h.hexdigest())
+        rows.append(row)
+        holders_all.append(holders)
+    return rows, geoms, holders_all, hashes
 
 
-def _hash(rec):
-    h = hashlib.sha256()
-    for name in HASHED:
-        h.update(repr(rec.get(name)).encode("utf-8"))
-        h.update(b"\x1f")
-    g = rec.get("_geom")
-    if g is not None:
-        h.update(np.round(shapely.get_coordinates(g), 3).tobytes())
-    return h.hexdigest()
-
-
-def _qlr_rows(rec, bdcdyh, batch):
-    holders = rec["_holders"]
+def _qlr_rows(dkbm, cylx, holders, bdcdyh, batch):
     if not holders:
         return []
-    if rec["CYLX"] == "share_only":
-        total = sum(h["HTMJ"] or 0 for h in holders) or 1.0
-        shares = [round((h["HTMJ"] or 0) / total, 6) for h in holders]
+    if cylx == "share_only":
+        total = sum(h[5] or 0 for h in holders) or 1.0
+        shares = [round((h[5] or 0) / total, 6) for h in holders]
         shares[-1] = round(1.0 - sum(shares[:-1]), 6)
-        return [(bdcdyh, rec["DKBM"], h["CBFBM"], h["QLRMC"], h["ZJZL"], h["ZJH"], h["QLRLX"], "按份共有", s, h["HTMJ"], batch)
-                for h, s in zip(holders, shares)]
+        return [(bdcdyh, dkbm, h[0], h[1], h[2], h[3], h[4], "按份共有", s, h[5], batch) for h, s in zip(holders, shares)]
     h = holders[0]
-    return [(bdcdyh, rec["DKBM"], h["CBFBM"], h["QLRMC"], h["ZJZL"], h["ZJH"], h["QLRLX"], "单独所有", 1.0, h["HTMJ"], batch)]
+    return [(bdcdyh, dkbm, h[0], h[1], h[2], h[3], h[4], "单独所有", 1.0, h[5], batch)]
 
 
 # ------------------------------------------------------------------ merge
+def _file_sha(path):
+    return inventory.sha256(path) if path else ""
+
+
 def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=None, zoning=None, copy_archive=False,
           progress=NULL_PROGRESS):
     if on_conflict not in ("keep", "replace"):
@@ -309,38 +370,47 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
     if target.suffix.lower() != ".gpkg":
         raise LcbError("目标文件必须是 .gpkg", "the target must be a .gpkg file", path=str(target))
     zmap = load_zoning(zoning)
-    ws = open_workspace(path, ledger=ledger, progress=progress.sub(0, 25))
+    d = delivery.scan(path)
+    files = []
+    total = sum(max(0, e.size) for e in d.files) or 1
+    done = 0
+    for e in d.files:
+        progress.check()
+        files.append((e.rel, inventory.sha256(e.path)))
+        done += max(0, e.size)
+        progress.set(15 * done / total)
+    fp = hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
+    params = json.dumps(dict(tol=tol, ledger=_file_sha(ledger), zoning=_file_sha(zoning)), ensure_ascii=False)
+    exists = target.exists()
+    if exists:
+        known = _already_merged(target, fp, params)
+        if known is not None:
+            progress.set(100)
+            return dict(PARCELS=known["parcels"], INSERTED=0, UPDATED=0, UNCHANGED=known["parcels"], CONFLICTS=0,
+                        classes=known["classes"], target=str(target), fingerprint=fp, epsg=known["epsg"], fast_path=True)
+    ws = open_workspace(d, ledger=ledger, progress=progress.sub(15, 40), dk_fields=MERGE_DK_FIELDS)
     try:
-        d = ws.d
         if ws.dk is None:
             raise LcbError("成果包中没有地块图层（DK），无法入库", "the delivery has no DK layer", path=str(d.root))
         src_epsg = ws.dk.epsg
-        files = [(e.rel, inventory.sha256(e.path)) for e in d.files]
-        fp = hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
-        progress.set(35)
-        progress.check()
         parcels = classify.classify(ws, tol)
-        params = json.dumps(dict(tol=tol, ledger=str(ledger or ws.ledger_path or ""), zoning=str(zoning or "")), ensure_ascii=False)
-        exists = target.exists()
-        if exists:
-            tgt_epsg = _target_epsg(target)
-        else:
-            tgt_epsg = int(target_epsg) if target_epsg else src_epsg
-        transform = _transform(src_epsg, tgt_epsg, ws.dk.wkt)
-        recs = build_records(ws, parcels, transform)
-        progress.set(50)
+        progress.set(45)
         progress.check()
-        result = dict(PARCELS=len(recs), INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0, classes=classify.counts(parcels),
+        tgt_epsg = _target_epsg(target) if exists else (int(target_epsg) if target_epsg else src_epsg)
+        lk = Lookups(ws, _transform(src_epsg, tgt_epsg, ws.dk.wkt))
+        result = dict(PARCELS=len(parcels), INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0, classes=classify.counts(parcels),
                       target=str(target), fingerprint=fp, epsg=tgt_epsg)
+        job = dict(d=d, ws=ws, lk=lk, parcels=parcels, fp=fp, params=params, on_conflict=on_conflict, zmap=zmap,
+                   result=result, copy_archive=copy_archive, progress=progress.sub(45, 100))
         if exists:
-            _apply(target, d, recs, ws, fp, params, on_conflict, zmap, result, copy_archive, progress)
+            _apply(target, **job)
         else:
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.gpkg")
             for stale in target.parent.glob(f".{target.name}.*.tmp.gpkg"):
                 stale.unlink(missing_ok=True)
             try:
                 _create_target(tmp, tgt_epsg, ws.dk.wkt)
-                _apply(tmp, d, recs, ws, fp, params, on_conflict, zmap, result, copy_archive, progress, new=True)
+                _apply(tmp, new_file=True, **job)
                 with open(tmp, "rb+") as f:
                     os.fsync(f.fileno())
                 os.replace(tmp, target)
@@ -351,6 +421,30 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
         return result
     finally:
         ws.close()
+
+
+def _already_merged(target, fp, params):
+    """The batch that merged exactly these bytes with these parameters without conflicts, when nothing since
+    could have changed its outcome (no later replacement, no parcel deleted): merging again is then a no-op."""
+    try:
+        c = gpkg.connect(target)
+    except Exception:  # noqa: BLE001 - a bad target is reported by the full path
+        return None
+    try:
+        row = c.execute("SELECT fid, parcels, classes, epsg FROM batches WHERE fingerprint = ? AND params = ? AND conflicts = 0 "
+                        "ORDER BY fid DESC LIMIT 1", (fp, params)).fetchone()
+        if row is None:
+            return None
+        later = c.execute("SELECT COALESCE(SUM(updated), 0) FROM batches WHERE fid > ?", (row[0],)).fetchone()[0]
+        inserted = c.execute("SELECT COALESCE(SUM(inserted), 0) FROM batches").fetchone()[0]
+        present = c.execute("SELECT COUNT(*) FROM cbdk").fetchone()[0]
+        if later or present < inserted:
+            return None
+        return dict(parcels=row[1], classes=json.loads(row[2] or "{}"), epsg=row[3])
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        c.close()
 
 
 def _target_epsg(target):
@@ -370,108 +464,177 @@ def _target_epsg(target):
 
 
 def _transform(src, dst, src_wkt):
+    """A function mapping an array of geometries from the delivery's CRS to the target's (None: same CRS)."""
     if src == dst or dst is None:
         return None
     off = crsmod.transform_offset(src, dst) if src else None
     if off is not None:
-        dx, dy = off
-        return lambda g: shapely.transform(g, lambda xy: xy + np.array([dx, dy]))
+        shift = np.array(off)
+        return lambda g: shapely.transform(g, lambda xy: xy + shift)
     from pyproj import CRS, Transformer
     tr = Transformer.from_crs(CRS.from_wkt(src_wkt) if src is None else CRS.from_epsg(src), CRS.from_epsg(dst), always_xy=True)
     return lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def _apply(path, d, recs, ws, fp, params, on_conflict, zmap, result, copy_archive, progress, new=False):
+BULK_TABLES = ["cbdk", "qlr", "bdcdyh_alloc", "batches", "conflicts", "audit", "archive"] + \
+              [QS_PREFIX + t.lower() for t in list(schema.TABLES) + ["tz"]]
+
+
+@contextlib.contextmanager
+def _triggers_suspended(c, tables=BULK_TABLES):
+    """Bulk loads skip GDAL's per-row R-tree and feature-count triggers: the R-tree rows are written in bulk and
+    gpkg_ogr_contents is recounted once. Inside the transaction, so a failure restores the triggers too."""
+    marks = ",".join("?" * len(tables))
+    saved = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})", tables).fetchall()
+    for name, _sql in saved:
+        c.execute(f'DROP TRIGGER "{name}"')
+    yield  # on an exception the caller rolls back, which restores the triggers as well
+    for _name, sql in saved:
+        c.execute(sql)
+    for t in tables:
+        c.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{t}") WHERE lower(table_name) = lower(?)', (t,))
+
+
+def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy_archive, progress, new_file=False):
     c = gpkg.connect(path)
+    c.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: index maintenance of a county stays in memory
+    if new_file:  # a temporary file renamed into place only when complete: no journal needed
+        c.execute("PRAGMA journal_mode=OFF")
+        c.execute("PRAGMA synchronous=OFF")
     try:
         srs_id = c.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
+        c.execute("ATTACH DATABASE ? AS stg", (str(ws.stage.path),))  # read side of _copy_tables; attach/detach outside the transaction
         c.execute("BEGIN IMMEDIATE")
-        existing = {r[0]: r[1:] for r in c.execute("SELECT DKBM, fid, YJHASH, BDCDYH, PCID FROM cbdk")}
-        alloc = {r[0]: r[1] for r in c.execute("SELECT DKBM, BDCDYH FROM bdcdyh_alloc")}
+        existing = dict(c.execute("SELECT DKBM, YJHASH FROM cbdk"))
+        alloc = dict(c.execute("SELECT DKBM, BDCDYH FROM bdcdyh_alloc"))
         serial = {}
         for code, in c.execute("SELECT BDCDYH FROM bdcdyh_alloc"):
             serial[code[:12]] = max(serial.get(code[:12], 0), int(code[14:19]))
-        new_recs, changed = [], []
-        for rec in recs:
-            old = existing.get(rec["DKBM"])
-            if old is None:
-                new_recs.append(rec)
-            elif old[1] == rec["YJHASH"]:
-                result["UNCHANGED"] += 1
-            else:
-                changed.append((rec, old))
-        if not new_recs and not changed:
-            c.execute("ROLLBACK")  # nothing to do: the target is not touched at all
-            return
+        next_fid = (c.execute("SELECT MAX(fid) FROM cbdk").fetchone()[0] or 0) + 1
         now, user = _now(), _user()
-        batch = c.execute("INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, user, epsg) VALUES (?,?,?,?,?,?,?,?)",
-                          (str(d.root), d.county, d.county_name, fp, params, now, user, result["epsg"])).lastrowid
-        # Allocate 不动产单元号 for new parcels, in DKBM order within each zone; never reuse a number.
-        cols = [f[0] for f in CBDK_FIELDS]
-        ins = f'INSERT INTO cbdk (geom, {", ".join(cols)}) VALUES (?, {", ".join("?" * len(cols))})'
-        rows, qlr, allocs = [], [], []
-        blobs = gpkg.blobs([r["_geom"] for r in new_recs], srs_id)
-        for rec, blob in zip(new_recs, blobs):
-            code = alloc.get(rec["DKBM"])
-            if code is None:
-                zp = zone_prefix(rec["DKBM"], rec["FBFBM"], d.county, zmap)
-                n = serial.get(zp, 0) + 1
-                if n > 99999:
-                    raise LcbError(f"地籍子区 {zp} 的宗地顺序号已用尽", "the parcel serial of a cadastral sub-zone is exhausted", record=zp)
-                serial[zp] = n
-                code = f"{zp}JD{n:05d}W00000000"
-                allocs.append((rec["DKBM"], code, batch, now))
-            rec["BDCDYH"] = code
-            rec.update(PCID=batch, RKSJ=now, XSZT="待协商" if rec["CYLX"] == "contract_register_mismatch" else None)
-            rows.append([blob] + [rec.get(f) for f in cols])
-            qlr.extend(_qlr_rows(rec, code, batch))
-        c.executemany(ins, rows)
-        c.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) VALUES (?,?,?,?)", allocs)
-        result["INSERTED"] = len(new_recs)
-        progress.set(75)
-        progress.check()
-        # Conflicts: a DKBM already in the target with different content. Never silent.
-        conflicts, audits = [], []
-        for rec, old in changed:
-            fid, _h, code, _b = old
-            cur = dict(zip(cols, c.execute(f'SELECT {", ".join(cols)} FROM cbdk WHERE fid = ?', (fid,)).fetchone()))
-            diff = [f for f in HASHED if cur.get(f) != rec.get(f)] or ["geometry"]
-            resolution = "replaced" if on_conflict == "replace" else "kept"
-            conflicts.append((batch, rec["DKBM"], ",".join(diff), json.dumps({f: cur.get(f) for f in diff if f != "geometry"}, ensure_ascii=False),
-                              json.dumps({f: rec.get(f) for f in diff if f != "geometry"}, ensure_ascii=False), resolution, now))
-            if on_conflict == "replace":
-                rec["BDCDYH"] = code
-                upd = [f for f in HASHED] + ["YJHASH"]
-                blob = gpkg.blobs([rec["_geom"]], srs_id)[0]
-                c.execute(f'UPDATE cbdk SET geom = ?, {", ".join(f"{f} = ?" for f in upd)}, PCID = ?, RKSJ = ? WHERE fid = ?',
-                          [blob] + [rec.get(f) for f in upd] + [batch, now, fid])
-                c.execute("DELETE FROM qlr WHERE DKBM = ?", (rec["DKBM"],))
-                c.executemany(f"INSERT INTO qlr ({', '.join(f[0] for f in QLR_FIELDS)}) VALUES ({', '.join('?' * len(QLR_FIELDS))})",
-                              _qlr_rows(rec, code, batch))
-                audits.append((now, user, "replace", rec["DKBM"], batch, ",".join(diff)))
-                result["UPDATED"] += 1
-        result["CONFLICTS"] = len(changed)
-        c.executemany(f"INSERT INTO qlr ({', '.join(f[0] for f in QLR_FIELDS)}) VALUES ({', '.join('?' * len(QLR_FIELDS))})", qlr)
-        c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
-        _copy_tables(c, ws, batch)
-        if copy_archive:
-            _archive(c, d, Path(path), batch)
+        batch = None
+        keys = sorted(parcels)
+        ins = f'INSERT INTO cbdk (fid, geom, {", ".join(COLS)}) VALUES (?, ?, {", ".join("?" * len(COLS))})'
+        qlr_sql = f"INSERT INTO qlr ({', '.join(f[0] for f in QLR_FIELDS)}) VALUES ({', '.join('?' * len(QLR_FIELDS))})"
+        changed = []
+        i_bdc, i_pcid, i_rksj, i_xszt, i_hash = (COLS.index(x) for x in ("BDCDYH", "PCID", "RKSJ", "XSZT", "YJHASH"))
+        with _triggers_suspended(c):
+            for start in range(0, len(keys), CHUNK):
+                progress.check()
+                chunk = keys[start:start + CHUNK]
+                rows, geoms, holders, hashes = build_chunk(lk, parcels, chunk)
+                new = [j for j, k in enumerate(chunk) if k not in existing]
+                for j, k in enumerate(chunk):
+                    old = existing.get(k)
+                    if old is None:
+                        continue
+                    if old == hashes[j]:
+                        result["UNCHANGED"] += 1
+                    else:
+                        changed.append((rows[j], geoms[j], holders[j], hashes[j]))
+                if new and batch is None:
+                    batch = _new_batch(c, d, fp, params, now, user, result["epsg"])
+                if not new:
+                    progress.set(100 * (start + len(chunk)) / max(1, len(keys)) * 0.9)
+                    continue
+                blobs = gpkg.blobs([geoms[j] for j in new], srs_id)
+                out, qlr, allocs, rtree = [], [], [], []
+                sub = np.asarray([geoms[j] for j in new], dtype=object)
+                okg = np.array([g is not None for g in sub], bool)
+                bounds = np.full((len(new), 4), np.nan)
+                if okg.any():
+                    bounds[okg] = shapely.bounds(np.asarray(list(sub[okg]), dtype=object))
+                for n_, (j, blob) in enumerate(zip(new, blobs)):
+                    row = rows[j]
+                    k = row[0]
+                    code = alloc.get(k)
+                    if code is None:
+                        zp = zone_prefix(k, row[2], d.county, zmap)
+                        s = serial.get(zp, 0) + 1
+                        if s > 99999:
+                            raise LcbError(f"地籍子区 {zp} 的宗地顺序号已用尽", "the parcel serial of a cadastral sub-zone is exhausted", record=zp)
+                        serial[zp] = s
+                        code = f"{zp}JD{s:05d}W00000000"
+                        allocs.append((k, code, batch, now))
+                    row[i_bdc], row[i_pcid], row[i_rksj], row[i_hash] = code, batch, now, hashes[j]
+                    row[i_xszt] = "待协商" if row[COLS.index("CYLX")] == "contract_register_mismatch" else None
+                    fid = next_fid
+                    next_fid += 1
+                    out.append([fid, blob] + row)
+                    if okg[n_]:
+                        b = bounds[n_]
+                        rtree.append((fid, b[0], b[2], b[1], b[3]))
+                    qlr.extend(_qlr_rows(k, row[COLS.index("CYLX")], holders[j], code, batch))
+                c.executemany(ins, out)
+                c.executemany('INSERT INTO "rtree_cbdk_geom" VALUES (?,?,?,?,?)', rtree)
+                c.executemany(qlr_sql, qlr)
+                c.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) VALUES (?,?,?,?)", allocs)
+                result["INSERTED"] += len(new)
+                progress.set(100 * (start + len(chunk)) / max(1, len(keys)) * 0.9)
+            if not result["INSERTED"] and not changed:
+                raise _NothingToDo
+            if batch is None:
+                batch = _new_batch(c, d, fp, params, now, user, result["epsg"])
+            if not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (fp, batch)).fetchone():
+                _copy_tables(c, ws, batch)
+            if copy_archive:
+                _archive(c, d, Path(path), batch)
+        audits = _conflicts(c, changed, batch, on_conflict, now, user, srs_id, result, qlr_sql)
         audits.append((now, user, "merge", None, batch, json.dumps({k: v for k, v in result.items() if k.isupper()}, ensure_ascii=False)))
         c.executemany("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,?,?)", audits)
         c.execute("UPDATE batches SET parcels=?, inserted=?, updated=?, unchanged=?, conflicts=?, classes=? WHERE fid=?",
                   (result["PARCELS"], result["INSERTED"], result["UPDATED"], result["UNCHANGED"], result["CONFLICTS"],
                    json.dumps(result["classes"]), batch))
+        _ensure_indexes(c)
         _update_extent(c)
         progress.check()
         _test_pause("before_commit", path)
         c.execute("COMMIT")
         result["batch"] = batch
+    except _NothingToDo:
+        c.execute("ROLLBACK")  # every parcel unchanged: the target is not touched at all
     except BaseException:
         if c.in_transaction:
             c.execute("ROLLBACK")
         raise
     finally:
+        if not c.in_transaction:
+            c.execute("DETACH DATABASE stg")
         c.close()
+
+
+class _NothingToDo(Exception):
+    pass
+
+
+def _new_batch(c, d, fp, params, now, user, epsg):
+    return c.execute("INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, user, epsg) VALUES (?,?,?,?,?,?,?,?)",
+                     (str(d.root), d.county, d.county_name, fp, params, now, user, epsg)).lastrowid
+
+
+def _conflicts(c, changed, batch, on_conflict, now, user, srs_id, result, qlr_sql):
+    """A DKBM already in the target with different content: recorded, never silent; replaced only on request."""
+    conflicts, audits = [], []
+    hashed_at = {f: COLS.index(f) for f in HASHED}
+    for row, geom, holders, h in changed:
+        k = row[0]
+        cur = c.execute(f'SELECT fid, BDCDYH, {", ".join(HASHED)} FROM cbdk WHERE DKBM = ?', (k,)).fetchone()
+        fid, code, curvals = cur[0], cur[1], dict(zip(HASHED, cur[2:]))
+        diff = [f for f in HASHED if curvals.get(f) != row[hashed_at[f]]] or ["geometry"]
+        resolution = "replaced" if on_conflict == "replace" else "kept"
+        conflicts.append((batch, k, ",".join(diff), json.dumps({f: curvals.get(f) for f in diff if f != "geometry"}, ensure_ascii=False),
+                          json.dumps({f: row[hashed_at[f]] for f in diff if f != "geometry"}, ensure_ascii=False), resolution, now))
+        if on_conflict == "replace":
+            blob = gpkg.blobs([geom], srs_id)[0]
+            c.execute(f'UPDATE cbdk SET geom = ?, {", ".join(f"{f} = ?" for f in HASHED)}, YJHASH = ?, PCID = ?, RKSJ = ? WHERE fid = ?',
+                      [blob] + [row[hashed_at[f]] for f in HASHED] + [h, batch, now, fid])
+            c.execute("DELETE FROM qlr WHERE DKBM = ?", (k,))
+            c.executemany(qlr_sql, _qlr_rows(k, row[COLS.index("CYLX")], holders, code, batch))
+            audits.append((now, user, "replace", k, batch, ",".join(diff)))
+            result["UPDATED"] += 1
+    result["CONFLICTS"] = len(changed)
+    c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
+    return audits
 
 
 def _test_pause(point, path):
@@ -484,22 +647,12 @@ def _test_pause(point, path):
 
 
 def _copy_tables(c, ws, batch):
-    st = ws.stage
-    for table, spec in list(schema.TABLES.items()) + [("TZ", None)]:
-        if table == "TZ":
-            if not st.has_ledger:
-                continue
-            cols, src = ["DKBM", "CBFBM", "CBJYQZBM", "DBMJ"], "LEDGER"
-        else:
-            cols, src = [f[0] for f in spec], table
-        data = st.q(f'SELECT {", ".join(chr(34) + x + chr(34) for x in cols)} FROM "{src}" ORDER BY _row')
-        out = []
-        for r in data:
-            h = hashlib.sha256(repr(tuple(r)).encode("utf-8")).hexdigest()
-            out.append(tuple(r) + (batch, h))
-        name = QS_PREFIX + table.lower()
-        c.executemany(f'INSERT OR IGNORE INTO "{name}" ({", ".join(chr(34) + x + chr(34) for x in cols)}, PCID, ROWHASH) '
-                      f'VALUES ({", ".join("?" * (len(cols) + 2))})', out)
+    """The delivery's attribute tables, copied inside SQLite (no rows through Python), once per delivery."""
+    for table, spec in schema.TABLES.items():
+        cols = ", ".join(f'"{f[0]}"' for f in spec)
+        c.execute(f'INSERT INTO "{QS_PREFIX}{table.lower()}" ({cols}, PCID) SELECT {cols}, ? FROM stg."{table}" ORDER BY _row', (batch,))
+    if ws.stage.has_ledger:
+        c.execute(f'INSERT INTO "{QS_PREFIX}tz" (DKBM, CBFBM, CBJYQZBM, DBMJ, PCID) SELECT DKBM, CBFBM, CBJYQZBM, DBMJ, ? FROM stg.LEDGER ORDER BY _row', (batch,))
 
 
 def _archive(c, d, gpkg_path, batch):

@@ -22,7 +22,7 @@ class VectorData:
     paths: list
     encoding: str = "UTF-8"
     encoding_source: str = "cpg"
-    fields: dict = field(default_factory=dict)  # name -> numpy array (str -> object array of str)
+    raw: dict = field(default_factory=dict)  # name -> numpy array: UTF-8 bytes (|S) for text, float for numbers
     nulls: dict = field(default_factory=dict)  # name -> bool array, True where the value is NULL/blank
     field_defs: list = field(default_factory=list)  # (name, type T/I/N/D, width, precision)
     geoms: object = None  # numpy object array of shapely geometries (None = no geometry)
@@ -35,6 +35,9 @@ class VectorData:
     problems: list = field(default_factory=list)  # (rule, key, field, message, value)
     garbled: int = 0
 
+    def __post_init__(self):
+        self.fields = LazyFields(self)
+
     @property
     def n(self):
         return 0 if self.geoms is None else len(self.geoms)
@@ -43,24 +46,67 @@ class VectorData:
         return self.fields.get(name, np.full(self.n, "", dtype=object))
 
     def number(self, name):
-        v = self.fields.get(name)
-        if v is None:
+        v = self.raw.get(name)
+        if v is None or v.dtype.kind not in "fiu":
             return np.full(self.n, np.nan)
         return np.asarray(v, dtype=float)
 
 
+class LazyFields:
+    """Mapping name -> decoded column (object array of str for text). Text is kept as compact UTF-8 bytes and
+    decoded only when a rule or the merge asks for that column, so a county's DK layer stays small in memory."""
+
+    def __init__(self, vd):
+        self.vd = vd
+        self.cache = {}
+
+    def __contains__(self, name):
+        return name in self.vd.raw
+
+    def __getitem__(self, name):
+        if name not in self.cache:
+            a = self.vd.raw[name]
+            self.cache[name] = _decode(a) if a.dtype.kind == "S" else a
+        return self.cache[name]
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def keys(self):
+        return self.vd.raw.keys()
+
+
 def _decode(arr):
     if arr.dtype.kind == "S":
-        out = np.char.decode(arr, "utf-8", errors="replace").astype(object)
-        return out
+        if not len(arr):
+            return np.zeros(0, dtype=object)
+        return np.char.decode(arr, "utf-8", errors="replace").astype(object)
     if arr.dtype == object:
         return np.array([(x.decode("utf-8", "replace") if isinstance(x, (bytes, bytearray)) else ("" if x is None else str(x)))
                          for x in arr], dtype=object)
     return arr
 
 
-def _read_one(shp, encoding, rel):
-    """Read one shapefile. Returns (columns dict, nulls dict, defs, geoms list, wkt, flags, problems)."""
+def _wkb_column(col, n):
+    """WKB of one Arrow batch as an object array of bytes (None = no geometry). GDAL hands back a fixed-width
+    void array when every WKB of the batch has the same length (e.g. all parcels are 4-vertex rectangles)."""
+    if col is None:
+        return np.full(n, None, dtype=object)
+    mask = np.ma.getmaskarray(col) if np.ma.isMaskedArray(col) else None
+    data = np.ma.getdata(col)
+    if data.dtype.kind == "V":
+        out = np.empty(len(data), dtype=object)
+        out[:] = [bytes(x) for x in data]
+    else:
+        out = data.astype(object, copy=False)
+    if mask is not None and mask.any():
+        out[mask] = None
+    return out
+
+
+def _read_one(shp, encoding, rel, fields=None, with_geometry=True):
+    """Read one shapefile. Returns (columns dict, nulls dict, defs, geoms list, wkt, flags, problems).
+    fields: the columns to read (None: all); the others are not even parsed by GDAL."""
     problems = []
     opts = [f"ENCODING={encoding}"] if encoding else []
     try:
@@ -70,10 +116,17 @@ def _read_one(shp, encoding, rel):
         return None, problems
     lyr = ds.GetLayer(0)
     defn = lyr.GetLayerDefn()
-    defs = []
+    defs, ignored = [], []
     for i in range(defn.GetFieldCount()):
         fd = defn.GetFieldDefn(i)
+        if fields is not None and fd.GetName().upper() not in fields:
+            ignored.append(fd.GetName())
+            continue
         defs.append((fd.GetName().upper(), _OGR_TYPES.get(fd.GetType(), "T"), fd.GetWidth(), fd.GetPrecision()))
+    if not with_geometry:
+        ignored.append("OGR_GEOMETRY")
+    if ignored:
+        lyr.SetIgnoredFields(ignored)
     gtype = lyr.GetGeomType()
     has_z = bool(ogr.GT_HasZ(gtype))
     has_m = bool(ogr.GT_HasM(gtype))
@@ -98,10 +151,9 @@ def _read_one(shp, encoding, rel):
                 if raw is None:
                     continue
                 mask = np.ma.getmaskarray(raw) if np.ma.isMaskedArray(raw) else np.zeros(len(raw), bool)
-                data = np.ma.getdata(raw)
-                cols[name].append(_decode(data))
+                cols[name].append(np.ma.getdata(raw))
                 nulls[name].append(mask)
-            wkbs.append(batch.get("wkb_geometry", np.full(len(batch.get("OGC_FID", [])), None, dtype=object)))
+            wkbs.append(_wkb_column(batch.get("wkb_geometry"), len(batch.get("OGC_FID", []))))
     except (RuntimeError, ValueError) as e:
         problems.append(("package.unreadable", rel, "", f"矢量文件已损坏或被截断，读取中断：{e}", ""))
         # Fall back to feature-by-feature reading of what is readable.
@@ -127,7 +179,7 @@ def _read_one(shp, encoding, rel):
             geo.append(bytes(g.ExportToIsoWkb()) if g is not None and not g.IsEmpty() else None)
         for name, typ, *_r in defs:
             if typ == "T":
-                cols[name] = [np.array(["" if v is None else str(v) for v in vals[name]], dtype=object)]
+                cols[name] = [np.array([("" if v is None else str(v)).encode("utf-8") for v in vals[name]], dtype=bytes)]
             else:
                 cols[name] = [np.array([np.nan if v is None else float(v) for v in vals[name]], dtype=float)]
             nulls[name] = [np.array(nl[name], bool)]
@@ -139,12 +191,13 @@ def _read_one(shp, encoding, rel):
         if parts:
             arr = np.concatenate(parts)
         else:
-            arr = np.array([], dtype=object if typ == "T" else float)
+            arr = np.array([], dtype=bytes if typ == "T" else float)
         m = np.concatenate(nulls[name]) if nulls[name] else np.zeros(len(arr), bool)
         if typ == "T":
-            arr = arr.astype(object)
-            arr[m] = ""
-            m = m | (arr == "")
+            if arr.dtype.kind != "S":
+                arr = arr.astype(bytes)
+            arr[m] = b""
+            m = m | (arr == b"")
         else:
             arr = arr.astype(float)
             arr[m] = np.nan
@@ -174,8 +227,10 @@ def dbf_problem(dbf):
     return None
 
 
-def read_layer(delivery, prefix, with_geometry=True):
-    """Read every shapefile of a layer (split parts concatenated). Returns VectorData or None."""
+def read_layer(delivery, prefix, with_geometry=True, fields=None):
+    """Read every shapefile of a layer (split parts concatenated). Returns VectorData or None.
+    fields: only these columns (upper case); None reads all."""
+    fields = None if fields is None else {f.upper() for f in fields}
     shps = delivery.vectors.get(prefix) or []
     if not shps:
         return None
@@ -192,7 +247,7 @@ def read_layer(delivery, prefix, with_geometry=True):
         why = dbf_problem(dbf) if dbf.exists() else None
         if why:
             vd.problems.append(("package.unreadable", delivery.rel(dbf), "", f"{dbf.name} 已损坏（{why}），属性无法读取", ""))
-        res, probs = _read_one(shp, encoding, rel)
+        res, probs = _read_one(shp, encoding, rel, fields, with_geometry)
         vd.problems.extend(probs)
         if res is None:
             continue
@@ -213,8 +268,8 @@ def read_layer(delivery, prefix, with_geometry=True):
     for name, typ, *_ in vd.field_defs:
         parts = all_cols.get(name, [])
         if sum(len(p) for p in parts) != n_total:  # a split part lacks the field
-            parts = [all_cols[name][i] if i < len(all_cols[name]) else np.full(len(geoms[i]), "" if typ == "T" else np.nan, dtype=object if typ == "T" else float) for i in range(len(geoms))]
-        vd.fields[name] = np.concatenate(parts)
+            parts = [all_cols[name][i] if i < len(all_cols[name]) else np.full(len(geoms[i]), b"" if typ == "T" else np.nan, dtype=bytes if typ == "T" else float) for i in range(len(geoms))]
+        vd.raw[name] = np.concatenate(parts)
         vd.nulls[name] = np.concatenate(all_nulls.get(name, [np.zeros(n_total, bool)]))[:n_total]
     wkb = np.concatenate(geoms)
     if with_geometry:
@@ -228,9 +283,12 @@ def read_layer(delivery, prefix, with_geometry=True):
     vd.source_index = np.concatenate(src)
     vd.fid = np.arange(len(wkb))
     vd.epsg = crsmod.identify(vd.wkt)
-    # Text that did not decode (U+FFFD) means the encoding was wrong.
+    # Text that is not valid UTF-8 after GDAL's recoding means the encoding was wrong (checked on the bytes).
     for name, typ, *_ in vd.field_defs:
-        if typ == "T":
-            vals = vd.fields[name]
-            vd.garbled += int(sum(1 for v in vals if "\ufffd" in v)) if len(vals) else 0
+        a = vd.raw[name]
+        if typ == "T" and len(a):
+            try:
+                b"\x00".join(a.tolist()).decode("utf-8")
+            except UnicodeDecodeError:
+                vd.garbled += int(sum(1 for v in vd.fields[name] if "\ufffd" in v))
     return vd

@@ -41,11 +41,12 @@ class Workspace:
         self.close()
 
 
-def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True):
-    d = delivery.scan(path, required_layers=required_layers)
+def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None):
+    """path: a delivery folder, or a Delivery already scanned."""
+    d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
     progress.set(5)
     progress.check()
-    dk = vector.read_layer(d, "DK", with_geometry=with_geometry)
+    dk = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
     progress.set(35)
     progress.check()
     stage = attrdb.Staging()

@@ -36,6 +36,8 @@ def _make(rid, msg, child):
 
 
 def links(ctx):
+    for _rid, _child, _ccol, parent, pcol, _msg in LINKS:  # every lookup below must be an index seek
+        ctx.ws.stage.conn.execute(f'CREATE INDEX IF NOT EXISTS "ix_{parent}_{pcol}" ON "{parent}"("{pcol}")')
     for rid, child, ccol, parent, pcol, _msg in LINKS:
         if child == "LEDGER" and not ctx.ws.stage.has_ledger:
             continue

@@ -242,3 +242,27 @@ def test_overlap_geometry_kept(merged):
     assert shapely.get_type_id(gpkg.geometry_from_blob(blob)) == 6
     assert c.execute("SELECT COUNT(*) FROM cbdk WHERE geom IS NULL").fetchone()[0] == 2  # empty shape + CBDKXX-only parcel
     c.close()
+
+
+def test_full_comparison_path_finds_nothing_changed(demo, demo_copy, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    h = file_hash(target)
+    report = demo_copy / "文字报告" / "371526高唐县确权登记工作报告.txt"
+    report.write_text(report.read_text("utf-8") + "\n补充说明。", "utf-8")  # new fingerprint, same parcels
+    res = merge.merge(demo_copy, target)
+    assert not res.get("fast_path")
+    assert (res["INSERTED"], res["UPDATED"], res["CONFLICTS"], res["UNCHANGED"]) == (0, 0, 0, 299)
+    assert file_hash(target) == h
+
+
+def test_deleted_parcel_comes_back_with_its_old_number(demo, tmp_path):
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo, target)
+    code = rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM = '3715260010010100003'")[0][0]
+    c = gpkg.connect(target)
+    c.execute("DELETE FROM cbdk WHERE DKBM = '3715260010010100003'")
+    c.close()
+    res = merge.merge(demo, target)
+    assert not res.get("fast_path") and res["INSERTED"] == 1 and res["UNCHANGED"] == 298
+    assert rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM = '3715260010010100003'")[0][0] == code

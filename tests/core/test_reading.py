@@ -147,3 +147,27 @@ def test_ledger_and_code_table(demo):
         assert ws.stage.q("SELECT name FROM CODES WHERE code = '37152600100101'")[0][0].endswith("马堂村一组")
         area = ws.area
         assert np.isnan(area).sum() == 1  # the one empty geometry
+
+
+def test_uniform_geometries_are_read(tmp_path):
+    """GDAL returns a fixed-width WKB column when every geometry has the same size: all must still be read."""
+    from land_contract_bridge.core import vector as v
+    from osgeo import ogr, osr
+    root = tmp_path / "371526测试县" / "矢量数据"
+    root.mkdir(parents=True)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4527)
+    ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(str(root / "DK3715262018.shp"))
+    lyr = ds.CreateLayer("DK3715262018", srs, ogr.wkbPolygon)
+    lyr.CreateField(ogr.FieldDefn("DKBM", ogr.OFTString))
+    for i in range(70000):  # more than one Arrow batch
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetField("DKBM", f"{3715260010010100000 + i}")
+        x = 39428000 + i * 10.0
+        f.SetGeometry(ogr.CreateGeometryFromWkt(f"POLYGON (({x} 4072000, {x} 4072100, {x + 10} 4072100, {x + 10} 4072000, {x} 4072000))"))
+        lyr.CreateFeature(f)
+    ds = None
+    d = delivery.scan(root.parent)
+    vd = v.read_layer(d, "DK")
+    assert vd.n == 70000 and all(g is not None for g in vd.geoms)
+    assert abs(vd.geoms[12345].area - 1000.0) < 1e-6
