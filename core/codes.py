@@ -59,6 +59,29 @@ def id_problem(s):
     return None
 
 
+def suspect_ids(values):
+    """Boolean array: True where an ID number may be invalid (format, check digit or an implausible date part).
+    Vectorised over a whole table; only the suspects go through id_problem()."""
+    import numpy as np
+    n = len(values)
+    if not n:
+        return np.zeros(0, bool)
+    arr = np.array([(v or "").strip().upper().encode("ascii", "replace")[:18].ljust(18, b"?") for v in values], dtype="S18")
+    b = np.frombuffer(arr.tobytes(), dtype=np.uint8).reshape(n, 18)
+    digits = (b[:, :17] >= 48) & (b[:, :17] <= 57)
+    last = ((b[:, 17] >= 48) & (b[:, 17] <= 57)) | (b[:, 17] == 88)
+    lens = np.array([len((v or "").strip()) for v in values])
+    ok = digits.all(axis=1) & last & (lens == 18)
+    d = (b[:, :17].astype(np.int64) - 48)
+    chk = np.frombuffer(_C.encode(), dtype=np.uint8)[(d @ np.array(_W)) % 11]
+    ok &= chk == b[:, 17]
+    month = (d[:, 10] * 10 + d[:, 11])
+    day = (d[:, 12] * 10 + d[:, 13])
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 28) & (year >= 1880) & (year < dt.date.today().year)
+    return ~ok
+
+
 def id_sex(s):
     """'1' male / '2' female from the 17th digit, or None."""
     s = (s or "").strip()

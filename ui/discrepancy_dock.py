@@ -10,14 +10,13 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockW
 from ..core import consult
 from ..core.classify import CLASSES, ORDER
 from ..core.errors import LcbError
-from ..core.parcel_table import ParcelTable
+from ..core.parcel_table import UNSET, ParcelTable
 from ..processing.base import QT_TRANSLATE_NOOP
 from .common import cbdk_layer_for, tr, zoom_and_flash
 
 MU = 0.0015
 COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only": "#9e9ac8",
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
-STATUS_EMPTY = "（未填）"
 
 
 class ParcelModel(QAbstractTableModel):
@@ -28,6 +27,7 @@ class ParcelModel(QAbstractTableModel):
             ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")), ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
             ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)"))]
     SORT = {"HTDBC_MU": "HTDBC", "HTSCC_MU": "HTSCC"}
+    ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole)
 
     def __init__(self, table=None, parent=None):
         super().__init__(parent)
@@ -59,11 +59,10 @@ class ParcelModel(QAbstractTableModel):
         if key.endswith("_MU"):
             v = t.cols[key[:-3]][i]
             return None if np.isnan(v) else round(float(v) * MU, 2)
-        v = t.cols[key][i]
-        return None if isinstance(v, float) and np.isnan(v) else v
+        return t.get(key, i)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if role not in self.ROLES or not index.isValid():
             return None
         key = self.HEAD[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -77,10 +76,12 @@ class ParcelModel(QAbstractTableModel):
             return str(v)
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("HTMJ", "DBMJ", "SCMJ", "HTDBC", "HTSCC", "HTDBC_MU", "HTSCC_MU", "PCT"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and key == "CYLX":
-            return QBrush(QColor(COLOURS.get(self.table.cols["CYLX"][self.idx[index.row()]], "#ffffff")))
-        if role == Qt.ItemDataRole.ForegroundRole and key == "CYLX" and self.table.cols["CYLX"][self.idx[index.row()]] in ("unmatched", "contract_register_mismatch"):
-            return QBrush(QColor("#ffffff"))
+        if key == "CYLX" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
+            cls = self.table.get("CYLX", self.idx[index.row()])
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(QColor(COLOURS.get(cls, "#ffffff")))
+            if cls in ("unmatched", "contract_register_mismatch"):
+                return QBrush(QColor("#ffffff"))
         return None
 
     def sort(self, column, order=Qt.SortOrder.AscendingOrder):
@@ -126,7 +127,7 @@ class DiscrepancyDock(QDockWidget):
         self.village = QComboBox()
         self.status = QComboBox()
         self.status.addItem(tr("Any status"), "")
-        for s in [STATUS_EMPTY] + consult.STATUSES:
+        for s in [UNSET] + consult.STATUSES:
             self.status.addItem(s, s)
         self.min_diff = QDoubleSpinBox()
         self.min_diff.setRange(0, 1e7)
@@ -148,6 +149,7 @@ class DiscrepancyDock(QDockWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setResizeContentsPrecision(50)
         v.addWidget(self.view, 1)
         c = QHBoxLayout()
         self.new_status = QComboBox()
@@ -224,13 +226,13 @@ class DiscrepancyDock(QDockWidget):
         self.village.blockSignals(True)
         self.village.clear()
         self.village.addItem(tr("All villages"), "")
-        for name in table.villages():
-            self.village.addItem(name, name)
+        for code, name in table.villages():
+            self.village.addItem(name, code)
         self.village.blockSignals(False)
         self.refresh_sources()
         self._update_counts()
         self.apply_filters()
-        self.view.resizeColumnsToContents()  # Qt samples the visible rows only: cheap at any size
+        self.view.resizeColumnsToContents()  # sampled: setResizeContentsPrecision(50) in __init__
         return True
 
     def _reload_all(self, on):
@@ -327,7 +329,7 @@ class DiscrepancyDock(QDockWidget):
         status = status or self.new_status.currentText()
         note = self.note.text().strip() if note is None else note
         fids = self.model.fids(rows)
-        dkbms = [str(self.table.cols["DKBM"][self.model.idx[r]]) for r in rows]
+        dkbms = [self.table.get("DKBM", self.model.idx[r]) for r in rows]
         try:
             if self.layer is not None and self.layer.isEditable():
                 # QGIS is editing the layer: go through its edit buffer so nothing is overwritten on commit.
@@ -363,5 +365,4 @@ class DiscrepancyDock(QDockWidget):
         for f in self.layer.getFeatures(fids):
             j = pos.get(f.id())
             if j is not None:
-                self.table.cols["XSZT"][j] = f["XSZT"] or ""
-                self.table.cols["XSBZ"][j] = f["XSBZ"] or ""
+                self.table.set_rows([j], XSZT=f["XSZT"], XSBZ=f["XSBZ"])

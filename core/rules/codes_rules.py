@@ -89,15 +89,15 @@ def codelists(ctx):
         for (layer, field), lst in codes.FIELD_LISTS.items():
             if layer != "DK" or field not in dk.fields:
                 continue
-            valid = set(ctx.codes.get(lst, {}))
-            vals = dk.fields[field]
-            bad = np.nonzero([(v != "" and v not in valid) for v in vals.tolist()])[0]
+            valid = np.array([c.encode("utf-8") for c in ctx.codes.get(lst, {})], dtype=bytes)
+            raw = dk.raw[field]
+            bad = np.nonzero((raw != b"") & ~np.isin(raw, valid))[0]
             for i in bad:
-                ctx.issue("code.codelist", rows[i][1], field, vals[i], layer="DK", detail=lst, geometry_of=rows[i][1])
-        if "YSDM" in dk.fields:
-            for i, v in enumerate(dk.fields["YSDM"].tolist()):
-                if v and v != "211011":
-                    ctx.issue("code.ysdm", rows[i][1], "YSDM", v, layer="DK", detail="211011", geometry_of=rows[i][1])
+                ctx.issue("code.codelist", rows[i][1], field, raw[i].decode("utf-8", "replace"), layer="DK", detail=lst, geometry_of=rows[i][1])
+        if "YSDM" in dk.raw:
+            raw = dk.raw["YSDM"]
+            for i in np.nonzero((raw != b"") & (raw != b"211011"))[0]:
+                ctx.issue("code.ysdm", rows[i][1], "YSDM", raw[i].decode("utf-8", "replace"), layer="DK", detail="211011", geometry_of=rows[i][1])
     for (table, field), lst in codes.FIELD_LISTS.items():
         if table == "DK" or not present(ctx, table, field):
             continue
@@ -112,7 +112,14 @@ def codelists(ctx):
 @rule("code.sex_id", "code", "error", "成员性别 CYXB={detail} 与身份证号码第17位（{value}）不符", "A member's sex contradicts the 17th digit of the ID number.")
 def id_numbers(ctx):
     from ..output import mask_id
-    for cbf, zjhm, xb in ctx.q("SELECT CBFBM, CYZJHM, CYXB FROM CBF_JTCY WHERE CYZJLX = '1' AND CYZJHM IS NOT NULL AND trim(CYZJHM) <> ''"):
+    rows = ctx.q("SELECT CBFBM, CYZJHM, CYXB FROM CBF_JTCY WHERE CYZJLX = '1' AND CYZJHM IS NOT NULL AND trim(CYZJHM) <> ''")
+    suspect = codes.suspect_ids([r[1] for r in rows])  # vectorised first pass; the few suspects get the full check
+    for i, (cbf, zjhm, xb) in enumerate(rows):
+        sex = codes.id_sex(zjhm)
+        if not suspect[i]:
+            if xb in ("1", "2") and sex and xb != sex:
+                ctx.issue("code.sex_id", cbf, "CYXB", mask_id(zjhm), layer="CBF_JTCY", detail=xb)
+            continue
         why = codes.id_problem(zjhm)
         if why:
             ctx.issue("code.id_number", cbf, "CYZJHM", mask_id(zjhm), layer="CBF_JTCY", detail=why)

@@ -68,14 +68,15 @@ def overlaps(ctx):
     if len(idx) < 2:
         return
     g = np.asarray(list(dk.geoms[idx]), dtype=object)
-    shapely.prepare(g)
     tree = shapely.STRtree(g)
-    pairs = [tree.query(g, predicate="overlaps"), tree.query(g, predicate="contains")]
-    a, b = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
-    keep = a != b
+    a, b = tree.query(g)  # bounding-box candidates, in C
+    keep = a < b
     a, b = a[keep], b[keep]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    uniq = np.unique(np.stack([lo, hi], axis=1), axis=0) if len(lo) else np.empty((0, 2), int)
+    if not len(a):
+        return
+    # Interiors intersect (DE-9IM 2********): overlap or containment; neighbours sharing an edge do not match.
+    hit = shapely.relate_pattern(g[a], g[b], "2********")
+    uniq = np.stack([a[hit], b[hit]], axis=1)
     if not len(uniq):
         return
     inter = shapely.intersection(g[uniq[:, 0]], g[uniq[:, 1]])

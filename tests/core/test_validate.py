@@ -118,3 +118,17 @@ def test_id_numbers(value, ok):
 def test_sex_from_id():
     assert codes.id_sex("371526197610196491") == "1" and codes.id_sex("37152620101221461X") == "1"
     assert codes.id_sex("371526198001011226") == "2"
+
+
+def test_vectorised_id_precheck_never_hides_an_invalid_id():
+    import random
+    rng = random.Random(5)
+    ids = []
+    for _ in range(3000):
+        s17 = f"371526{rng.randint(1700, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
+        ids.append(s17 + (codes.id_check_char(s17) if rng.random() < 0.7 else rng.choice("0123456789X")))
+    ids += ["", "12345", "37152619761019649x", "abc"]
+    suspect = codes.suspect_ids(ids)
+    for v, s in zip(ids, suspect):
+        if codes.id_problem(v) is not None:
+            assert s, v

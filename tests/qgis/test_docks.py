@@ -18,7 +18,7 @@ def test_discrepancy_rows_counts_and_filters(qgis_iface, merged_gpkg, truth):
     assert d.model.rowCount() == 8
     assert {d.model.data(d.model.index(r, 13)) for r in range(8)} == {"合同与登簿面积不一致"}
     d.cls.setCurrentIndex(0)
-    d.village.setCurrentIndex(d.village.findData("梁村镇马堂村"))
+    d.village.setCurrentIndex(d.village.findText("梁村镇马堂村"))
     assert d.model.rowCount() == 131  # every parcel needing attention lies in 马堂村
     d.text.setText("3715260010010400065")
     d.apply_filters()
@@ -32,7 +32,7 @@ def test_discrepancy_rows_counts_and_filters(qgis_iface, merged_gpkg, truth):
     d.village.setCurrentIndex(0)
     d.apply_filters()
     assert d.model.rowCount() == sum(by.values())
-    d.village.setCurrentIndex(d.village.findData("梁村镇郭桥村"))
+    d.village.setCurrentIndex(d.village.findText("梁村镇郭桥村"))
     assert d.model.rowCount() == 9
 
 

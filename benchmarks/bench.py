@@ -1,0 +1,120 @@
+"""The benchmark behind benchmarks/run (see there). Prints one line per step and a summary against the goals."""
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+GOALS = {"lcb:inventory": 1.5, "lcb:validate": 3.0, "lcb:merge (new)": 3.0, "lcb:merge (again)": 1.0}
+
+
+def measured(cmd, env=None):
+    """Run a command; return (wall s, cpu s, peak RSS MiB, returncode, output tail)."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _pid, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        tail = out.read()[-3000:].decode("utf-8", "replace")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), tail
+
+
+def delivery(n):
+    out = DATA / f"d{n // 1000}k"
+    truth = out / "truth.json"
+    if not truth.exists():
+        print(f"generating {n} parcels in {out} …", flush=True)
+        town = {100000: "003", 500000: "004"}.get(n, "005")
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_delivery.py"), "--out", str(out), "--parcels", str(n),
+                        "--township", town, "--seed", str(n % 97)], check=True)
+    root = json.loads(truth.read_text("utf-8"))["package_root"]
+    return out / root
+
+
+def qp(alg, **params):
+    return ["qgis_process.bin", "--json", "run", alg, "--"] + [f"{k}={v}" for k, v in params.items()]
+
+
+def bench_size(n, work):
+    pkg = delivery(n)
+    dk = next((pkg / "矢量数据").glob("DK*.shp"))
+    rows = []
+    ref = measured(["ogr2ogr", "-f", "GPKG", str(work / f"dk{n}.gpkg"), str(dk)])
+    rows.append(("ogr2ogr -f GPKG (DK)", ref))
+    target = work / f"reg{n}.gpkg"
+    steps = [("lcb:inventory", qp("lcb:inventory", INPUT=pkg, OUTPUT_HTML=work / f"inv{n}.html", OUTPUT_XLSX=work / f"inv{n}.xlsx")),
+             ("lcb:validate", qp("lcb:validate", INPUT=pkg, OUTPUT=work / f"issues{n}.gpkg")),
+             ("lcb:merge (new)", qp("lcb:merge", INPUT=pkg, TARGET=target)),
+             ("lcb:merge (again)", qp("lcb:merge", INPUT=pkg, TARGET=target))]
+    for name, cmd in steps:
+        r = measured(cmd)
+        if r[3] != 0:
+            print(f"  {name} FAILED:\n{r[4]}")
+        rows.append((name, r))
+    return rows, ref[0], target
+
+
+def bench_dock(target):
+    code = r'''
+import sys, time, json
+sys.path.insert(0, sys.argv[2])
+from qgis.core import QgsApplication
+app = QgsApplication([], True); app.initQgis()
+from land_contract_bridge.ui.discrepancy_dock import DiscrepancyDock
+d = DiscrepancyDock(None); d.resize(1400, 600); d.show()
+t = time.perf_counter(); d.open(sys.argv[1], load_layer=False); app.processEvents(); d.grab(); first = time.perf_counter() - t
+times = {}
+for name, act in (("class filter", lambda: d.cls.setCurrentIndex(d.cls.findData("measured_differs"))),
+                  ("text filter", lambda: (d.text.setText("0010"), d.apply_filters())),
+                  ("minimum difference", lambda: (d.min_diff.setValue(50), d.apply_filters())),
+                  ("sort by contract area", lambda: d.model.sort(5))):
+    t = time.perf_counter(); act(); app.processEvents(); d.grab(); times[name] = time.perf_counter() - t
+print(json.dumps(dict(first_paint=first, rows=d.model.rowCount(), total=len(d.table.fid), **times)))
+'''
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-c", code, str(target), str(ROOT / ".lcb" / "plugins")], capture_output=True, text=True, env=env)
+    line = [x for x in p.stdout.splitlines() if x.startswith("{")]
+    return json.loads(line[-1]) if line else {"error": p.stderr[-2000:]}
+
+
+def main():
+    sizes = [int(x) for x in sys.argv[1:]] or [100000, 500000]
+    print(f"machine: {platform.node()} {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+          f"{platform.platform()}")
+    work = Path(tempfile.mkdtemp(prefix="lcb-bench-"))
+    results = {}
+    for n in sizes:
+        rows, ref, target = bench_size(n, work)
+        results[n] = {name: dict(wall=r[0], cpu=r[1], rss=r[2], rc=r[3]) for name, r in rows}
+        print(f"\n{n:,} parcels")
+        print(f"  {'step':26s} {'wall s':>8s} {'cpu s':>8s} {'peak MiB':>9s} {'× ogr2ogr':>10s} {'goal':>6s}")
+        for name, r in rows:
+            ratio = r[0] / ref
+            goal = GOALS.get(name)
+            verdict = "" if goal is None else ("ok" if ratio <= goal else "MISS")
+            print(f"  {name:26s} {r[0]:8.1f} {r[1]:8.1f} {r[2]:9.0f} {ratio:10.2f} {('≤' + str(goal)) if goal else '':>6s} {verdict}")
+        results[n]["_target"] = str(target)
+    if len(sizes) >= 2:
+        a, b = sizes[0], sizes[-1]
+        print(f"\ngrowth {a:,} → {b:,} parcels (×{b / a:.0f}; goal: no worse than linear, ratio ≤ {b / a * 1.2:.0f})")
+        for name in GOALS:
+            print(f"  {name:26s} ×{results[b][name]['wall'] / results[a][name]['wall']:.2f}")
+        peak = max(v["rss"] for n in sizes for k, v in results[n].items() if not k.startswith("_"))
+        print(f"peak RSS of any step: {peak:.0f} MiB (goal ≤ 2048 MiB) {'ok' if peak <= 2048 else 'MISS'}")
+    dock = bench_dock(results[sizes[-1]]["_target"])
+    print(f"\n面积差异 dock at {sizes[-1]:,} parcels: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in dock.items()}, ensure_ascii=False))
+    if "first_paint" in dock:
+        print(f"  first paint {dock['first_paint']:.2f} s (goal ≤ 1 s) {'ok' if dock['first_paint'] <= 1 else 'MISS'}; "
+              f"slowest filter {max(dock[k] for k in ('class filter', 'text filter', 'minimum difference')) * 1000:.0f} ms (goal ≤ 200 ms)")
+    (work / "results.json").write_text(json.dumps(dict(results=results, dock=dock), indent=1))
+    print(f"\nraw figures: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
