@@ -186,6 +186,8 @@ class Staging:
         """Certificate-issue ledger (台账): a table with DKBM and a registered-area column."""
         try:
             header, rows = read_table_file(path)
+            if isinstance(rows, list) and rows and isinstance(rows[0], list) and str(path).lower().endswith(".csv"):
+                return self._load_ledger_fast(header, rows, rel)
         except LcbError as e:
             self.problems.append(("package.unreadable", rel, "", e.zh, "", "确权登记发证台账"))
             return
@@ -213,6 +215,33 @@ class Staging:
             except ValueError:
                 val = None
             out.append((_s(get(i_dk)), _s(get(i_cbf)), _s(get(i_qz)), val, None if raw is None else str(raw)))
+        self.conn.executemany("INSERT INTO LEDGER (DKBM, CBFBM, CBJYQZBM, DBMJ, DBMJ_RAW) VALUES (?,?,?,?,?)", out)
+        self.conn.commit()
+        self.has_ledger = True
+
+    def _load_ledger_fast(self, header, rows, rel):
+        """CSV ledgers (the usual form, a row per CBDKXX row: 500,000+ at county scale) without per-cell calls."""
+        up = [str(h or "").strip().upper() for h in header]
+        names = {"DKBM": ("DKBM", "地块编码", "地块代码"), "MJ": ("DBMJ", "登簿面积", "登记面积", "HTMJ", "确权面积"),
+                 "CBF": ("CBFBM", "承包方编码"), "QZ": ("CBJYQZBM", "承包经营权证编码", "权证编码")}
+        col = {k: next((up.index(n) for n in v if n in up), None) for k, v in names.items()}
+        if col["DKBM"] is None or col["MJ"] is None:
+            self.problems.append(("package.ledger_columns", rel, "DKBM" if col["DKBM"] is None else "DBMJ",
+                                  "台账缺少地块编码（DKBM）或登簿面积（DBMJ）列", ",".join(map(str, header)), "确权登记发证台账"))
+            return
+        width = max(i for i in col.values() if i is not None) + 1
+        i_dk, i_mj, i_cbf, i_qz = col["DKBM"], col["MJ"], col["CBF"], col["QZ"]
+        out = []
+        for r in rows:
+            if len(r) < width:
+                r = r + [""] * (width - len(r))
+            raw = r[i_mj].strip()
+            try:
+                val = float(raw) if raw else None
+            except ValueError:
+                val = None
+            out.append((r[i_dk].strip() or None, (r[i_cbf].strip() or None) if i_cbf is not None else None,
+                        (r[i_qz].strip() or None) if i_qz is not None else None, val, raw))
         self.conn.executemany("INSERT INTO LEDGER (DKBM, CBFBM, CBJYQZBM, DBMJ, DBMJ_RAW) VALUES (?,?,?,?,?)", out)
         self.conn.commit()
         self.has_ledger = True

@@ -16,12 +16,20 @@ CODETABLE_RE = re.compile(r"^(\d{6})(\d{4})权属单位代码表\.(xls|xlsx|csv)
 LEDGER_RE = re.compile(r"台账.*\.(csv|xlsx|xls|dbf)$", re.I)
 
 
-@dataclass
 class FileEntry:
-    rel: str  # forward slashes, relative to the package root
-    path: Path
-    size: int
-    category: str
+    """One file of the delivery. `path` is built on demand: a county has hundreds of thousands of files."""
+    __slots__ = ("rel", "abspath", "size", "category")
+
+    def __init__(self, rel, abspath, size, category):
+        self.rel, self.abspath, self.size, self.category = rel, abspath, size, category
+
+    @property
+    def path(self):
+        return Path(self.abspath)
+
+    @property
+    def name(self):
+        return self.rel.rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -38,12 +46,27 @@ class Delivery:
     code_table: Path = None
     summary_tables: list = field(default_factory=list)
     ledger: Path = None
-    sketches: list = field(default_factory=list)
-    attachments: list = field(default_factory=list)
+    sketches: list = field(default_factory=list)  # FileEntry
+    attachments: list = field(default_factory=list)  # FileEntry
     problems: list = field(default_factory=list)  # (rule id, key, field, message, value)
+    _rels: set = None
 
     def rel(self, path):
         return Path(path).relative_to(self.root).as_posix()
+
+    def has_file(self, stored):
+        """Does a path as stored in DKSYT/FJ (relative, often with backslashes) name a file of the package?"""
+        if not stored:
+            return False
+        if self._rels is None:
+            self._rels = {e.rel for e in self.files}
+        p = str(stored).strip().replace("\\", "/")
+        while p.startswith("./"):
+            p = p[2:]
+        if p in self._rels:
+            return True
+        cand = Path(p)
+        return cand.is_absolute() and cand.exists()
 
     def resolve(self, stored):
         """A path as stored in DKSYT/FJ (relative, often with backslashes) -> absolute Path or None."""
@@ -113,20 +136,31 @@ def scan(path, required_layers=None):
     for sub in schema.SUBFOLDERS:
         d.folders[sub] = root / sub if (root / sub).is_dir() else None
     entries = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            p = Path(dirpath) / name
-            rel = p.relative_to(root)
-            try:
-                size = p.stat().st_size
-            except OSError:
-                size = -1
-            entries.append(FileEntry(rel.as_posix(), p, size, _category(rel.parts, name)))
+
+    def walk(folder, prefix):
+        try:
+            items = sorted(os.scandir(folder), key=lambda x: x.name)
+        except OSError as exc:
+            d.problems.append(("package.unreadable", prefix.rstrip("/") or ".", "", f"文件夹无法读取：{exc}", ""))
+            return
+        for entry in items:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, rel + "/")
+            elif entry.is_file():
+                try:
+                    size = entry.stat().st_size
+                except OSError:
+                    size = -1
+                parts = rel.split("/")
+                entries.append(FileEntry(rel, entry.path, size, _category(parts, entry.name)))
+    walk(str(root), "")
     d.files = entries
     years = []
     for e in entries:
-        name = e.path.name
+        if e.category not in ("vector", "metadata", "attribute_db", "code_table", "summary", "ledger", "sketch", "attachment"):
+            continue
+        name = e.name
         if e.category == "vector":
             mv = VECTOR_RE.match(name)
             if mv:
@@ -153,9 +187,9 @@ def scan(path, required_layers=None):
         elif e.category == "ledger":
             d.ledger = d.ledger or e.path
         elif e.category == "sketch":
-            d.sketches.append(e.path)
+            d.sketches.append(e)
         elif e.category == "attachment":
-            d.attachments.append(e.path)
+            d.attachments.append(e)
     d.year = max(set(years), key=years.count) if years else ""
     # Required-but-missing items.
     for sub in schema.REQUIRED_FOLDERS:

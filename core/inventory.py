@@ -96,14 +96,14 @@ def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_
         for e in d.files:
             progress.check()
             try:
-                digest = sha256(e.path)
+                digest = sha256(e.abspath)
             except OSError as exc:
                 digest = ""
                 ws.d.problems.append(("package.unreadable", e.rel, "", f"文件无法读取：{exc}", ""))
             rec = None
             if e.rel.lower().endswith(".shp"):
-                rec = _feature_count(e.path)
-                layer_counts[e.path.stem] = rec
+                rec = _feature_count(e.abspath)
+                layer_counts[e.name[:-4]] = rec
             files.append(dict(rel=e.rel, category=e.category, category_zh=CATEGORY_ZH.get(e.category, e.category),
                               size=e.size, sha256=digest, format=_format(e.rel), records=rec))
             done += max(0, e.size)
@@ -227,8 +227,55 @@ def compare(inv, prev):
 
 
 # ------------------------------------------------------------------ outputs
+BIG_FOLDER = 500  # folders with more files than this print as one line with a digest (the XLSX lists every file)
+
+
+def folder_digest(files):
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda x: x["rel"]):
+        h.update(f"{f['rel']}\x1f{f['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def file_rows_html(inv):
+    """The printed file list, rendered without a template loop (a county has 100,000+ files)."""
+    from html import escape
+    top_count = {}
+    for f in inv.files:
+        top = f["rel"].split("/", 1)[0] if "/" in f["rel"] else ""
+        top_count[top] = top_count.get(top, 0) + 1
+    by_folder = {}
+    for f in inv.files:
+        parts = f["rel"].split("/")
+        if len(parts) > 2 and top_count.get(parts[0], 0) > BIG_FOLDER:
+            key = ("/".join(parts[:2]), True)  # e.g. 图件/<FBFBM>: one digest line per sub-folder
+        else:
+            key = (f["rel"].rsplit("/", 1)[0] if "/" in f["rel"] else "", False)
+        by_folder.setdefault(key, []).append(f)
+    out, n = [], 0
+    for key in sorted(by_folder):
+        folder, fold = key
+        files = by_folder[key]
+        if fold or len(files) > BIG_FOLDER:
+            n += 1
+            size = sum(max(0, f["size"]) for f in files)
+            cats = "、".join(sorted({f["category_zh"] for f in files}))
+            out.append(f'<tr><td class="n">{n}</td><td>{escape(folder)}/（{len(files):,} 个文件）</td><td>{escape(cats)}</td>'
+                       f'<td class="n">{size:,}</td><td class="n"></td><td class="mono">文件夹摘要 {report.group_hex(folder_digest(files))}</td></tr>')
+            continue
+        for f in files:
+            n += 1
+            rec = "" if f["records"] is None else f["records"]
+            out.append(f'<tr><td class="n">{n}</td><td>{report.breakable(f["rel"])}</td><td>{escape(f["category_zh"])}</td>'
+                       f'<td class="n">{f["size"]:,}</td><td class="n">{rec}</td><td class="mono">{report.group_hex(f["sha256"])}</td></tr>')
+    return "\n".join(out), any(k[1] or len(v) > BIG_FOLDER for k, v in by_folder.items())
+
+
 def to_html(inv, lang="zh"):
-    return report.render("inventory.html.j2", inv=inv, total_labels=TOTAL_LABELS, group_sha=report.group_hex)
+    from markupsafe import Markup
+    rows, folded = file_rows_html(inv)
+    return report.render("inventory.html.j2", inv=inv, total_labels=TOTAL_LABELS, group_sha=report.group_hex,
+                         file_rows=Markup(rows), folded=folded, big_folder=BIG_FOLDER)
 
 
 def to_xlsx(inv, target):

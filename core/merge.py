@@ -376,7 +376,7 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
     done = 0
     for e in d.files:
         progress.check()
-        files.append((e.rel, inventory.sha256(e.path)))
+        files.append((e.rel, inventory.sha256(e.abspath)))
         done += max(0, e.size)
         progress.set(15 * done / total)
     fp = hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
@@ -659,12 +659,12 @@ def _archive(c, d, gpkg_path, batch):
     """Copy sketches and attachments beside the GeoPackage (<name>_档案/<county>/...), with SHA-256."""
     base = gpkg_path.parent / f"{gpkg_path.stem.lstrip('.').split('.gpkg')[0]}_档案" / (d.county + d.county_name)
     rows = []
-    for p in list(d.sketches) + list(d.attachments):
-        rel = d.rel(p)
+    for e in list(d.sketches) + list(d.attachments):
+        rel = e.rel
         dst = base / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists():
-            shutil.copy2(p, dst)
+            shutil.copy2(e.abspath, dst)
         rows.append((batch, rel, str(dst.relative_to(gpkg_path.parent)), inventory.sha256(dst), dst.stat().st_size))
     c.executemany("INSERT INTO archive (PCID, rel, stored, sha256, size) VALUES (?,?,?,?,?)", rows)
 

@@ -227,6 +227,34 @@ def dbf_problem(dbf):
     return None
 
 
+def shp_problem(shp):
+    """None when the .shp/.shx headers agree with the files' sizes and the .dbf's record count, else a reason.
+    Cheap (headers only), so even a run that does not read geometries notices a truncated shapefile."""
+    import struct
+    shp = Path(shp)
+    try:
+        size = shp.stat().st_size
+        with open(shp, "rb") as f:
+            head = f.read(100)
+    except OSError as e:
+        return f"无法读取：{e}"
+    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+        return "不是有效的 .shp 文件头"
+    declared = struct.unpack(">i", head[24:28])[0] * 2
+    if declared != size:
+        return f"文件长度 {size} 字节与文件头声明的 {declared} 字节不符（文件被截断或损坏）"
+    shx = shp.with_suffix(".shx")
+    if shx.exists():
+        n_shx = (shx.stat().st_size - 100) // 8
+        dbf = shp.with_suffix(".dbf")
+        if dbf.exists() and dbf.stat().st_size >= 32:
+            with open(dbf, "rb") as f:
+                n_dbf = struct.unpack("<I", f.read(8)[4:8])[0]
+            if n_dbf != n_shx:
+                return f".shx 有 {n_shx} 条记录，.dbf 有 {n_dbf} 条"
+    return None
+
+
 def read_layer(delivery, prefix, with_geometry=True, fields=None):
     """Read every shapefile of a layer (split parts concatenated). Returns VectorData or None.
     fields: only these columns (upper case); None reads all."""
@@ -243,6 +271,9 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
             vd.encoding, vd.encoding_source = encoding, source
         if source != "cpg":
             vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "", f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
+        why = shp_problem(shp)
+        if why:
+            vd.problems.append(("package.unreadable", rel, "", f"{Path(shp).name} 已损坏：{why}", ""))
         dbf = Path(shp).with_suffix(".dbf")
         why = dbf_problem(dbf) if dbf.exists() else None
         if why:

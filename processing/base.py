@@ -1,4 +1,5 @@
 """Shared plumbing for the lcb algorithms: translation, progress/cancel wiring, clean errors."""
+import os
 from pathlib import Path
 
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
@@ -59,7 +60,15 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return Progress(feedback.setProgress, feedback.isCanceled, feedback.pushInfo)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        profile = os.environ.get("LCB_PROFILE")  # developer aid: LCB_PROFILE=stats.prof writes cProfile stats
         try:
+            if profile:
+                import cProfile
+                prof = cProfile.Profile()
+                try:
+                    return prof.runcall(self.execute, parameters, context, feedback)
+                finally:
+                    prof.dump_stats(profile)
             return self.execute(parameters, context, feedback)
         except LcbError as e:
             raise QgsProcessingException(e.text()) from None

@@ -85,10 +85,8 @@ def duplicates(ctx):
 def archive_files(ctx):
     d = ctx.ws.d
     for bm, path in ctx.q("SELECT CBJYQZBM, DKSYT FROM CBJYQZDJB WHERE DKSYT IS NOT NULL AND trim(DKSYT) <> ''"):
-        p = d.resolve(path)
-        if p is None or not p.exists():
+        if not d.has_file(path):
             ctx.issue("reference.dksyt_file_missing", str(path).replace("\\", "/"), "DKSYT", path, layer="CBJYQZDJB", detail=bm)
     for bm, path in ctx.q("SELECT CBJYQZBM, FJ FROM QSLYZLFJ WHERE FJ IS NOT NULL AND trim(FJ) <> ''"):
-        p = d.resolve(path)
-        if p is None or not p.exists():
+        if not d.has_file(path):
             ctx.issue("reference.attachment_file_missing", str(path).replace("\\", "/"), "FJ", path, layer="QSLYZLFJ", detail=bm)

@@ -67,3 +67,19 @@ def test_outputs_have_no_personal_data_and_a_signature_block(demo, tmp_path):
         sheet = z.read("xl/worksheets/sheet2.xml").decode()
     assert "xl/workbook.xml" in names and "DK3715262018.shp" in sheet
     assert len(inventory.read_previous(tmp_path / "inv.xlsx")) == inv.file_count
+
+
+def test_truncated_shapefile_is_reported_and_the_rest_inventoried(demo_copy, truth):
+    shp = demo_copy / "矢量数据/DK3715262018.shp"
+    shp.write_bytes(shp.read_bytes()[:5000])
+    inv = inventory.build(demo_copy)
+    assert inv.file_count == 191 and all(f["sha256"] for f in inv.files)
+    assert any("DK3715262018.shp" in w["item"] and "截断" in w["message"] for w in inv.warnings)
+    assert inv.totals["households"] == truth["counts"]["households"]  # the attribute database is still read
+
+
+def test_inventory_of_a_generated_sqlite_delivery(generated):
+    root, truth = generated
+    inv = inventory.build(root)
+    assert inv.complete and inv.totals["households"] == truth["counts"]["households"]
+    assert inv.totals["dk_features"] == truth["counts"]["dk_features"] and inv.totals["members"] == truth["counts"]["members"]

@@ -132,3 +132,13 @@ def test_vectorised_id_precheck_never_hides_an_invalid_id():
     for v, s in zip(ids, suspect):
         if codes.id_problem(v) is not None:
             assert s, v
+
+
+def test_generated_delivery_without_cpg_in_the_other_zone_convention(tmp_path):
+    from conftest import run_generator
+    root, truth = run_generator(tmp_path, "--parcels", "800", "--township", "005", "--epsg", "4548", "--no-cpg", "--defects", "0.05", "--seed", "3")
+    issues, summary = validate.validate(root)
+    assert summary["epsg"] == 4548
+    missed, false = oracle.compare(truth, as_dicts(issues))
+    assert [d["kind"] for d in missed] == [] and false == []
+    assert any(i.rule == "encoding.no_cpg" for i in issues)
