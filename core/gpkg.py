@@ -44,26 +44,39 @@ def register(c):
     return c
 
 
-def connect(path):
-    """sqlite3 connection able to fire GDAL's GeoPackage triggers."""
-    c = register(sqlite3.connect(str(path), isolation_level=None, timeout=30))
+def connect(path, threads=False):
+    """sqlite3 connection able to fire GDAL's GeoPackage triggers. threads=True: used by one thread at a time,
+    not necessarily the one that opened it (the merge's writer thread)."""
+    c = register(sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=not threads))
     c.execute("PRAGMA foreign_keys=OFF")
     return c
 
 
+_HEADER = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))])  # packed: 40 bytes
+
+
 def blobs(geoms, srs_id):
-    """GeoPackage geometry blobs (header with xy envelope + ISO WKB) for a shapely array; None stays None."""
+    """GeoPackage geometry blobs (header with xy envelope + ISO WKB) for an array of shapely geometries, in bulk;
+    None or empty stays None."""
+    if not isinstance(geoms, np.ndarray):
+        arr = np.empty(len(geoms), dtype=object)
+        arr[:] = list(geoms)
+        geoms = arr
     out = [None] * len(geoms)
-    has = np.array([g is not None and not shapely.is_empty(g) for g in geoms], bool)
+    has = ~shapely.is_missing(geoms)
+    has[has] = ~shapely.is_empty(geoms[has])
     if not has.any():
         return out
     idx = np.nonzero(has)[0]
-    arr = np.asarray([geoms[i] for i in idx], dtype=object)
+    arr = geoms[idx]
     wkb = shapely.to_wkb(arr, output_dimension=2, byte_order=1)
     b = shapely.bounds(arr)
-    head = struct.Struct("<2sBBi4d")
-    for j, i in enumerate(idx):
-        out[i] = head.pack(b"GP", 0, 0b00000011, srs_id, b[j, 0], b[j, 2], b[j, 1], b[j, 3]) + wkb[j]
+    head = np.zeros(len(idx), dtype=_HEADER)
+    head["magic"], head["flags"], head["srs"] = b"GP", 0b00000011, srs_id  # little endian, xy envelope
+    head["env"] = b[:, [0, 2, 1, 3]]  # minx, maxx, miny, maxy
+    hb = head.tobytes()
+    for j, i in enumerate(idx.tolist()):
+        out[i] = hb[j * 40:(j + 1) * 40] + wkb[j]
     return out
 
 

@@ -264,15 +264,15 @@ def _chunk_geometries(dk, idx, transform):
     has = idx >= 0
     if dk is not None and has.any():
         geoms[has] = dk.geoms[idx[has]]
-    ok = np.array([g is not None for g in geoms], bool)
+    ok = ~shapely.is_missing(geoms)
     if ok.any():
-        sub = np.asarray(list(geoms[ok]), dtype=object)
+        sub = geoms[ok]
         empty = shapely.is_empty(sub)
         sub[empty] = None
         geoms[ok] = sub
         ok[np.nonzero(ok)[0][empty]] = False
     if ok.any():
-        sub = np.asarray(list(geoms[ok]), dtype=object)
+        sub = geoms[ok]
         poly = shapely.get_type_id(sub) == 3
         if poly.any():
             sub[poly] = shapely.multipolygons(sub[poly], indices=np.arange(int(poly.sum())))
@@ -281,7 +281,7 @@ def _chunk_geometries(dk, idx, transform):
         geoms[ok] = sub
     digests = [b""] * n
     if ok.any():
-        sub = np.asarray(list(geoms[ok]), dtype=object)
+        sub = geoms[ok]
         coords, gi = shapely.get_coordinates(sub, return_index=True)
         buf = np.round(coords, 3).tobytes()
         bounds = np.searchsorted(gi, np.arange(len(sub) + 1)) * 16
@@ -312,31 +312,42 @@ def build_chunk(lk, parcels, keys):
     num[np.isnan(np.column_stack([r2, mu, dif]).astype(float))] = None
     num = num.tolist()
     rows, holders_all, hashes = [], [], []
+    dk_text = [texts.get(n) for n in TEXT_FROM_DK]
+    none_text = [None] * len(TEXT_FROM_DK)
+    cls_name = classify.CLASSES
+    R_CBFBM, R_CBHTBM, R_QZ, R_FBFBM, R_HTMJ, R_LZ, R_QDFS = (classify.R_CBFBM, classify.R_CBHTBM, classify.R_CBJYQZBM,
+                                                            classify.R_FBFBM, classify.R_HTMJ, classify.R_LZHTBM, classify.R_QDFS)
+    tail = [None] * 7
     for j, (k, p) in enumerate(zip(keys, ps)):
         rws = p.rows
         first = rws[0] if rws else None
-        fbfbm = (first[classify.R_FBFBM] if first else None) or (k[:14] if len(k) >= 14 else "")
+        fbfbm = (first[R_FBFBM] if first else None) or (k[:14] if len(k) >= 14 else "")
         holders = []
         for r in rws:
-            info = cbf.get(r[classify.R_CBFBM])
-            holders.append((r[classify.R_CBFBM], info[0] if info else None, info[1] if info else None,
-                            info[2] if info else None, info[3] if info else None, r[classify.R_HTMJ]))
+            info = cbf.get(r[R_CBFBM])
+            holders.append((r[R_CBFBM], *(info[:4] if info else (None, None, None, None)), r[R_HTMJ]))
         share = p.CYLX == "share_only"
-        in_dk = idx[j] >= 0
-        names = [h[1] or "" for h in holders]
+        if idx[j] >= 0:
+            text_vals = [(t[j] or None) if t is not None else None for t in dk_text]
+        else:
+            text_vals = none_text
+        if len(rws) == 1:  # the usual parcel: one contractor, one certificate
+            qz = first[R_QZ]
+            lz, sk, fjs = first[R_LZ] or None, dksyt.get(qz) or None, fj.get(qz)
+            fjs = ";".join(sorted(set(fjs))) if fjs else None
+            name = holders[0][1]
+        else:
+            names = [h[1] or "" for h in holders]
+            name = ("、".join(names[:3]) + ("等" if len(names) > 3 else "")) if share else (names[0] if holders else None)
+            lz = ";".join(sorted({r[R_LZ] for r in rws if r[R_LZ]})) or None
+            sk = ";".join(sorted({dksyt[r[R_QZ]] for r in rws if dksyt.get(r[R_QZ])})) or None
+            fjs = ";".join(sorted({x for r in rws for x in fj.get(r[R_QZ], ())})) or None
         row = [k, None, fbfbm, k[:9] if len(k) >= 9 else "", short(k[:9], county + "000"), k[:12] if len(k) >= 12 else "",
-               short(k[:12], k[:9]), short(fbfbm, fbfbm[:12])]
-        row += [(texts[n][j] or None) if in_dk and n in texts else None for n in TEXT_FROM_DK]
-        row += [None if share or not first else first[classify.R_CBFBM],
-                ("、".join(names[:3]) + ("等" if len(names) > 3 else "")) if share else (names[0] if holders else None),
-                None if share or not first else first[classify.R_CBHTBM], None if share or not first else first[classify.R_CBJYQZBM],
-                first[classify.R_QDFS] if first else None,
-                ";".join(sorted({r[classify.R_LZHTBM] for r in rws if r[classify.R_LZHTBM]})) or None,
-                *num[j],
-                p.CYLX, classify.CLASSES[p.CYLX], "按份共有" if share else ("单独所有" if holders else None),
-                ";".join(sorted({dksyt[r[classify.R_CBJYQZBM]] for r in rws if dksyt.get(r[classify.R_CBJYQZBM])})) or None,
-                ";".join(sorted({x for r in rws for x in fj.get(r[classify.R_CBJYQZBM], ())})) or None,
-                None, None, None, None, None, None, None]
+               short(k[:12], k[:9]), short(fbfbm, fbfbm[:12]), *text_vals,
+               None if share or not first else first[R_CBFBM], name,
+               None if share or not first else first[R_CBHTBM], None if share or not first else first[R_QZ],
+               first[R_QDFS] if first else None, lz, *num[j],
+               p.CYLX, cls_name[p.CYLX], "按份共有" if share else ("单独所有" if holders else None), sk, fjs, *tail]
         h = hashlib.sha1("\x1f".join(map(str, [row[i] for i in HASH_AT])).encode("utf-8"))
         h.update(digests[j])
         hashes.append(h.hexdigest())
@@ -371,24 +382,31 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
         raise LcbError("目标文件必须是 .gpkg", "the target must be a .gpkg file", path=str(target))
     zmap = load_zoning(zoning)
     d = delivery.scan(path)
-    files = []
-    total = sum(max(0, e.size) for e in d.files) or 1
-    done = 0
-    for e in d.files:
-        progress.check()
-        files.append((e.rel, inventory.sha256(e.abspath)))
-        done += max(0, e.size)
-        progress.set(15 * done / total)
-    fp = hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
     params = json.dumps(dict(tol=tol, ledger=_file_sha(ledger), zoning=_file_sha(zoning)), ensure_ascii=False)
     exists = target.exists()
-    if exists:
+    hashing = None
+    if exists:  # an identical delivery merged before is a no-op: decide that before reading anything else
+        fp = fingerprint(d, progress.sub(0, 15))
         known = _already_merged(target, fp, params)
         if known is not None:
             progress.set(100)
             return dict(PARCELS=known["parcels"], INSERTED=0, UPDATED=0, UNCHANGED=known["parcels"], CONFLICTS=0,
                         classes=known["classes"], target=str(target), fingerprint=fp, epsg=known["epsg"], fast_path=True)
-    ws = open_workspace(d, ledger=ledger, progress=progress.sub(15, 40), dk_fields=MERGE_DK_FIELDS)
+    else:  # a new database: hash the files on a second core while the delivery is read
+        import threading
+        box = {}
+        hashing = threading.Thread(target=lambda: box.update(fp=fingerprint(d)), name="lcb-fingerprint", daemon=True)
+        hashing.start()
+    try:
+        ws = open_workspace(d, ledger=ledger, progress=progress.sub(15, 40), dk_fields=MERGE_DK_FIELDS, stage_dk=False)
+        ws.stage.conn.execute("CREATE INDEX IF NOT EXISTS ix_CBF_CBFBM ON CBF(CBFBM)")  # for the right-holder join
+        ws.stage.conn.commit()
+    finally:
+        if hashing is not None:
+            hashing.join()
+            fp = box.get("fp")
+            if fp is None:
+                raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(d.root))
     try:
         if ws.dk is None:
             raise LcbError("成果包中没有地块图层（DK），无法入库", "the delivery has no DK layer", path=str(d.root))
@@ -421,6 +439,19 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
         return result
     finally:
         ws.close()
+
+
+def fingerprint(d, progress=NULL_PROGRESS):
+    """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet)."""
+    files = []
+    total = sum(max(0, e.size) for e in d.files) or 1
+    done = 0
+    for e in d.files:
+        progress.check()
+        files.append((e.rel, inventory.sha256(e.abspath)))
+        done += max(0, e.size)
+        progress.set(100 * done / total)
+    return hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
 
 
 def _already_merged(target, fp, params):
@@ -495,8 +526,54 @@ def _triggers_suspended(c, tables=BULK_TABLES):
         c.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{t}") WHERE lower(table_name) = lower(?)', (t,))
 
 
+def _derive_rows(c, batch):
+    """Rows that follow from what was just inserted, written inside SQLite (no values through Python): the
+    allocation log of the new 不动产单元号 and the right holder of every single-holder parcel."""
+    c.execute("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) SELECT c.DKBM, c.BDCDYH, c.PCID, c.RKSJ FROM cbdk c "
+              "WHERE c.PCID = ? AND NOT EXISTS (SELECT 1 FROM bdcdyh_alloc a WHERE a.DKBM = c.DKBM) ORDER BY c.fid", (batch,))
+    c.execute("INSERT INTO qlr (BDCDYH, DKBM, CBFBM, QLRMC, ZJZL, ZJH, QLRLX, GYFS, QLBL, FEMJ, PCID) "
+              "SELECT c.BDCDYH, c.DKBM, c.CBFBM, c.CBFMC, f.CBFZJLX, f.CBFZJHM, f.CBFLX, '单独所有', 1.0, c.HTMJ, c.PCID "
+              "FROM cbdk c LEFT JOIN stg.CBF f ON f.CBFBM = c.CBFBM WHERE c.PCID = ? AND c.GYFS = '单独所有' ORDER BY c.fid", (batch,))
+
+
+class _Writer:
+    """Runs SQLite work on a second thread, in order, while the main thread builds the next chunk: CPython's
+    sqlite3 releases the GIL inside sqlite3_step, so building and writing use both cores. At most two jobs wait."""
+
+    def __init__(self):
+        import queue
+        import threading
+        self.q = queue.Queue(maxsize=2)
+        self.error = None
+        self.thread = threading.Thread(target=self._run, name="lcb-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.q.get()
+            if job is None:
+                return
+            if self.error is None:
+                try:
+                    job()
+                except BaseException as e:  # noqa: BLE001 - re-raised on the main thread
+                    self.error = e
+
+    def submit(self, job):
+        if self.error is not None:
+            raise self.error
+        self.q.put(job)
+
+    def finish(self):
+        self.q.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy_archive, progress, new_file=False):
-    c = gpkg.connect(path)
+    c = gpkg.connect(path, threads=True)
+    writer = None
     c.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: index maintenance of a county stays in memory
     if new_file:  # a temporary file renamed into place only when complete: no journal needed
         c.execute("PRAGMA journal_mode=OFF")
@@ -517,8 +594,20 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
         ins = f'INSERT INTO cbdk (fid, geom, {", ".join(COLS)}) VALUES (?, ?, {", ".join("?" * len(COLS))})'
         qlr_sql = f"INSERT INTO qlr ({', '.join(f[0] for f in QLR_FIELDS)}) VALUES ({', '.join('?' * len(QLR_FIELDS))})"
         changed = []
-        i_bdc, i_pcid, i_rksj, i_xszt, i_hash = (COLS.index(x) for x in ("BDCDYH", "PCID", "RKSJ", "XSZT", "YJHASH"))
+        i_bdc, i_pcid, i_rksj, i_xszt, i_hash, i_cylx = (COLS.index(x) for x in ("BDCDYH", "PCID", "RKSJ", "XSZT", "YJHASH", "CYLX"))
+        tables_copied = False
+        writer = None
         with _triggers_suspended(c):
+            writer = _Writer()
+            if not existing:  # a new (or empty) database: everything is inserted, so the batch exists from the start
+                batch = _new_batch(c, d, fp, params, now, user, result["epsg"])
+                writer.submit(lambda b=batch: _copy_tables(c, ws, b))
+                tables_copied = True
+
+            def write(out, rtree, qlr):
+                c.executemany(ins, out)
+                c.executemany('INSERT INTO "rtree_cbdk_geom" VALUES (?,?,?,?,?)', rtree)
+                c.executemany(qlr_sql, qlr)
             for start in range(0, len(keys), CHUNK):
                 progress.check()
                 chunk = keys[start:start + CHUNK]
@@ -533,17 +622,17 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
                     else:
                         changed.append((rows[j], geoms[j], holders[j], hashes[j]))
                 if new and batch is None:
+                    writer.finish()  # the connection is used here: let queued work finish first
                     batch = _new_batch(c, d, fp, params, now, user, result["epsg"])
+                    writer = _Writer()
                 if not new:
                     progress.set(100 * (start + len(chunk)) / max(1, len(keys)) * 0.9)
                     continue
-                blobs = gpkg.blobs([geoms[j] for j in new], srs_id)
-                out, qlr, allocs, rtree = [], [], [], []
-                sub = np.asarray([geoms[j] for j in new], dtype=object)
-                okg = np.array([g is not None for g in sub], bool)
-                bounds = np.full((len(new), 4), np.nan)
-                if okg.any():
-                    bounds[okg] = shapely.bounds(np.asarray(list(sub[okg]), dtype=object))
+                sub = geoms[np.asarray(new, np.int64)]
+                blobs = gpkg.blobs(sub, srs_id)
+                out, qlr, rtree = [], [], []
+                okg = ~shapely.is_missing(sub)
+                bounds = shapely.bounds(sub)
                 for n_, (j, blob) in enumerate(zip(new, blobs)):
                     row = rows[j]
                     k = row[0]
@@ -555,7 +644,6 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
                             raise LcbError(f"地籍子区 {zp} 的宗地顺序号已用尽", "the parcel serial of a cadastral sub-zone is exhausted", record=zp)
                         serial[zp] = s
                         code = f"{zp}JD{s:05d}W00000000"
-                        allocs.append((k, code, batch, now))
                     row[i_bdc], row[i_pcid], row[i_rksj], row[i_hash] = code, batch, now, hashes[j]
                     row[i_xszt] = "待协商" if row[COLS.index("CYLX")] == "contract_register_mismatch" else None
                     fid = next_fid
@@ -564,18 +652,20 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
                     if okg[n_]:
                         b = bounds[n_]
                         rtree.append((fid, b[0], b[2], b[1], b[3]))
-                    qlr.extend(_qlr_rows(k, row[COLS.index("CYLX")], holders[j], code, batch))
-                c.executemany(ins, out)
-                c.executemany('INSERT INTO "rtree_cbdk_geom" VALUES (?,?,?,?,?)', rtree)
-                c.executemany(qlr_sql, qlr)
-                c.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) VALUES (?,?,?,?)", allocs)
+                    if row[i_cylx] == "share_only":  # co-owners; single holders are derived in SQL below
+                        qlr.extend(_qlr_rows(k, "share_only", holders[j], code, batch))
+                writer.submit(lambda a=out, b=rtree, q=qlr: write(a, b, q))
                 result["INSERTED"] += len(new)
                 progress.set(100 * (start + len(chunk)) / max(1, len(keys)) * 0.9)
+            writer.finish()
+            writer = None
+            if result["INSERTED"]:
+                _derive_rows(c, batch)
             if not result["INSERTED"] and not changed:
                 raise _NothingToDo
             if batch is None:
                 batch = _new_batch(c, d, fp, params, now, user, result["epsg"])
-            if not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (fp, batch)).fetchone():
+            if not tables_copied and not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (fp, batch)).fetchone():
                 _copy_tables(c, ws, batch)
             if copy_archive:
                 _archive(c, d, Path(path), batch)
@@ -594,6 +684,11 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
     except _NothingToDo:
         c.execute("ROLLBACK")  # every parcel unchanged: the target is not touched at all
     except BaseException:
+        if writer is not None:  # stop the writer before touching the connection
+            try:
+                writer.finish()
+            except BaseException:  # noqa: BLE001 - the first error is the one that matters
+                pass
         if c.in_transaction:
             c.execute("ROLLBACK")
         raise

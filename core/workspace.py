@@ -1,4 +1,6 @@
 """Open a delivery once for any algorithm: file scan, DK layer (bulk), attribute tables (staging DB)."""
+import threading
+
 import numpy as np
 import shapely
 
@@ -41,29 +43,45 @@ class Workspace:
         self.close()
 
 
-def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None):
+def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None,
+                   stage_dk=True):
     """path: a delivery folder, or a Delivery already scanned."""
     d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
     progress.set(5)
     progress.check()
-    dk = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
-    progress.set(35)
-    progress.check()
+    # The DK layer is read on a second thread while the attribute tables load: GDAL and SQLite both release the
+    # GIL while they work, so the two cores of a county office PC are both busy.
+    box = {}
+
+    def read_dk():
+        try:
+            box["dk"] = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            box["error"] = e
+    worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
+    worker.start()
     stage = attrdb.Staging()
     try:
         if d.attr_db is not None:
             stage.load_tables(d.attr_db, d.rel(d.attr_db))
-        progress.set(60)
+        progress.set(35)
         ledger_path = ledger or d.ledger
         if ledger_path:
             rel = d.rel(ledger_path) if str(ledger_path).startswith(str(d.root)) else str(ledger_path)
             stage.load_ledger(ledger_path, rel)
         if d.code_table is not None:
             stage.load_code_table(d.code_table, d.rel(d.code_table))
-        ws = Workspace(d, stage, dk, ledger_path)
-        _stage_dk(ws)
-        stage.index()
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        progress.set(60)
+        progress.check()
+        ws = Workspace(d, stage, box.get("dk"), ledger_path)
+        if stage_dk:  # validate and inventory join on DK and on these indexes; the merge works from the arrays
+            _stage_dk(ws)
+            stage.index()
     except BaseException:
+        worker.join()
         stage.close()
         raise
     progress.set(70)
@@ -79,7 +97,7 @@ def _stage_dk(ws):
         ws.area = np.array([])
         return
     geoms = dk.geoms
-    has = np.array([g is not None for g in geoms], bool)
+    has = ~shapely.is_missing(geoms)
     area = np.full(dk.n, np.nan)
     if has.any():
         g = geoms[has]

@@ -23,7 +23,7 @@ def scmj_geometry(ctx):
     ok = ~np.isnan(area) & ~np.isnan(scmj)
     valid = np.zeros(dk.n, bool)
     if ok.any():
-        valid[ok] = shapely.is_valid(np.asarray(list(g[ok]), dtype=object))
+        valid[ok] = shapely.is_valid(g[ok])
     diff = np.abs(np.round(np.where(valid, area, 0), 2) - np.where(valid, scmj, 0))
     for i in np.nonzero(valid & (diff > ctx.p["scmj_tolerance"] + 1e-9))[0]:
         ctx.issue("area.scmj_geometry", rows[i][1], "SCMJ", f"{scmj[i]:.2f}", layer="DK", detail=f"{area[i]:.2f}", geometry_of=rows[i][1])
@@ -98,9 +98,10 @@ def sfjbnt(ctx):
     if not len(zg):
         return
     rows = dk_rows(ctx)
-    ok = np.array([x is not None and not shapely.is_empty(x) for x in dk.geoms], bool)
+    ok = ~shapely.is_missing(dk.geoms)
+    ok[ok] = ~shapely.is_empty(dk.geoms[ok])
     idx = np.nonzero(ok)[0]
-    pts = shapely.point_on_surface(np.asarray(list(dk.geoms[idx]), dtype=object))
+    pts = shapely.point_on_surface(dk.geoms[idx])
     tree = shapely.STRtree(zg)
     hit = np.zeros(len(idx), bool)
     p_i, _z = tree.query(pts, predicate="within")

@@ -9,12 +9,12 @@ from .common import dk_rows
 def _valid_mask(ctx):
     dk = ctx.ws.dk
     g = dk.geoms
-    has = np.array([x is not None for x in g], bool)
+    has = ~shapely.is_missing(g)
     nonempty = has.copy()
-    nonempty[has] = ~shapely.is_empty(np.asarray(list(g[has]), dtype=object))
+    nonempty[has] = ~shapely.is_empty(g[has])
     valid = nonempty.copy()
     if nonempty.any():
-        valid[nonempty] = shapely.is_valid(np.asarray(list(g[nonempty]), dtype=object))
+        valid[nonempty] = shapely.is_valid(g[nonempty])
     return has, nonempty, valid
 
 
@@ -39,7 +39,7 @@ def basic(ctx):
     idx = np.nonzero(nonempty)[0]
     if not len(idx):
         return
-    g = np.asarray(list(dk.geoms[idx]), dtype=object)
+    g = dk.geoms[idx]
     types = shapely.get_type_id(g)
     for j in np.nonzero(~np.isin(types, [3, 6]))[0]:
         ctx.issue("geometry.not_polygon", rows[idx[j]][1], "geometry", shapely.get_type_id(g[j]), layer="DK")
@@ -67,7 +67,7 @@ def overlaps(ctx):
     idx = np.nonzero(valid)[0]
     if len(idx) < 2:
         return
-    g = np.asarray(list(dk.geoms[idx]), dtype=object)
+    g = dk.geoms[idx]
     tree = shapely.STRtree(g)
     a, b = tree.query(g)  # bounding-box candidates, in C
     keep = a < b

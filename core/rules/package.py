@@ -47,9 +47,9 @@ def crs_rules(ctx):
     if dk.epsg is None:
         ctx.issue("package.crs_unknown", rel.replace(".shp", ".prj"), "", dk.wkt[:120], layer="DK")
         return
-    geoms = dk.geoms[np.array([g is not None for g in dk.geoms], bool)] if dk.n else []
+    geoms = dk.geoms[~shapely.is_missing(dk.geoms)] if dk.n else []
     if len(geoms):
-        b = shapely.total_bounds(np.asarray(list(geoms), dtype=object))
+        b = shapely.total_bounds(geoms)
         if np.all(np.isfinite(b)):
             why = crsmod.check_extent(dk.epsg, b[0], b[2], b[1], b[3])
             if why:
