@@ -7,8 +7,6 @@ CLASSES = {
     "measured_differs": "实测面积不一致", "consistent": "一致",
 }
 ORDER = list(CLASSES)
-ACTION = {"share_only": "按份共有建库", "unmatched": "列入待核查", "contract_register_mismatch": "联合协商",
-          "measured_differs": "不作调整，记录实测面积", "consistent": ""}
 
 # A CBDKXX row of a parcel, as a list (compact: a county has hundreds of thousands).
 R_CBFBM, R_CBHTBM, R_CBJYQZBM, R_FBFBM, R_HTMJ, R_SFQQQG, R_LZHTBM, R_QDFS, R_DBMJ, R_BAD = range(10)

@@ -234,14 +234,6 @@ TEXT_FROM_DK = ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJ
 MERGE_DK_FIELDS = ("DKBM", "SCMJ", "SCMJM") + TEXT_FROM_DK
 
 
-def _round(v):
-    return None if v is None else round(float(v), 2)
-
-
-def _mu(v):
-    return None if v is None else round(float(v) * MU + 1e-9, 2)
-
-
 class Lookups:
     """Delivery-wide lookups used while building records chunk by chunk."""
 

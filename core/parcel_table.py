@@ -25,7 +25,7 @@ class ParcelTable:
         self.cols = {}
         self.loaded_all = False
         self.class_counts = {c: 0 for c in ORDER}
-        self._search = None
+        self._text_memo = None  # (needle, row mask) of the last text search; reset when the data change
 
     # ------------------------------------------------------------------ loading
     def load(self, include_consistent=False):
@@ -76,11 +76,11 @@ class ParcelTable:
                 arr = arr.astype(object)
             self.cols[k] = arr
         self.loaded_all = include_consistent
+        self._text_memo = None
         ht, sc = self.cols["HTMJ"], self.cols["SCMJ"]
         with np.errstate(invalid="ignore", divide="ignore"):
             self.pct_sc = np.where(ht > 0, (ht - sc) / ht * 100.0, np.nan)
         self.maxdiff = np.fmax(np.abs(np.nan_to_num(self.cols["HTDBC"])), np.abs(np.nan_to_num(self.cols["HTSCC"])))
-        self._search = None
         return self
 
     # ------------------------------------------------------------------ values
@@ -124,37 +124,43 @@ class ParcelTable:
                         self.cols["XSBZ"][j] = (bz or "").encode("utf-8")
         finally:
             c.close()
-        self._search = None
+        self._text_memo = None
 
     def set_rows(self, rows, **values):
         for j in rows:
             for k, v in values.items():
                 self.cols[k][j] = (v or "").encode("utf-8")
-        self._search = None
+        self._text_memo = None
 
     # ------------------------------------------------------------------ filter and sort
-    def _haystack(self):
-        """Per searchable column: one newline-joined blob and the row start offsets (built once, searched in C)."""
-        if self._search is None:
-            self._search = []
-            for k in ("DKBM", "CBFMC", "CJMC", "ZJMC", "XSBZ"):
-                vals = self.cols[k].tolist()
-                lens = np.fromiter(map(len, vals), dtype=np.int64, count=len(vals))
-                starts = np.concatenate([[0], np.cumsum(lens + 1)[:-1]]) if len(vals) else np.zeros(0, np.int64)
-                self._search.append((b"\n".join(vals), starts))
-        return self._search
+    @staticmethod
+    def _contains(col, needle):
+        """Rows of a fixed-width bytes column containing `needle`: a vectorised sliding-window comparison, so a
+        needle that matches most rows (a code prefix) costs no more than a rare one."""
+        width = col.dtype.itemsize
+        k = len(needle)
+        if k > width or not len(col):
+            return np.zeros(len(col), bool)
+        b = np.frombuffer(np.ascontiguousarray(col).tobytes(), dtype=np.uint8).reshape(len(col), width)
+        pat = np.frombuffer(needle, dtype=np.uint8)
+        hit = np.zeros(len(col), bool)
+        for off in range(width - k + 1):
+            m = b[:, off] == pat[0]
+            for t in range(1, k):
+                m &= b[:, off + t] == pat[t]
+            hit |= m
+        return hit
 
     def _text_rows(self, needle):
-        import re
-        rows = []
-        pat = re.compile(re.escape(needle))
-        for blob, starts in self._haystack():
-            pos = np.fromiter((m.start() for m in pat.finditer(blob)), dtype=np.int64)
-            if len(pos):
-                rows.append(np.searchsorted(starts, pos, side="right") - 1)
+        if self._text_memo is not None and self._text_memo[0] == needle:
+            return self._text_memo[1]
         hit = np.zeros(len(self.fid), bool)
-        for r in rows:
-            hit[r] = True
+        for k in ("DKBM", "CBFMC", "CJMC", "ZJMC"):
+            hit |= self._contains(self.cols[k], needle)
+        notes = self.cols["XSBZ"]
+        if len(notes):
+            hit |= np.fromiter((needle in v for v in notes.tolist()), dtype=bool, count=len(notes))
+        self._text_memo = (needle, hit)
         return hit
 
     def filter(self, classes=None, village=None, status=None, min_diff=0.0, text=""):
