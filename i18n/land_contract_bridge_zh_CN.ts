@@ -208,7 +208,7 @@
         <translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="198" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="200" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
@@ -303,7 +303,7 @@
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../work/main/processing/base.py" line="67" />
+        <location filename="../../work/main/processing/base.py" line="76" />
         <source>Cancelled by the user. 已取消，未写出任何结果。</source>
         <translation>已由用户取消，未写出任何结果。</translation>
     </message>
@@ -318,157 +318,157 @@
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="24" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="24" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="24" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="24" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="25" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="26" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="27" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="28" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="212" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="214" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="111" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="112" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="112" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="113" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="114" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="115" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="123" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="124" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="128" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="129" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="135" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="136" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="137" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="138" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="138" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="139" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="156" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="158" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="339" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="341" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="160" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="162" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="187" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="189" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="212" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="214" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/main/ui/discrepancy_dock.py" line="226" />
+        <location filename="../../work/main/ui/discrepancy_dock.py" line="228" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
