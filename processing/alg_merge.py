@@ -36,10 +36,11 @@ class MergeAlgorithm(LcbAlgorithm):
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, "INPUT", context)
         target = self.parameterAsFileOutput(parameters, "TARGET", context)
-        crs = self.parameterAsCrs(parameters, "TARGET_CRS", context)
         epsg = None
-        if crs.isValid() and crs.authid().upper().startswith("EPSG:"):
-            epsg = int(crs.authid().split(":")[1])
+        if parameters.get("TARGET_CRS") not in (None, ""):  # parsing an absent CRS makes PROJ log noise
+            crs = self.parameterAsCrs(parameters, "TARGET_CRS", context)
+            if crs.isValid() and crs.authid().upper().startswith("EPSG:"):
+                epsg = int(crs.authid().split(":")[1])
         res = merge.merge(src, target, ledger=self.parameterAsFile(parameters, "LEDGER", context) or None,
                           tol=self.parameterAsDouble(parameters, "AREA_TOLERANCE", context),
                           on_conflict=CONFLICT_OPTIONS[self.parameterAsEnum(parameters, "ON_CONFLICT", context)],
