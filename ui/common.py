@@ -2,12 +2,32 @@
 from pathlib import Path
 
 from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
+from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from ..processing.base import tr
 
 STYLE = str(Path(__file__).resolve().parent.parent / "resources" / "styles" / "cbdk.qml")
 
-__all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "gpkg_of"]
+__all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "gpkg_of", "TableModel"]
+
+
+class TableModel(QAbstractTableModel):
+    """Row count, column count and horizontal headers for the docks' models; subclasses give data()."""
+    headers = []
+
+    def _rows(self):
+        raise NotImplementedError
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008
+        return 0 if parent.isValid() else self._rows()
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008
+        return len(self.headers)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
 
 
 def gpkg_of(layer):

@@ -2,7 +2,7 @@
 table backed by numpy columns (core.parcel_table), with filters, two-way selection and consultation records."""
 import numpy as np
 from qgis.core import QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
                                  QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
@@ -12,14 +12,14 @@ from ..core.classify import CLASSES, ORDER
 from ..core.errors import LcbError
 from ..core.parcel_table import UNSET, ParcelTable
 from ..processing.base import QT_TRANSLATE_NOOP
-from .common import cbdk_layer_for, tr, zoom_and_flash
+from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
 MU = 0.0015
 COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only": "#9e9ac8",
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
 
 
-class ParcelModel(QAbstractTableModel):
+class ParcelModel(TableModel):
     """Rows = indices into a ParcelTable; cells formatted on demand (nothing per cell is stored)."""
     HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")), ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)")),
             ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
@@ -40,16 +40,8 @@ class ParcelModel(QAbstractTableModel):
         self.idx = np.asarray(idx, np.int64)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.idx)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008
-        return len(self.HEAD)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers[section]
-        return None
+    def _rows(self):
+        return len(self.idx)
 
     def value(self, row, key):
         t, i = self.table, self.idx[row]

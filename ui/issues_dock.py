@@ -3,20 +3,20 @@ zoom-and-flash, and export to XLSX/CSV."""
 import csv
 
 from qgis.core import QgsGeometry, QgsVectorLayer
-from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qgis.PyQt.QtCore import QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                  QPushButton, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.issues import CATEGORIES, CATEGORY_ZH, SEVERITIES, SEVERITY_ZH
 from ..core.output import write_xlsx
-from .common import tr, zoom_and_flash
+from .common import TableModel, tr, zoom_and_flash
 
 FIELDS = ["severity", "category", "rule", "layer", "key", "field", "message", "value"]
 SEV_COLOUR = {"error": "#fde0dd", "warning": "#fff7bc", "info": "#e5f5f9"}
 
 
-class IssueModel(QAbstractTableModel):
+class IssueModel(TableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows = []  # dicts with FIELDS plus 'geometry' (QgsGeometry or None)
@@ -28,16 +28,8 @@ class IssueModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008
-        return len(FIELDS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.headers[section]
-        return None
+    def _rows(self):
+        return len(self.rows)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -65,22 +65,22 @@ def dock(plugin, kind, show=False):
     return d
 
 
+def _show(kind, load, arg):
+    if not ACTIVE:
+        return None
+    d = dock(ACTIVE[0], kind, show=True)
+    getattr(d, load)(arg)
+    return d
+
+
 def show_issues(layer):
     """Called after lcb:validate ran in the desktop."""
-    if ACTIVE:
-        d = dock(ACTIVE[0], "issues", show=True)
-        d.load_layer(layer)
-        return d
-    return None
+    return _show("issues", "load_layer", layer)
 
 
 def show_discrepancies(path):
     """Called after lcb:merge ran in the desktop."""
-    if ACTIVE:
-        d = dock(ACTIVE[0], "discrepancy", show=True)
-        d.open(path)
-        return d
-    return None
+    return _show("discrepancy", "open", path)
 
 
 def write_state(plugin):
