@@ -134,15 +134,17 @@ class Staging:
                     self.conn.execute(f'UPDATE "{table}" SET "{f[0]}" = substr("{f[0]}", 1, 10) WHERE length("{f[0]}") > 10')
 
     def _load_mdb(self, db_path, rel):
+        err = ""
         try:
             ds = gdal.OpenEx(str(db_path), gdal.OF_VECTOR | gdal.OF_READONLY)
         except RuntimeError as e:
-            ds = None
-            err = str(e)
+            ds, err = None, str(e)
         if ds is None:
-            if shutil.which("mdb-export"):
-                return self._load_mdb_export(db_path, rel)
-            self.problems.append(("package.unreadable", rel, "", "无法读取 Access 数据库：GDAL 的 ODBC 驱动不可用，且未安装 mdbtools（apt install mdbtools odbc-mdbtools）" + (f"；{err}" if 'err' in dir() else ""), "", "权属数据"))
+            if shutil.which("mdb-export") and self._load_mdb_export(db_path, rel):
+                return
+            why = ("文件已损坏或不是 Access 数据库" if shutil.which("mdb-export") else
+                   "GDAL 的 ODBC 驱动不可用，且未安装 mdbtools（apt install mdbtools odbc-mdbtools）")
+            self.problems.append(("package.unreadable", rel, "", f"无法读取 Access 数据库：{why}" + (f"（{err}）" if err else ""), "", "权属数据"))
             return
         names = {ds.GetLayer(i).GetName().upper(): ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
         for table, spec in schema.TABLES.items():
@@ -168,6 +170,11 @@ class Staging:
             self._insert(table, ucols, zip(*colvals))
 
     def _load_mdb_export(self, db_path, rel):
+        """The mdbtools command-line fallback. Returns False when not a single table could be read."""
+        try:
+            subprocess.run(["mdb-tables", str(db_path)], capture_output=True, check=True, timeout=60)
+        except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired):
+            return False
         for table in schema.TABLES:
             try:
                 out = subprocess.run(["mdb-export", "-T", "%Y-%m-%d", "-D", "%Y-%m-%d", str(db_path), table],
@@ -180,6 +187,7 @@ class Staging:
                 continue
             rows = [[(v if v != "" else None) for v in r] for r in reader]
             self._insert(table, [h.upper() for h in header], rows)
+        return bool(self.present)
 
     # ------------------------------------------------------------------ ledger and code table
     def load_ledger(self, path, rel):

@@ -142,3 +142,11 @@ def test_generated_delivery_without_cpg_in_the_other_zone_convention(tmp_path):
     missed, false = oracle.compare(truth, as_dicts(issues))
     assert [d["kind"] for d in missed] == [] and false == []
     assert any(i.rule == "encoding.no_cpg" for i in issues)
+
+
+def test_unreadable_mdb_is_one_clear_package_error(demo_copy):
+    (demo_copy / "权属数据/3715262018.mdb").write_bytes(b"Standard Jet DB\x00" + b"\x00garbage" * 500)
+    issues, _ = validate.validate(demo_copy)
+    bad = [i for i in issues if i.rule == "package.unreadable" and i.key.endswith("3715262018.mdb")]
+    assert len(bad) == 1 and "Access" in bad[0].message
+    assert any(i.category == "geometry" for i in issues)  # the shapefiles are still checked
