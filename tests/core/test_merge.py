@@ -266,3 +266,35 @@ def test_deleted_parcel_comes_back_with_its_old_number(demo, tmp_path):
     res = merge.merge(demo, target)
     assert not res.get("fast_path") and res["INSERTED"] == 1 and res["UNCHANGED"] == 298
     assert rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM = '3715260010010100003'")[0][0] == code
+
+
+def test_cancel_leaves_no_target_and_an_existing_one_untouched(demo, demo_copy, tmp_path):
+    from land_contract_bridge.core.errors import Cancelled, Progress
+    calls = []
+
+    def cancel_after(n):
+        def cancelled():
+            calls.append(1)
+            return len(calls) > n
+        return cancelled
+    target = tmp_path / "new.gpkg"
+    with pytest.raises(Cancelled):
+        merge.merge(demo, target, progress=Progress(cancelled=cancel_after(3)))
+    assert not target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+    merge.merge(demo, target)
+    before = file_hash(target)
+    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    seen = []  # cancel late, once the merge is writing (past 60 %)
+    with pytest.raises(Cancelled):
+        merge.merge(demo_copy, target, on_conflict="replace", progress=Progress(report=seen.append, cancelled=lambda: bool(seen) and max(seen) > 60))
+    assert file_hash(target) == before
+
+
+def test_validate_and_inventory_can_be_cancelled(demo):
+    from land_contract_bridge.core import inventory, validate
+    from land_contract_bridge.core.errors import Cancelled, Progress
+    for run in (lambda p: validate.validate(demo, progress=p), lambda p: inventory.build(demo, progress=p)):
+        seen = []
+        with pytest.raises(Cancelled):
+            run(Progress(report=seen.append, cancelled=lambda s=seen: len(s) > 3))
+        assert seen and all(0 <= s <= 100 for s in seen)
