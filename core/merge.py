@@ -23,7 +23,6 @@ from .errors import NULL_PROGRESS, LcbError
 from .workspace import open_workspace
 
 MU = 0.0015
-STATUS = ["待协商", "以合同面积为准", "以登簿面积为准", "重新测量", "其他"]
 
 # cbdk fields: (name, sqlite type, Chinese title). Delivery-derived fields come first; the hash covers them.
 CBDK_FIELDS = [

@@ -14,16 +14,15 @@ D14, D18, D19 = re.compile(r"^\d{14}$"), re.compile(r"^\d{18}$"), re.compile(r"^
 @rule("code.county_prefix", "code", "error", "{field}“{key}”的县级代码与成果包县级代码 {detail} 不一致", "A code does not start with the package's county code.")
 def dkbm_format(ctx):
     county = ctx.ws.d.county
+    bad = "(length(DKBM) <> 19 OR DKBM GLOB '*[^0-9]*' OR substr(DKBM, 1, 6) <> ?)"
     seen = set()
-    for i, key in dk_rows(ctx):
-        if key.startswith("BSM="):
-            continue
-        if not D19.match(key) and key not in seen:
-            seen.add(key)
-            ctx.issue("code.dkbm_format", key, "DKBM", len(key), layer="DK", geometry_of=key)
-        elif D19.match(key) and not key.startswith(county):
-            ctx.issue("code.county_prefix", key, "DKBM", key[:6], layer="DK", detail=county, geometry_of=key)
-    for k, in ctx.q("SELECT DISTINCT DKBM FROM CBDKXX WHERE DKBM IS NOT NULL AND trim(DKBM) <> ''"):
+    for k, in ctx.q(f"SELECT DISTINCT DKBM FROM DK WHERE DKBM IS NOT NULL AND DKBM <> '' AND {bad}", (county,)):
+        seen.add(k)
+        if not D19.match(k):
+            ctx.issue("code.dkbm_format", k, "DKBM", len(k), layer="DK", geometry_of=k)
+        else:
+            ctx.issue("code.county_prefix", k, "DKBM", k[:6], layer="DK", detail=county, geometry_of=k)
+    for k, in ctx.q(f"SELECT DISTINCT DKBM FROM CBDKXX WHERE DKBM IS NOT NULL AND trim(DKBM) <> '' AND {bad}", (county,)):
         if not D19.match(k) and k not in seen:
             ctx.issue("code.dkbm_format", k, "DKBM", len(k), layer="CBDKXX")
 
@@ -41,17 +40,19 @@ def prefixes(ctx):
 @rule("code.fbfbm_format", "code", "error", "{layer} 的发包方编码“{key}”应为14位数字", "FBFBM is not 14 digits.")
 @rule("code.cbfbm_format", "code", "error", "{layer} 的承包方编码“{key}”应为18位数字", "CBFBM is not 18 digits.")
 def code_formats(ctx):
+    """Only the offending codes come back from SQLite: format (length, digits) and county prefix are tested there."""
     county = ctx.ws.d.county
-    for table in ("FBF", "CBHT", "CBDKXX", "CBJYQZDJB"):
-        for k, in ctx.q(f'SELECT DISTINCT FBFBM FROM "{table}" WHERE FBFBM IS NOT NULL AND trim(FBFBM) <> \'\''):
-            if not D14.match(k):
-                ctx.issue("code.fbfbm_format", k, "FBFBM", k, layer=table)
-            elif not k.startswith(county):
-                ctx.issue("code.county_prefix", k, "FBFBM", k[:6], layer=table, detail=county)
-    for table in ("CBF", "CBHT", "CBDKXX", "CBJYQZDJB", "CBF_JTCY"):
-        for k, in ctx.q(f'SELECT DISTINCT CBFBM FROM "{table}" WHERE CBFBM IS NOT NULL AND trim(CBFBM) <> \'\''):
-            if not D18.match(k):
-                ctx.issue("code.cbfbm_format", k, "CBFBM", k, layer=table)
+    for col, n, rid, tables in (("FBFBM", 14, "code.fbfbm_format", ("FBF", "CBHT", "CBDKXX", "CBJYQZDJB")),
+                                ("CBFBM", 18, "code.cbfbm_format", ("CBF", "CBHT", "CBDKXX", "CBJYQZDJB", "CBF_JTCY"))):
+        pattern = D14 if n == 14 else D18
+        for table in tables:
+            sql = (f'SELECT DISTINCT "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL AND trim("{col}") <> \'\' AND '
+                   f'(length("{col}") <> {n} OR "{col}" GLOB \'*[^0-9]*\' OR substr("{col}", 1, 6) <> ?)')
+            for k, in ctx.q(sql, (county,)):
+                if not pattern.match(k):
+                    ctx.issue(rid, k, col, k, layer=table)
+                elif col == "FBFBM":
+                    ctx.issue("code.county_prefix", k, "FBFBM", k[:6], layer=table, detail=county)
 
 
 @rule("code.cbfbm_serial_range", "code", "error", "承包方编码“{key}”的顺序码 {value} 与承包方类型 {detail} 不匹配（应在 {range} 之间）",
@@ -101,11 +102,12 @@ def codelists(ctx):
     for (table, field), lst in codes.FIELD_LISTS.items():
         if table == "DK" or not present(ctx, table, field):
             continue
-        valid = set(ctx.codes.get(lst, {}))
+        valid = sorted(ctx.codes.get(lst, {}))
         rid = "code.codelist_unconfirmed" if lst in codes.UNCONFIRMED_LISTS else "code.codelist"
-        for k, v in ctx.q(f'SELECT "{KEYS[table]}", "{field}" FROM "{table}" WHERE "{field}" IS NOT NULL AND trim("{field}") <> \'\''):
-            if str(v) not in valid:
-                ctx.issue(rid, k, field, v, layer=table, detail=lst)
+        sql = (f'SELECT "{KEYS[table]}", "{field}" FROM "{table}" WHERE "{field}" IS NOT NULL AND trim("{field}") <> \'\' '
+               f'AND CAST("{field}" AS TEXT) NOT IN ({", ".join("?" * len(valid))})')
+        for k, v in ctx.q(sql, valid):
+            ctx.issue(rid, k, field, v, layer=table, detail=lst)
 
 
 @rule("code.id_number", "code", "error", "{layer} 的证件号码 {value} 无效：{detail}", "An 18-digit resident ID fails GB 11643 (format, birth date, check digit).")

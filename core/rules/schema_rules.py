@@ -39,33 +39,49 @@ def required_empty(ctx):
             for i in np.nonzero(dk.nulls[name])[0]:
                 key = rows[i][1]
                 ctx.issue("schema.required_empty", key, name, "", layer="DK", detail=title, geometry_of=key)
-    for table, spec in schema.TABLES.items():
+    for table, spec in schema.TABLES.items():  # one scan per table; only rows with an empty value come back
         key = KEYS[table]
-        for name, typ, _w, required, title in spec:
-            if not required or not present(ctx, table, name):
-                continue
-            cond = f'"{name}" IS NULL' + (f' OR trim("{name}") = \'\'' if typ in "TMD" else "")
-            for k, in ctx.q(f'SELECT "{key}" FROM "{table}" WHERE {cond}'):
-                ctx.issue("schema.required_empty", k or f"{table}", name, "", layer=table, detail=title)
+        fields = [(name, typ, title) for name, typ, _w, required, title in spec if required and present(ctx, table, name)]
+        if not fields:
+            continue
+        conds = [f'"{n}" IS NULL' + (f' OR trim("{n}") = \'\'' if t in "TMD" else "") for n, t, _ in fields]
+        sql = f'SELECT "{key}", {", ".join(chr(34) + n + chr(34) for n, _, _ in fields)} FROM "{table}" WHERE ' + " OR ".join(f"({c})" for c in conds)
+        for row in ctx.q(sql):
+            for (name, typ, title), v in zip(fields, row[1:]):
+                if v is None or (typ in "TMD" and str(v).strip() == ""):
+                    ctx.issue("schema.required_empty", row[0] or f"{table}", name, "", layer=table, detail=title)
 
 
 @rule("schema.too_long", "schema", "error", "{layer} 字段 {field} 的值长度 {value} 超过标准宽度 {detail}", "A text value is longer than the standard field width.")
 @rule("schema.not_number", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是数值", "A numeric field holds text.")
 @rule("schema.bad_date", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是有效日期", "A date field holds something that is not a date.")
 def widths_and_types(ctx):
+    """One scan per table; SQLite returns only rows with a value too long, a number that is text, or a bad date."""
     date_re = re.compile(r"^\d{4}-\d{2}-\d{2}")
     for table, spec in schema.TABLES.items():
         key = KEYS[table]
+        checks = []
         for name, typ, width, _req, _title in spec:
             if not present(ctx, table, name):
                 continue
+            q = f'"{name}"'
             if typ == "T" and width:
-                for k, n in ctx.q(f'SELECT "{key}", length("{name}") FROM "{table}" WHERE length("{name}") > ?', (width,)):
-                    ctx.issue("schema.too_long", k, name, n, layer=table, detail=width)
+                checks.append((name, typ, width, f"length({q}) > {width}"))
             elif typ in "NI":
-                for k, v in ctx.q(f'SELECT "{key}", "{name}" FROM "{table}" WHERE typeof("{name}") = \'text\' AND trim("{name}") <> \'\''):
-                    ctx.issue("schema.not_number", k, name, v, layer=table)
+                checks.append((name, typ, width, f"(typeof({q}) = 'text' AND trim({q}) <> '')"))
             elif typ == "D":
-                for k, v in ctx.q(f'SELECT "{key}", "{name}" FROM "{table}" WHERE "{name}" IS NOT NULL AND trim("{name}") <> \'\''):
-                    if not date_re.match(str(v)):
-                        ctx.issue("schema.bad_date", k, name, v, layer=table)
+                checks.append((name, typ, width, f"({q} IS NOT NULL AND trim({q}) <> '' AND {q} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*')"))
+        if not checks:
+            continue
+        sql = (f'SELECT "{key}", {", ".join(chr(34) + c[0] + chr(34) for c in checks)} FROM "{table}" WHERE '
+               + " OR ".join(c[3] for c in checks))
+        for row in ctx.q(sql):
+            for (name, typ, width, _cond), v in zip(checks, row[1:]):
+                if v is None:
+                    continue
+                if typ == "T" and len(str(v)) > width:
+                    ctx.issue("schema.too_long", row[0], name, len(str(v)), layer=table, detail=width)
+                elif typ in "NI" and isinstance(v, str) and v.strip():
+                    ctx.issue("schema.not_number", row[0], name, v, layer=table)
+                elif typ == "D" and str(v).strip() and not date_re.match(str(v)):
+                    ctx.issue("schema.bad_date", row[0], name, v, layer=table)
