@@ -68,14 +68,6 @@ class Delivery:
         cand = Path(p)
         return cand.is_absolute() and cand.exists()
 
-    def resolve(self, stored):
-        """A path as stored in DKSYT/FJ (relative, often with backslashes) -> absolute Path or None."""
-        if not stored:
-            return None
-        p = str(stored).strip().replace("\\", "/")
-        cand = Path(p)
-        return cand if cand.is_absolute() else self.root / p
-
 
 def find_root(path):
     """The package root: the folder itself when named <6 digits><name>, or its single such child."""

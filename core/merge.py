@@ -74,7 +74,7 @@ def _now():
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
-def _layers(epsg):
+def _layers():
     layers = [("cbdk", ogr.wkbMultiPolygon, CBDK_FIELDS), ("qlr", None, QLR_FIELDS), ("batches", None, BATCH_FIELDS),
               ("conflicts", None, CONFLICT_FIELDS), ("audit", None, AUDIT_FIELDS), ("bdcdyh_alloc", None, ALLOC_FIELDS),
               ("archive", None, ARCHIVE_FIELDS), ("lcb_meta", None, META_FIELDS)]
@@ -88,12 +88,12 @@ def _layers(epsg):
 
 
 def _create_target(path, epsg, wkt):
-    gpkg.create(path, _layers(epsg), srs_wkt=wkt, epsg=epsg)
+    gpkg.create(path, _layers(), srs_wkt=wkt, epsg=epsg)
     c = gpkg.connect(path)
     c.execute("BEGIN")
     c.executemany("INSERT INTO lcb_meta(key, value) VALUES (?, ?)", [("schema_version", "1"), ("epsg", str(epsg or "")),
                                                                       ("created_at", _now()), ("created_by", "Land Contract Bridge")])
-    _data_columns(c, _layers(epsg))
+    _data_columns(c, _layers())
     _store_style(c)
     c.execute("COMMIT")
     c.close()

@@ -124,18 +124,3 @@ def mask_name(v):
     if len(s) <= 1:
         return s
     return s[0] + "*" * (len(s) - 1)
-
-
-def mask_phone(v):
-    s = str(v or "")
-    return s[:3] + "****" + s[-4:] if len(s) >= 11 else mask_id(s)
-
-
-ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
-PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
-
-def scrub(text):
-    """Mask any ID-number- or mobile-shaped digit run left in free text."""
-    text = ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3)[-4:], str(text))
-    return PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

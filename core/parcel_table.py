@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
-from .classify import CLASSES, ORDER
+from .classify import ORDER
 
 gdal.UseExceptions()
 
@@ -94,9 +94,6 @@ class ParcelTable:
         if isinstance(v, (float, np.floating)):
             return None if np.isnan(v) else float(v)
         return v
-
-    def code(self, key, i):
-        return self.get(key, i)
 
     def villages(self):
         """[(village code, 'township village')] present in the loaded rows."""
@@ -193,7 +190,3 @@ class ParcelTable:
         if descending:
             order = order[::-1]
         return idx[order]
-
-    @staticmethod
-    def class_label(code):
-        return CLASSES.get(code, code)

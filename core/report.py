@@ -14,7 +14,6 @@ def env():
         _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                   autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
         _env.filters["num"] = lambda v, nd=2: "" if v is None else (f"{v:,.{nd}f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v)
-        _env.filters["codefmt"] = code_format
         _env.filters["wrap"] = breakable
     return _env
 
@@ -25,14 +24,6 @@ def render(name, **kw):
 
 def group_hex(h, n=8):
     return " ".join(h[i:i + n] for i in range(0, len(h), n))
-
-
-def code_format(code):
-    """Long codes in printed reports are split (FBFBM-serial) so they read well and never look like ID numbers."""
-    s = str(code or "")
-    if len(s) >= 18 and s[:18].isdigit():
-        return s[:14] + "-" + s[14:]
-    return s
 
 
 _LONG_DIGITS = re.compile(r"\d{15,}")

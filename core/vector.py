@@ -271,14 +271,16 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
             vd.encoding, vd.encoding_source = encoding, source
         if source != "cpg":
             vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "", f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
-        why = shp_problem(shp)
-        if why:
-            vd.problems.append(("package.unreadable", rel, "", f"{Path(shp).name} 已损坏：{why}", ""))
+        why_shp = shp_problem(shp)
+        if why_shp:
+            vd.problems.append(("package.unreadable", rel, "", f"{Path(shp).name} 已损坏：{why_shp}", ""))
         dbf = Path(shp).with_suffix(".dbf")
         why = dbf_problem(dbf) if dbf.exists() else None
         if why:
             vd.problems.append(("package.unreadable", delivery.rel(dbf), "", f"{dbf.name} 已损坏（{why}），属性无法读取", ""))
         res, probs = _read_one(shp, encoding, rel, fields, with_geometry)
+        if why_shp:  # the header check already named this file; its interrupted read says the same again
+            probs = [p for p in probs if not (p[0] == "package.unreadable" and p[1] == rel)]
         vd.problems.extend(probs)
         if res is None:
             continue

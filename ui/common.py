@@ -8,7 +8,7 @@ from ..processing.base import tr
 
 STYLE = str(Path(__file__).resolve().parent.parent / "resources" / "styles" / "cbdk.qml")
 
-__all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "gpkg_of", "TableModel"]
+__all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "TableModel"]
 
 
 class TableModel(QAbstractTableModel):
@@ -28,10 +28,6 @@ class TableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.headers[section]
         return None
-
-
-def gpkg_of(layer):
-    return layer.source().split("|")[0] if layer is not None else None
 
 
 def cbdk_layer_for(path, load=True):
