@@ -1,25 +1,13 @@
-"""Shared plumbing for the lcb algorithms: translation, progress/cancel wiring, clean errors."""
+"""Shared plumbing for the lcb algorithms: names and help, progress/cancel wiring, clean errors, and the
+announcement of a finished run (processing/hooks.py) for whoever listens."""
 import os
-from pathlib import Path
 
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, LcbError, Progress
-
-ICON = str(Path(__file__).resolve().parent.parent / "resources" / "icon.svg")
-
-
-CONTEXT = "@default"  # the context pylupdate5 gives bare tr("...") calls
-
-
-def tr(text):
-    return QCoreApplication.translate(CONTEXT, text)
-
-
-def QT_TRANSLATE_NOOP(context, text):  # noqa: N802 - the name pylupdate5 looks for
-    return text
+from ..qtcommon import icon, tr
+from . import hooks
+from .help import short_help
 
 
 class LcbAlgorithm(QgsProcessingAlgorithm):
@@ -27,7 +15,7 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
     NAME = ""  # English display name, translated through tr()
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""
+    _results = None  # the last run's outputs, announced by postProcessAlgorithm
 
     def tr(self, text):
         return tr(text)
@@ -39,19 +27,20 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return self.ID
 
     def displayName(self):  # noqa: N802
-        return self.tr(self.NAME)
+        return tr(self.NAME)
 
     def group(self):
-        return self.tr(self.GROUP)
+        return tr(self.GROUP)
 
     def groupId(self):  # noqa: N802
         return self.GROUP_ID
 
     def shortHelpString(self):  # noqa: N802
-        return self.tr(self.HELP)
+        """The algorithm's entry in processing/help/lcb.yaml, translated."""
+        return short_help(self.ID)
 
     def icon(self):
-        return QIcon(ICON)
+        return icon()
 
     @staticmethod
     def progress(feedback):
@@ -60,20 +49,30 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return Progress(feedback.setProgress, feedback.isCanceled, feedback.pushInfo)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self._results = None
         profile = os.environ.get("LCB_PROFILE")  # developer aid: LCB_PROFILE=stats.prof writes cProfile stats
         try:
             if profile:
                 import cProfile
                 prof = cProfile.Profile()
                 try:
-                    return prof.runcall(self.execute, parameters, context, feedback)
+                    self._results = prof.runcall(self.execute, parameters, context, feedback)
                 finally:
                     prof.dump_stats(profile)
-            return self.execute(parameters, context, feedback)
+            else:
+                self._results = self.execute(parameters, context, feedback)
+            return self._results
         except LcbError as e:
             raise QgsProcessingException(e.text()) from None
         except Cancelled:
             raise QgsProcessingException(tr("Cancelled by the user. 已取消，未写出任何结果。")) from None
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        """Runs in the main thread after a successful run: announce the results (the desktop plugin opens its
+        docks; in qgis_process nobody listens)."""
+        if self._results is not None:
+            hooks.announce(self.ID, dict(self._results), context, feedback)
+        return {}
 
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
