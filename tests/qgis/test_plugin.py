@@ -184,3 +184,19 @@ def test_algorithm_help_comes_from_the_help_file_and_is_translated():
             QCoreApplication.removeTranslator(pl._translator)
             pl._translator = None
         p.unload()
+
+
+def test_the_test_profile_lives_in_lcb_not_in_the_checkout():
+    """pytest-qgis points QGIS at <rootdir>/.qgis-settings; scripts/setup makes that name a link into .lcb/, so the
+    profile it writes (qgis.db, qgis-auth.db, QGIS3.ini) sits with the scratch state, never in a tracked folder."""
+    import os
+    from pathlib import Path
+
+    from qgis.core import QgsApplication
+
+    from conftest import ROOT
+    state = (ROOT / ".lcb").resolve()
+    assert (ROOT / ".qgis-settings").is_symlink()
+    assert state in Path(os.environ["QGIS_CUSTOM_CONFIG_PATH"]).resolve().parents
+    assert state in Path(QgsApplication.qgisSettingsDirPath()).resolve().parents
+    assert state in Path(QgsApplication.qgisAuthDatabaseFilePath()).resolve().parents
