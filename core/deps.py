@@ -1,16 +1,35 @@
-"""Runtime dependency check. The plugin runs in the user's QGIS Python; we never install silently."""
+"""Runtime dependency check. The plugin runs in the user's QGIS Python; we never install silently.
+
+sqlite-utils is deliberately not a dependency: the side tables (batches, conflicts, audit, consultation) must also
+live in PostgreSQL/PostGIS, and sqlite-utils speaks only SQLite, so it would double those code paths; the SQLite
+side uses the standard library's sqlite3 (README, "Dependencies")."""
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 
-# (import name, pip name, minimum version, why)
+
+@dataclass(frozen=True)
+class Dep:
+    module: str  # import name
+    pip: str  # distribution name on PyPI
+    minimum: tuple
+    why: str
+    below: tuple = None  # first version that is known not to work, if any
+
+    def spec(self):
+        s = f"{self.pip}>={'.'.join(map(str, self.minimum))}"
+        return s + (f",<{'.'.join(map(str, self.below))}" if self.below else "")
+
+
 REQUIRED = [
-    ("shapely", "shapely", (2, 0), "bulk geometry checks"),  # 2.0.x: see requirements-dev.txt
-    ("pyproj", "pyproj", (3, 0), "coordinate reference systems"),
-    ("jinja2", "jinja2", (3, 0), "reports"),
-    ("sqlite_utils", "sqlite-utils", (3, 0), "registration database helpers"),
+    # 2.1 asks GEOS for 4-D WKB, which the GEOS 3.11 inside QGIS 3.22 rejects
+    Dep("shapely", "shapely", (2, 0), "bulk geometry checks", below=(2, 1)),
+    Dep("pyproj", "pyproj", (3, 0), "coordinate reference systems"),
+    Dep("jinja2", "jinja2", (3, 0), "reports"),
+    Dep("xlsxwriter", "xlsxwriter", (3, 0), "XLSX inventory, consultation list and issue export"),
 ]
-OPTIONAL = [("xlrd", "xlrd", (1, 2), "reading .xls unit-code and summary tables")]
+OPTIONAL = [Dep("xlrd", "xlrd", (1, 2), "reading .xls unit-code and summary tables")]
 
 
 def _version_tuple(text):
@@ -23,25 +42,31 @@ def _version_tuple(text):
     return tuple(out)
 
 
-def check(modules=REQUIRED):
-    """Return a list of (pip name, found version or None, minimum) for missing/too-old modules."""
-    problems = []
-    for mod, pip_name, minimum, _why in modules:
+def _version(module, mod):
+    ver = getattr(mod, "__version__", None)
+    if ver is None:
         try:
-            m = importlib.import_module(mod)
-        except Exception:  # noqa: BLE001 - any import failure means unusable
-            problems.append((pip_name, None, minimum))
-            continue
-        ver = getattr(m, "__version__", None)
-        if ver is None and mod == "sqlite_utils":
-            try:
-                from importlib.metadata import version
+            from importlib.metadata import version
 
-                ver = version("sqlite-utils")
-            except Exception:  # noqa: BLE001
-                ver = "0"
-        if _version_tuple(ver) < minimum:
-            problems.append((pip_name, ver, minimum))
+            ver = version(module.pip)
+        except Exception:  # noqa: BLE001
+            ver = "0"
+    return ver
+
+
+def check(modules=REQUIRED):
+    """Return a list of (Dep, found version or None) for modules that are missing, too old or too new."""
+    problems = []
+    for dep in modules:
+        try:
+            m = importlib.import_module(dep.module)
+        except Exception:  # noqa: BLE001 - any import failure means unusable
+            problems.append((dep, None))
+            continue
+        ver = _version(dep, m)
+        have = _version_tuple(ver)
+        if have < dep.minimum or (dep.below and have >= dep.below):
+            problems.append((dep, ver))
     return problems
 
 
@@ -52,19 +77,31 @@ def externally_managed():
     return (Path(sysconfig.get_paths()["stdlib"]) / "EXTERNALLY-MANAGED").exists()
 
 
+def numpy_pin():
+    """'numpy==<the installed version>': named in the install command so that pip keeps the numpy QGIS and GDAL
+    were built against (a newer one from PyPI breaks `from osgeo import gdal_array`) and fails rather than replace it."""
+    try:
+        import numpy
+    except Exception:  # noqa: BLE001
+        return None
+    return f"numpy=={numpy.__version__}"
+
+
 def install_command(problems, python=None):
-    specs = " ".join(f"'{name}>={'.'.join(map(str, minimum))}'" for name, _v, minimum in problems)
+    specs = [f"'{dep.spec()}'" for dep, _v in problems]
+    pin = numpy_pin()
+    if pin:
+        specs.append(f"'{pin}'")
     python = python or (sys.executable if "python" in os.path.basename(sys.executable) else "python3")
     flag = " --break-system-packages" if externally_managed() else ""
-    return f"{python} -m pip install --user{flag} {specs}"
+    return f"{python} -m pip install --user{flag} {' '.join(specs)}"
 
 
 def message(problems):
     lines = ["确权成果衔接插件缺少运行所需的 Python 包 / Land Contract Bridge is missing Python packages:"]
-    for name, ver, minimum in problems:
-        need = ".".join(map(str, minimum))
+    for dep, ver in problems:
         have = f"已安装 installed {ver}" if ver else "未安装 not installed"
-        lines.append(f"  - {name} >= {need} ({have})")
+        lines.append(f"  - {dep.spec().replace('>=', ' >= ', 1)} ({have}): {dep.why}")
     lines.append("请在 QGIS 所用的 Python 中运行 / Run this with the Python QGIS uses:")
     lines.append("  " + install_command(problems))
     return "\n".join(lines)

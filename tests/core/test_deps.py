@@ -1,33 +1,44 @@
 """The runtime dependency check shown when the plugin loads in the user's QGIS Python."""
+import os
+import subprocess
 
 from land_contract_bridge.core import deps
+from land_contract_bridge.core.deps import Dep
 
 
 def test_current_environment_is_complete():
     assert deps.check() == []
 
 
-def test_missing_and_too_old_are_reported_with_an_exact_command(monkeypatch):
-    fake = [("json", "jsonlib", (99, 0), "x"), ("no_such_module_lcb", "no-such", (1, 0), "y")]
+def test_required_set_is_what_the_code_imports():
+    """sqlite-utils is not required (README: the side tables must also live in PostGIS); xlsxwriter is."""
+    names = {d.pip for d in deps.REQUIRED}
+    assert names == {"shapely", "pyproj", "jinja2", "xlsxwriter"}
+
+
+def test_missing_too_old_and_too_new_are_reported_with_an_exact_command():
+    fake = [Dep("json", "jsonlib", (99, 0), "x"), Dep("no_such_module_lcb", "no-such", (1, 0), "y"),
+            Dep("pytest", "pytest", (1, 0), "z", below=(2, 0))]
     problems = deps.check(fake)
-    assert [p[0] for p in problems] == ["jsonlib", "no-such"]
+    assert [p[0].pip for p in problems] == ["jsonlib", "no-such", "pytest"]
     msg = deps.message(problems)
-    assert "jsonlib >= 99.0" in msg and "未安装 not installed" in msg
+    assert "jsonlib >= 99.0" in msg and "未安装 not installed" in msg and "pytest >= 1.0,<2.0" in msg
     cmd = deps.install_command(problems, python="/usr/bin/python3")
-    assert cmd.startswith("/usr/bin/python3 -m pip install --user") and "'no-such>=1.0'" in cmd
+    assert cmd.startswith("/usr/bin/python3 -m pip install --user") and "'no-such>=1.0'" in cmd and "'pytest>=1.0,<2.0'" in cmd
+    import numpy
+    assert f"'numpy=={numpy.__version__}'" in cmd  # pip may not replace the numpy QGIS's GDAL was built against
     if deps.externally_managed():
         assert "--break-system-packages" in cmd
 
 
 def test_debian_qgis_python_without_the_venv_gets_the_message():
     """The user's situation: Debian's own Python (shapely 1.8 or none) - the check names shapely and the command."""
-    import os
-    import subprocess
-
     from conftest import PLUGINS
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import deps; p = deps.check(); "
             "print(deps.message(p) if p else 'OK')" % str(PLUGINS))
-    out = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, env=env)
-    assert "shapely >= 2.0" in out.stdout
-    assert "/usr/bin/python3 -m pip install --user --break-system-packages" in out.stdout
+    out = subprocess.run(["/usr/bin/python3", "-s", "-c", code], capture_output=True, text=True, env=env)
+    assert "shapely >= 2.0,<2.1" in out.stdout
+    assert "sqlite" not in out.stdout
+    assert "/usr/bin/python3 -m pip install --user --break-system-packages 'shapely>=2.0,<2.1'" in out.stdout
+    assert "'numpy==" in out.stdout
