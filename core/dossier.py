@@ -17,7 +17,7 @@ from pathlib import Path
 
 import shapely
 
-from . import classify, inventory, regdb, report
+from . import classify, encoding, inventory, regdb, report
 from .delivery import VECTOR_RE
 from .errors import NULL_PROGRESS, LcbError
 from .output import mask_id, mask_name
@@ -58,12 +58,14 @@ def _dk_rows(batch, dkbm):
     shps = [p for p in sorted(folder.iterdir()) if (m := VECTOR_RE.match(p.name)) and m.group(1).upper() == "DK"]
     if not shps:
         return None
-    from osgeo import ogr
+    from osgeo import gdal, ogr
     ogr.UseExceptions()
     out = []
     for shp in shps:
-        try:
-            ds = ogr.Open(str(shp))
+        try:  # the encoding explicitly: QGIS turns GDAL's own shapefile recoding off (SHAPE_ENCODING="")
+            enc = encoding.shapefile_encoding(shp)
+            enc = enc[0] if isinstance(enc, tuple) else enc
+            ds = gdal.OpenEx(str(shp), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=[f"ENCODING={enc}"] if enc else [])
             lyr = ds.GetLayer(0)
             names = {lyr.GetLayerDefn().GetFieldDefn(i).GetName().upper(): lyr.GetLayerDefn().GetFieldDefn(i).GetName()
                      for i in range(lyr.GetLayerDefn().GetFieldCount())}

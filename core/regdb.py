@@ -110,10 +110,15 @@ def transformer(src, dst, src_wkt=None):
 def read_polygons(path, target_epsg, id_field=None):
     """(geometries in target_epsg, ids) of a polygon layer read with OGR. ids: id_field's values when the layer
     has that field, else the feature ids."""
-    from osgeo import ogr, osr
+    from osgeo import gdal, ogr, osr
+
+    from . import encoding
     ogr.UseExceptions()
     try:
-        ds = ogr.Open(str(path))
+        opts = []
+        if str(path).lower().endswith(".shp"):  # explicitly: QGIS turns GDAL's shapefile recoding off
+            opts = [f"ENCODING={encoding.shapefile_encoding(path)[0]}"]
+        ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_READONLY, open_options=opts)
     except RuntimeError as e:
         raise LcbError("无法读取基本农田图层", "cannot read the farmland layer", path=str(path), record=str(e)) from None
     if ds is None or ds.GetLayerCount() == 0:
