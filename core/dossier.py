@@ -100,13 +100,33 @@ def _delivered(c, dkbm, cur, batches):
             pcids.add(r.get("PCID"))
     if cur.get("PCID") is not None:
         pcids.add(cur["PCID"])
+    incoming = {}
+    if regdb.has_table(c, "conflicts"):
+        for r in regdb.dicts(c, "SELECT PCID, incoming FROM conflicts WHERE DKBM = ? ORDER BY fid", (dkbm,)):
+            try:
+                incoming.setdefault(r["PCID"], {}).update(json.loads(r["incoming"] or "{}"))
+            except ValueError:
+                pass
+            pcids.add(r["PCID"])
+
+    def twin(pcid, table, same_params=False):
+        """A batch merged from an identical package (same fingerprint) has no table copies of its own: lcb:merge
+        copies a delivery's tables once. Its rows are those of the first batch with that fingerprint."""
+        b = batches.get(pcid, {})
+        for other in sorted(table):
+            ob = batches.get(other, {})
+            if other != pcid and ob.get("fingerprint") and ob.get("fingerprint") == b.get("fingerprint") and \
+                    (not same_params or ob.get("params") == b.get("params")):
+                return table[other]
+        return []
+
     out = []
     for pcid in sorted(p for p in pcids if p is not None):
         b = batches.get(pcid, {})
-        rows = cbdkxx.get(pcid, [])
+        rows = cbdkxx.get(pcid) or twin(pcid, cbdkxx)
         hts = [r["HTMJ"] for r in rows if isinstance(r.get("HTMJ"), (int, float))]
         htmj = round(sum(hts), 2) if hts else None
-        led = [r["DBMJ"] for r in ledger.get(pcid, []) if isinstance(r.get("DBMJ"), (int, float))]
+        led = [r["DBMJ"] for r in (ledger.get(pcid) or twin(pcid, ledger, same_params=True)) if isinstance(r.get("DBMJ"), (int, float))]
         dbmj = round(sum(led), 2) if led else htmj
         dk = _dk_rows(b, dkbm)
         main = None
@@ -117,9 +137,12 @@ def _delivered(c, dkbm, cur, batches):
             values[f] = (main or {}).get(f)
         qz = sorted({r.get("CBJYQZBM") for r in rows if r.get("CBJYQZBM")})
         values["CBJYQZBM"] = ";".join(qz) or None
+        for f, v in incoming.get(pcid, {}).items():  # what this batch carried where it differed from the database
+            if f in values:
+                values[f] = v
         if not rows and not dk and pcid == cur.get("PCID"):
             continue  # nothing of this batch is left to read
-        out.append(dict(PCID=pcid, batch=b, cbdkxx=rows, ledger=ledger.get(pcid, []), dk=dk, values=values,
+        out.append(dict(PCID=pcid, batch=b, cbdkxx=rows, ledger=ledger.get(pcid) or twin(pcid, ledger, True), dk=dk, values=values,
                         dk_readable=dk is not None, has_tables=bool(rows)))
     return out
 

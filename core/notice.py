@@ -74,7 +74,7 @@ def overlaps(gpkg_path, farmland, ids=None, min_overlap=1.0, progress=NULL_PROGR
                 continue
             i = int(par[s])
             row = {f: cols[f][i] for f in PARCEL_FIELDS}
-            row.update(JBNTMJ=round(area, 2), JBNTMJM=to_mu(area), geometry=geom,
+            row.update(JBNTMJ=round(area, 2), JBNTMJM=to_mu(round(area, 2)), geometry=geom,
                        BHQBH="、".join(sorted({ids[int(j)] for j in fam[s:e]})))
             rows.append(row)
         rows.sort(key=lambda r: r["DKBM"] or "")
