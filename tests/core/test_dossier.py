@@ -48,6 +48,8 @@ def test_delivered_and_current_values_of_a_corrected_parcel(demo, reg, tmp_path,
     db = row(after, "DBMJ")
     assert db["delivered"] == [t["DBMJ"], t["HTMJ"]] and db["current"] == t["HTMJ"] and db["changed"]
     assert [d["PCID"] for d in after["delivered"]] == [1, 2]
+    assert row(after, "HTMJ")["delivered"] == [t["HTMJ"], t["HTMJ"]]  # batch 2 copied no tables: its twin's rows
+    assert after["delivered"][1]["cbdkxx"] == after["delivered"][0]["cbdkxx"]
     assert after["delivered"][0]["batch"]["fingerprint"] == after["delivered"][1]["batch"]["fingerprint"]  # same package...
     assert after["delivered"][0]["batch"]["params"] != after["delivered"][1]["batch"]["params"]  # ...another ledger
     events = [e["action"] for e in after["history"]]

@@ -174,7 +174,11 @@ def test_village_atlas_one_page_per_village(ready, merged_gpkg, tmp_path):
     assert text.count("县定协商图样式") == 2 and "郭桥村" in text and "马堂村" in text
     # the bundled layout holds 140 rows a page: 马堂村's 290 rows continue on two more sheets
     processing.run("lcb:discrepancy_report", {"INPUT": str(merged_gpkg), "CLASSES": [0, 1, 2, 3, 4], "OUTPUT_ATLAS": str(tmp_path / "b.pdf")})
-    assert pages(tmp_path / "b.pdf") == 4 and "（3/3）" in pdf_text(tmp_path / "b.pdf")
+    text = pdf_text(tmp_path / "b.pdf")
+    assert pages(tmp_path / "b.pdf") == 4 and "（3/3）" in text
+    import sqlite3
+    codes = [k for (k,) in sqlite3.connect(merged_gpkg).execute("SELECT DKBM FROM cbdk")]
+    assert all(text.count(k) == 1 for k in codes)  # every parcel on exactly one sheet, none cut off
 
 
 def test_bad_atlas_template_is_a_clear_error(ready, merged_gpkg, tmp_path):
