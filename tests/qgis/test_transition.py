@@ -164,7 +164,8 @@ def test_village_atlas_one_page_per_village(ready, merged_gpkg, tmp_path):
     from land_contract_bridge.core.paths import RESOURCES
     qpt = (RESOURCES / "layouts" / "village_atlas.qpt").read_text("utf-8")
     assert 'name="lcb_rows_per_page"' in qpt
-    own = re.sub(r'(name="lcb_rows_per_page" (?:type="int" )?value=)"\d+"', r'\1"400"', qpt).replace("面积差异协商图", "县定协商图样式")
+    own = re.sub(r'<Option [^>]*"lcb_rows_per_page"[^>]*>', lambda m: re.sub(r'value="\d+"', 'value="400"', m.group(0)), qpt)
+    own = own.replace("面积差异协商图", "县定协商图样式")
     assert own != qpt
     (tmp_path / "county.qpt").write_text(own, "utf-8")
     res = processing.run("lcb:discrepancy_report", {"INPUT": str(merged_gpkg), "CLASSES": [0, 1, 2, 3, 4], "OUTPUT_HTML": None,
