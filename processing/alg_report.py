@@ -1,4 +1,4 @@
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination)
 
 from ..core import classify, consult
@@ -21,8 +21,14 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
     OUTPUT_HTML = "OUTPUT_HTML"
     OUTPUT_XLSX = "OUTPUT_XLSX"
     OUTPUT_PDF = "OUTPUT_PDF"
+    OUTPUT_ATLAS = "OUTPUT_ATLAS"
+    ATLAS_TEMPLATE = "ATLAS_TEMPLATE"
     # outputs
     ROWS = "ROWS"
+
+    def flags(self):
+        # The atlas is a QGIS print layout: exported on the main thread, as QGIS's own layout algorithms are.
+        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
@@ -32,6 +38,9 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Consultation list (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_ATLAS, tr("Village consultation atlas (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFile(self.ATLAS_TEMPLATE, tr("Atlas layout template (.qpt), replacing the bundled one"), optional=True,
+                                                     fileFilter="QGIS layout template (*.qpt)"))
         self.addOutput(QgsProcessingOutputNumber(self.ROWS, tr("Parcels listed")))
 
     def execute(self, parameters, context, feedback):
@@ -45,5 +54,12 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
             if p:
                 writer(p)
                 out[key] = p
+        atlas = self.parameterAsFileOutput(parameters, self.OUTPUT_ATLAS, context)
+        if atlas:
+            from .maps import export_atlas
+            pages = export_atlas(self.parameterAsFile(parameters, self.INPUT, context), rep, atlas,
+                                 self.parameterAsFile(parameters, self.ATLAS_TEMPLATE, context) or None, feedback)
+            out[self.OUTPUT_ATLAS] = atlas
+            feedback.pushInfo(f"图集 atlas pages: {pages}")
         feedback.pushInfo(f"列出地块 parcels listed: {len(rep['rows'])}")
         return out

@@ -1,4 +1,4 @@
-"""The lcb Processing provider: the four algorithms, in the toolbox and in qgis_process alike."""
+"""The lcb Processing provider: its algorithms, in the toolbox and in qgis_process alike."""
 from qgis.core import QgsProcessingProvider
 
 from ..qtcommon import icon, tr
@@ -20,10 +20,13 @@ class LcbProvider(QgsProcessingProvider):
         return icon()
 
     def loadAlgorithms(self):  # noqa: N802
+        from .alg_farmland_notice import FarmlandNoticeAlgorithm
         from .alg_inventory import InventoryAlgorithm
         from .alg_merge import MergeAlgorithm
+        from .alg_parcel_dossier import ParcelDossierAlgorithm
         from .alg_report import DiscrepancyReportAlgorithm
         from .alg_validate import ValidateAlgorithm
 
-        for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm()):
+        for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm(),
+                    FarmlandNoticeAlgorithm(), ParcelDossierAlgorithm()):
             self.addAlgorithm(alg)
