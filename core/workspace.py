@@ -1,4 +1,5 @@
 """Open a delivery once for any algorithm: file scan, DK layer (bulk), attribute tables (staging DB)."""
+import sqlite3
 import threading
 
 import numpy as np
@@ -80,6 +81,13 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
         if stage_dk:  # validate and inventory join on DK and on these indexes; the merge works from the arrays
             _stage_dk(ws)
             stage.index()
+    except sqlite3.OperationalError as e:  # the staging database's disk (the system temp folder) is full or unwritable
+        worker.join()
+        stage.close()
+        err = attrdb.stage_write_error(e, stage.path)
+        if err is None:
+            raise
+        raise err from None
     except BaseException:
         worker.join()
         stage.close()
