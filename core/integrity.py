@@ -233,7 +233,8 @@ def _crs_check(ws, declared, res):
         return
     if prj is None:
         res.findings.append(Finding("package.missing_companion", rel_prj, f"地块图层缺少坐标系文件 {shp.with_suffix('.prj').name}，无法确定坐标系",
-                                    f"the DK layer's CRS file {shp.with_suffix('.prj').name} is missing, so its coordinate system is unknown", todo=FIX_CRS))
+                                    f"the DK layer's CRS file {shp.with_suffix('.prj').name} is missing, so its coordinate system is unknown", todo=FIX_CRS,
+                                    fold=("package.crs_unknown",)))
         return
     if c_prj is None and epsg_prj is None:
         res.findings.append(Finding("package.crs_unknown", rel_prj, f"地块图层的坐标系文件 {prj.name} 无法识别", f"the DK layer's CRS file {prj.name} cannot be read",

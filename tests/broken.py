@@ -2,6 +2,7 @@
 
 Every builder takes the copied package root and returns the delivery-relative path of the file it broke, which
 the user-facing message must name. Nothing here touches sample/."""
+import contextlib
 import sqlite3
 import struct
 from pathlib import Path
@@ -188,3 +189,83 @@ CASES = {
 
 def make(case, root):
     return CASES[case](Path(root))
+
+
+def long_dk_text(root, values):
+    """DK rewritten the way some vendor exporters write it, every text field 254 wide, with `values`
+    ({DKBM: {field: text}}) set: text longer than the standard's widths that a standard-width .dbf could not hold."""
+    shp = root / f"{DK}.shp"
+    cpg = (root / f"{DK}.cpg").read_text().strip()
+    src = ogr.Open(str(shp))
+    lyr = src.GetLayer(0)
+    mem = ogr.GetDriverByName("Memory").CreateDataSource("wide")
+    out = mem.CreateLayer("DK", lyr.GetSpatialRef(), lyr.GetGeomType())
+    defn = lyr.GetLayerDefn()
+    for i in range(defn.GetFieldCount()):
+        fd = ogr.FieldDefn(defn.GetFieldDefn(i).GetName(), defn.GetFieldDefn(i).GetType())
+        fd.SetWidth(254 if fd.GetType() == ogr.OFTString else defn.GetFieldDefn(i).GetWidth())
+        fd.SetPrecision(defn.GetFieldDefn(i).GetPrecision())
+        out.CreateField(fd)
+    for f in lyr:
+        o = ogr.Feature(out.GetLayerDefn())
+        o.SetFrom(f)
+        for name, text in values.get(f.GetField("DKBM"), {}).items():
+            o.SetField(name, text)
+        out.CreateFeature(o)
+    src = None
+    for ext in (".shp", ".shx", ".dbf", ".prj"):
+        (root / f"{DK}{ext}").unlink()
+    dst = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(str(shp))
+    dst.CopyLayer(out, shp.stem, [f"ENCODING={cpg}"])
+    dst = None
+    return f"{DK}.shp"
+
+
+# ------------------------------------------------------------------ output folders that cannot take a file
+def _mount(path, options):
+    import subprocess
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+def _umount(path):
+    import subprocess
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@contextlib.contextmanager
+def unwritable_dir(path):
+    """A folder nobody can write to: a read-only tmpfs when we may mount (root, as in CI), else mode 0555."""
+    import os
+
+    import pytest
+    path = Path(path)
+    if os.geteuid() == 0:
+        if not _mount(path, "size=64k,ro,mode=0755"):
+            pytest.skip("cannot mount a read-only tmpfs here")
+        try:
+            yield path
+        finally:
+            _umount(path)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o555)
+        try:
+            yield path
+        finally:
+            path.chmod(0o755)
+
+
+@contextlib.contextmanager
+def full_disk(path, size="48k"):
+    """A tiny tmpfs: any output of a real size fills it (root only; skipped elsewhere)."""
+    import os
+
+    import pytest
+    path = Path(path)
+    if os.geteuid() != 0 or not _mount(path, f"size={size},mode=0777"):
+        pytest.skip("a full disk needs a tmpfs mount (root)")
+    try:
+        yield path
+    finally:
+        _umount(path)
