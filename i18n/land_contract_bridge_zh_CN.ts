@@ -8,6 +8,66 @@
         <translation>确权成果衔接：缺少 Python 包</translation>
     </message>
     <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="28" />
+        <source>Basic-farmland notices (永久基本农田告知书)</source>
+        <translation>永久基本农田告知书</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="13" />
+        <source>Registration (登记入库)</source>
+        <translation>登记入库</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="31" />
+        <source>Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source>
+        <translation>找出登记库中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="194" />
+        <source>Registration GeoPackage</source>
+        <translation>不动产登记库 GeoPackage</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="35" />
+        <source>Permanent basic farmland (default: the delivery's JBNTBHQ)</source>
+        <translation>永久基本农田图层（默认：成果包中的 JBNTBHQ）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="37" />
+        <source>Minimum overlap (m²)</source>
+        <translation>最小重叠面积（平方米）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="39" />
+        <source>Notice template (jinja2), replacing the bundled one</source>
+        <translation>告知书模板（jinja2），替换内置模板</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="25" />
+        <source>Mask personal data (names, ID numbers)</source>
+        <translation>个人信息脱敏（姓名、证件号码）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="42" />
+        <source>Parcels on basic farmland (overlaps)</source>
+        <translation>位于永久基本农田的地块（重叠部分）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="44" />
+        <source>Folder for the notices</source>
+        <translation>告知书输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="45" />
+        <source>Notices written</source>
+        <translation>告知书份数</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_farmland_notice.py" line="46" />
+        <source>Parcels on basic farmland</source>
+        <translation>位于永久基本农田的地块数</translation>
+    </message>
+    <message>
         <location filename="../../work/wt-integrity/processing/alg_inventory.py" line="12" />
         <source>Material inventory (资料清单)</source>
         <translation>资料清单</translation>
@@ -113,11 +173,6 @@
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="13" />
-        <source>Registration (登记入库)</source>
-        <translation>登记入库</translation>
-    </message>
-    <message>
         <location filename="../../work/wt-integrity/processing/alg_merge.py" line="17" />
         <source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, right holders (按份共有 shares for share-only land), archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge.</source>
         <translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），建立权利人（确股不确地按份共有），关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。</translation>
@@ -203,47 +258,77 @@
         <translation>成果包指纹（SHA-256）</translation>
     </message>
     <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="11" />
+        <source>Parcel dossier (地块档案)</source>
+        <translation>地块档案</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="14" />
+        <source>An evidence dossier per parcel (HTML and PDF) from a registration GeoPackage: the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source>
+        <translation>从登记库为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="23" />
+        <source>Parcel codes (DKBM, comma separated)</source>
+        <translation>地块编码（DKBM，多个以逗号分隔）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="25" />
+        <source>Draw the parcel map</source>
+        <translation>绘制地块位置图</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="26" />
+        <source>Folder for the dossiers</source>
+        <translation>地块档案输出文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_parcel_dossier.py" line="27" />
+        <source>Dossiers written</source>
+        <translation>地块档案份数</translation>
+    </message>
+    <message>
         <location filename="../../work/wt-integrity/processing/alg_report.py" line="12" />
         <source>Consultation report (协商清单)</source>
         <translation>协商清单</translation>
     </message>
     <message>
         <location filename="../../work/wt-integrity/processing/alg_report.py" line="15" />
-        <source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked.</source>
-        <translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。</translation>
+        <source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source>
+        <translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="192" />
-        <source>Registration GeoPackage</source>
-        <translation>不动产登记库 GeoPackage</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="19" />
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="23" />
         <source>Area classes to list</source>
         <translation>列出的面积差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="21" />
-        <source>Mask personal data (names, ID numbers)</source>
-        <translation>个人信息脱敏（姓名、证件号码）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="22" />
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="26" />
         <source>Consultation list (HTML)</source>
         <translation>协商清单（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="23" />
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="27" />
         <source>Consultation list (XLSX)</source>
         <translation>协商清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="24" />
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="28" />
         <source>Consultation list (PDF)</source>
         <translation>协商清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/processing/alg_report.py" line="25" />
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="29" />
+        <source>Village consultation atlas (PDF)</source>
+        <translation>村级协商图集（PDF）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="30" />
+        <source>Atlas layout template (.qpt), replacing the bundled one</source>
+        <translation>图集版式模板（.qpt），替换内置版式</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/processing/alg_report.py" line="32" />
         <source>Parcels listed</source>
         <translation>列出地块数</translation>
     </message>
@@ -403,7 +488,7 @@
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="206" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="208" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
@@ -448,32 +533,32 @@
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="150" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="152" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="333" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="358" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="154" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="156" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="181" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="183" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="206" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="208" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="220" />
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="222" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
@@ -481,6 +566,11 @@
         <location filename="../../work/wt-integrity/ui/issues_dock.py" line="178" />
         <source>Rows shown:</source>
         <translation>显示行数：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-integrity/ui/discrepancy_dock.py" line="287" />
+        <source>Parcel dossier (地块档案)…</source>
+        <translation>生成地块档案…</translation>
     </message>
     <message>
         <location filename="../../work/wt-integrity/ui/issues_dock.py" line="23" />
