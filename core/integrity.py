@@ -97,6 +97,7 @@ def _dk_findings(ws):
             kind = vector.SHAPE_TYPES.get(head[0], (f"类型 {head[0]}", f"type {head[0]}"))
             out.append(Finding("package.dk_not_polygon", rel, f"地块图层 {shp.name} 是{kind[0]}图层，不是面图层，地块没有图形范围",
                                f"the DK layer {shp.name} is a {kind[1]} layer, not a polygon layer: the parcels have no outline",
+                               todo=("请向移交单位索取以面图层提交的地块图层", "ask the delivering agency for the DK layer as polygons"),
                                fold=("geometry.not_polygon", "area.scmj_geometry")))
             continue
         if read is not None and ws.dk.n and read[idx] < n_dbf:
@@ -290,14 +291,15 @@ def check(ws, declared_crs=None):
     return res
 
 
-def message(findings):
+def message(findings, new_target=False):
     """One bilingual message for a refused merge (printed once on one line)."""
     todo = []
     for f in findings:
         if f.todo not in todo:
             todo.append(f.todo)
-    zh = "成果包未入库，登记库没有任何改动：" + "；".join(f.zh for f in findings) + "。" + "；".join(t[0] for t in todo) + "。"
-    en = "the delivery was not merged and the registration database was not changed: " + "; ".join(f.en for f in findings) + ". " + \
+    db = ("未新建登记库", "no registration database was created") if new_target else ("登记库没有任何改动", "the registration database was not changed")
+    zh = f"成果包未入库，{db[0]}：" + "；".join(f.zh for f in findings) + "。" + "；".join(t[0] for t in todo) + "。"
+    en = f"the delivery was not merged and {db[1]}: " + "; ".join(f.en for f in findings) + ". " + \
          "; ".join(t[1][0].upper() + t[1][1:] for t in todo) + "."
     return zh, en
 
@@ -308,7 +310,7 @@ def assert_mergeable(ws, target=None, declared_crs=None, progress=NULL_PROGRESS)
     can be written, and creates its folder."""
     res = check(ws, declared_crs)
     if res.findings:
-        zh, en = message(res.findings)
+        zh, en = message(res.findings, new_target=target is not None and not Path(target).exists())
         raise LcbError(zh, en, path=str(ws.d.root / res.findings[0].file) if "<" not in res.findings[0].file else str(ws.d.root))
     for zh, en in res.notes:
         progress.info(f"{zh} / {en}")

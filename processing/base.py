@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterFeatureSink,
-                       QgsProcessingParameterFileDestination)
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -86,7 +86,8 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
 
     def _check_outputs(self, parameters, context):
         for p in self.destinationParameterDefinitions():
-            if isinstance(p, QgsProcessingParameterFileDestination):
+            folder = isinstance(p, QgsProcessingParameterFolderDestination)
+            if isinstance(p, QgsProcessingParameterFileDestination) or folder:
                 path = self.parameterAsFileOutput(parameters, p.name(), context)
             elif isinstance(p, QgsProcessingParameterFeatureSink):
                 path = self.parameterAsOutputLayer(parameters, p.name(), context)
@@ -95,7 +96,7 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
             path = (path or "").split("|")[0]
             if path and os.path.isabs(path):  # not memory: layers or provider URIs
                 self._outputs.append(path)
-                check_writable(path)
+                check_writable(os.path.join(path, "_") if folder else path)  # a folder: something can be written in it
 
     def _unexpected(self, e):
         where = getattr(e, "filename", None) or (self._outputs[0] if len(self._outputs) == 1 else ", ".join(self._outputs))

@@ -108,7 +108,13 @@ def _algorithms(demo, reg, where):
         "lcb:validate": dict(INPUT=demo, OUTPUT=where / "issues.gpkg"),
         "lcb:merge": dict(INPUT=demo, TARGET=where / "reg.gpkg"),
         "lcb:discrepancy_report": dict(INPUT=reg, OUTPUT_HTML=where / "r.html", OUTPUT_XLSX=where / "r.xlsx"),
+        # the same generic check covers the later algorithms' output folders
+        "lcb:parcel_dossier": dict(INPUT=reg, DKBM="3715260010010100001", MAP="false", OUTPUT_FOLDER=where / "dossiers"),
+        "lcb:farmland_notice": dict(INPUT=reg, OUTPUT_FOLDER=where / "notices"),
     }
+
+
+ALL = ["lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report", "lcb:parcel_dossier", "lcb:farmland_notice"]
 
 
 def _check_clean_failure(p, text, where, words):
@@ -119,14 +125,14 @@ def _check_clean_failure(p, text, where, words):
     assert str(where) in text  # the path is named
 
 
-@pytest.mark.parametrize("alg", ["lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report"])
+@pytest.mark.parametrize("alg", ALL)
 def test_folder_not_writable(alg, demo, good_target, tmp_path):
     with broken.unwritable_dir(tmp_path / "ro") as ro:
         p, text = run(alg, **_algorithms(demo, good_target, ro)[alg])
         _check_clean_failure(p, text, ro, ("不可写", "只读"))
 
 
-@pytest.mark.parametrize("alg", ["lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report"])
+@pytest.mark.parametrize("alg", ALL)
 def test_path_through_a_file(alg, demo, good_target, tmp_path):
     (tmp_path / "file.txt").write_text("not a folder")
     p, text = run(alg, **_algorithms(demo, good_target, tmp_path / "file.txt")[alg])

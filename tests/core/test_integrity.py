@@ -88,7 +88,7 @@ def test_merge_refuses_and_creates_no_new_target(broken_copy, tmp_path):
         merge.merge(root, out / "reg.gpkg")
     text = e.value.text()
     assert Path(rel).name in text, text  # names the file
-    assert "成果包未入库" in text and "not merged" in text
+    assert "成果包未入库，未新建登记库" in text and "not merged and no registration database was created" in text
     assert e.value.path and Path(e.value.path).name == Path(rel).name
     assert list(out.iterdir()) == []  # nothing written, not even a temporary file
     assert tree_hash(root) == before
@@ -101,7 +101,7 @@ def test_merge_refuses_and_leaves_an_existing_target_identical(broken_copy, good
     before, h = dump(target), sha(target)
     with pytest.raises(LcbError) as e:
         merge.merge(root, target, on_conflict="replace")  # replace: what wiped geometries before
-    assert Path(rel).name in e.value.text()
+    assert Path(rel).name in e.value.text() and "登记库没有任何改动" in e.value.text() and "was not changed" in e.value.text()
     assert dump(target) == before and sha(target) == h
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "reg.gpkg"]
 
