@@ -63,7 +63,7 @@ def _looks_like_text(head):
 
 def stage_write_error(e, path):
     """LcbError for a staging database that cannot be written (temp folder full or read-only), else None."""
-    return write_error(e, path, ("临时数据库（系统临时文件夹）", "temporary staging database (in the system's temporary folder)"))
+    return write_error(e, tempfile.gettempdir(), ("临时数据库（系统临时文件夹）", "temporary staging database (in the system's temporary folder)"))
 
 
 def _lock(fd):
@@ -85,16 +85,17 @@ def sweep_stale_stages(folder=None):
     now = time.time()
     for d in Path(folder or tempfile.gettempdir()).glob(STAGE_PREFIX + "*"):
         try:
-            if now - d.stat().st_mtime < 10:  # one being created right now
-                continue
+            age = now - max(d.stat().st_mtime, (d / "stage.sqlite").stat().st_mtime if (d / "stage.sqlite").exists() else 0)
         except OSError:
+            continue
+        if age < 10:  # one being created right now
             continue
         lock = d / "lock"
         try:
             fd = os.open(lock, os.O_RDWR)
         except OSError:
             fd = None
-            if (d / "stage.sqlite").exists():  # no lock file but a stage: an older version's; live ones have a lock
+            if age < 86400:  # no lock: left by a version before the lock, or being set up; a day old is surely dead
                 continue
         try:
             if fd is None or _lock(fd):
@@ -165,25 +166,27 @@ class Staging:
             self._guard = _Guard(self.tmpdir)
             path = os.path.join(self.tmpdir, "stage.sqlite")
         self.path = path
+        self.present = {}  # table -> list of columns present in the source
+        self.problems = []  # (rule, key, field, message, value, layer)
+        self.db_error = None  # (zh, en) when the attribute database itself cannot be read
+        self.has_ledger = False
+        self.conn = None
         try:
             self.conn = sqlite3.connect(path)
             self.conn.execute("PRAGMA journal_mode=OFF")
             self.conn.execute("PRAGMA synchronous=OFF")
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute("PRAGMA cache_size=-64000")
+            for table, spec in schema.TABLES.items():
+                cols = ", ".join(f'"{f[0]}" {_AFFINITY[f[1]]}' for f in spec)
+                self.conn.execute(f'CREATE TABLE "{table}" (_row INTEGER PRIMARY KEY, {cols})')
+            self.conn.execute("CREATE TABLE LEDGER (_row INTEGER PRIMARY KEY, DKBM TEXT, CBFBM TEXT, CBJYQZBM TEXT, DBMJ REAL, DBMJ_RAW TEXT)")
+            self.conn.execute("CREATE TABLE CODES (code TEXT, name TEXT, level TEXT)")
+            self.conn.commit()
         except sqlite3.Error as e:
-            self._cleanup()
+            self.close()
             raise (stage_write_error(e, path) or LcbError(f"无法建立临时数据库：{e}", f"cannot create the temporary staging database: {e}",
                                                           path=str(path))) from None
-        self.present = {}  # table -> list of columns present in the source
-        self.problems = []  # (rule, key, field, message, value, layer)
-        self.db_error = None  # (zh, en) when the attribute database itself cannot be read
-        for table, spec in schema.TABLES.items():
-            cols = ", ".join(f'"{f[0]}" {_AFFINITY[f[1]]}' for f in spec)
-            self.conn.execute(f'CREATE TABLE "{table}" (_row INTEGER PRIMARY KEY, {cols})')
-        self.conn.execute("CREATE TABLE LEDGER (_row INTEGER PRIMARY KEY, DKBM TEXT, CBFBM TEXT, CBJYQZBM TEXT, DBMJ REAL, DBMJ_RAW TEXT)")
-        self.conn.execute("CREATE TABLE CODES (code TEXT, name TEXT, level TEXT)")
-        self.has_ledger = False
 
     def attach_to(self, conn, alias):
         """ATTACH this staging database to another sqlite3 connection under `alias` (read it as alias.TABLE).
@@ -205,7 +208,8 @@ class Staging:
 
     def close(self):
         try:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         finally:
             self._cleanup()
 

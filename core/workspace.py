@@ -52,6 +52,7 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     progress.check()
     # The DK layer is read on a second thread while the attribute tables load: GDAL and SQLite both release the
     # GIL while they work, so the two cores of a county office PC are both busy.
+    stage = attrdb.Staging()  # first: a staging database that cannot be created fails before the reader thread starts
     box = {}
 
     def read_dk():
@@ -61,7 +62,6 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
             box["error"] = e
     worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
     worker.start()
-    stage = attrdb.Staging()
     try:
         if d.attr_db is not None:
             stage.load_tables(d.attr_db, d.rel(d.attr_db))

@@ -263,8 +263,11 @@ def test_next_start_sweeps_stale_stages_and_spares_live_ones(tmp_path, monkeypat
     live.mkdir()
     (live / "lock").write_text("")
     (live / "stage.sqlite").write_bytes(b"in use")
-    old = time.time() - 3600
-    for d in (stale, live):
+    legacy = tmp_path / f"{attrdb.STAGE_PREFIX}legacy"  # left by a version that had no lock file
+    legacy.mkdir()
+    (legacy / "stage.sqlite").write_bytes(b"names and ID numbers")
+    old = time.time() - 2 * 86400
+    for d in (stale, live, legacy, legacy / "stage.sqlite", stale / "stage.sqlite", live / "stage.sqlite"):
         os.utime(d, (old, old))
     holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
                                "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", str(live / "lock")],
@@ -273,7 +276,7 @@ def test_next_start_sweeps_stale_stages_and_spares_live_ones(tmp_path, monkeypat
         assert holder.stdout.readline().strip() == "locked"
         with attrdb.Staging() as st:
             assert Path(st.tmpdir).parent == tmp_path
-        assert not stale.exists() and live.exists()
+        assert not stale.exists() and not legacy.exists() and live.exists()
     finally:
         holder.kill()
         holder.wait()
@@ -312,3 +315,13 @@ def test_unwritable_target_is_refused_before_anything_is_written(demo, tmp_path)
             merge.merge(demo, ro / "reg.gpkg")
         assert "不可写" in e.value.text() or "只读" in e.value.text()
         assert "reg.gpkg" in e.value.text()
+
+
+def test_a_full_temporary_folder_is_one_clear_error(demo, tmp_path, monkeypatch):
+    import tempfile
+    with broken.full_disk(tmp_path / "tmp", size="64k") as tmp:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+        with pytest.raises(LcbError) as e:
+            merge.merge(demo, tmp_path / "reg.gpkg")
+        assert "临时数据库" in e.value.text() and "磁盘空间不足" in e.value.text() and str(tmp) in e.value.text()
+        assert list(tmp.iterdir()) == [] and not (tmp_path / "reg.gpkg").exists()
