@@ -15,16 +15,17 @@ class Dep:
     pip: str  # distribution name on PyPI
     minimum: tuple
     why: str
-    below: tuple = None  # first version that is known not to work, if any
+    cap: str = ""  # an upper bound for the install command only: the version line the tests run with
+
+    def need(self):
+        return f"{self.pip} >= {'.'.join(map(str, self.minimum))}"
 
     def spec(self):
-        s = f"{self.pip}>={'.'.join(map(str, self.minimum))}"
-        return s + (f",<{'.'.join(map(str, self.below))}" if self.below else "")
+        return f"{self.pip}>={'.'.join(map(str, self.minimum))}" + (f",{self.cap}" if self.cap else "")
 
 
 REQUIRED = [
-    # 2.1 asks GEOS for 4-D WKB, which the GEOS 3.11 inside QGIS 3.22 rejects
-    Dep("shapely", "shapely", (2, 0), "bulk geometry checks", below=(2, 1)),
+    Dep("shapely", "shapely", (2, 0), "bulk geometry checks", cap="<2.1"),  # the tests run on 2.0.x (requirements-dev.txt)
     Dep("pyproj", "pyproj", (3, 0), "coordinate reference systems"),
     Dep("jinja2", "jinja2", (3, 0), "reports"),
     Dep("xlsxwriter", "xlsxwriter", (3, 0), "XLSX inventory, consultation list and issue export"),
@@ -55,7 +56,7 @@ def _version(module, mod):
 
 
 def check(modules=REQUIRED):
-    """Return a list of (Dep, found version or None) for modules that are missing, too old or too new."""
+    """Return a list of (Dep, found version or None) for modules that are missing or too old."""
     problems = []
     for dep in modules:
         try:
@@ -64,8 +65,7 @@ def check(modules=REQUIRED):
             problems.append((dep, None))
             continue
         ver = _version(dep, m)
-        have = _version_tuple(ver)
-        if have < dep.minimum or (dep.below and have >= dep.below):
+        if _version_tuple(ver) < dep.minimum:
             problems.append((dep, ver))
     return problems
 
@@ -87,12 +87,24 @@ def numpy_pin():
     return f"numpy=={numpy.__version__}"
 
 
+def interpreter():
+    """The Python QGIS runs. Inside QGIS (or qgis_process) sys.executable is not reliable: embedded Python guesses
+    it from PATH (e.g. a pyenv shim); the installation's own prefix is."""
+    from pathlib import Path
+    base = Path(sys.base_prefix)
+    names = ["python.exe"] if os.name == "nt" else ["python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
+    for cand in [base / n for n in names] + [base / "bin" / n for n in names]:
+        if cand.is_file():
+            return str(cand)
+    return sys.executable if "python" in os.path.basename(sys.executable) else "python3"
+
+
 def install_command(problems, python=None):
     specs = [f"'{dep.spec()}'" for dep, _v in problems]
     pin = numpy_pin()
     if pin:
         specs.append(f"'{pin}'")
-    python = python or (sys.executable if "python" in os.path.basename(sys.executable) else "python3")
+    python = python or interpreter()
     flag = " --break-system-packages" if externally_managed() else ""
     return f"{python} -m pip install --user{flag} {' '.join(specs)}"
 
@@ -101,7 +113,7 @@ def message(problems):
     lines = ["确权成果衔接插件缺少运行所需的 Python 包 / Land Contract Bridge is missing Python packages:"]
     for dep, ver in problems:
         have = f"已安装 installed {ver}" if ver else "未安装 not installed"
-        lines.append(f"  - {dep.spec().replace('>=', ' >= ', 1)} ({have}): {dep.why}")
+        lines.append(f"  - {dep.need()} ({have}): {dep.why}")
     lines.append("请在 QGIS 所用的 Python 中运行 / Run this with the Python QGIS uses:")
     lines.append("  " + install_command(problems))
     return "\n".join(lines)

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from osgeo import ogr
 
-from . import classify, crs as crsmod, delivery, gpkg, inventory, schema
+from . import classify, crs as crsmod, delivery, gpkg, integrity, inventory, schema
 from .errors import NULL_PROGRESS, LcbError
 from .workspace import open_workspace
 
@@ -365,7 +365,7 @@ def _file_sha(path):
 
 
 def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=None, zoning=None, copy_archive=False,
-          progress=NULL_PROGRESS):
+          progress=NULL_PROGRESS, source_crs=None):
     if on_conflict not in ("keep", "replace"):
         raise LcbError("ON_CONFLICT 只能是 keep 或 replace", "ON_CONFLICT must be keep or replace", field="ON_CONFLICT")
     target = Path(target)
@@ -399,6 +399,7 @@ def merge(path, target, ledger=None, tol=0.01, on_conflict="keep", target_epsg=N
             if fp is None:
                 raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(d.root))
     try:
+        integrity.assert_mergeable(ws, target, declared_crs=source_crs, progress=progress)  # refuse before touching TARGET
         if ws.dk is None:
             raise LcbError("成果包中没有地块图层（DK），无法入库", "the delivery has no DK layer", path=str(d.root))
         src_epsg = ws.dk.epsg
@@ -571,7 +572,7 @@ def _apply(path, d, ws, lk, parcels, fp, params, on_conflict, zmap, result, copy
         c.execute("PRAGMA synchronous=OFF")
     try:
         srs_id = c.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
-        c.execute("ATTACH DATABASE ? AS stg", (str(ws.stage.path),))  # read side of _copy_tables; attach/detach outside the transaction
+        ws.stage.attach_to(c, "stg")  # read side of _copy_tables; attach/detach outside the transaction
         c.execute("BEGIN IMMEDIATE")
         existing = dict(c.execute("SELECT DKBM, YJHASH FROM cbdk"))
         alloc = dict(c.execute("SELECT DKBM, BDCDYH FROM bdcdyh_alloc"))

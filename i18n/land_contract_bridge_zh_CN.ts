@@ -138,7 +138,7 @@
         <translation>缺失文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="50" />
         <source>Parcels</source>
         <translation>地块数</translation>
     </message>
@@ -163,12 +163,12 @@
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="39" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="40" />
         <source>Registration GeoPackage (created or updated)</source>
         <translation>不动产登记库 GeoPackage（新建或更新）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="40" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="41" />
         <source>Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty</source>
         <translation>确权登记发证台账（CSV/XLSX/XLS/DBF，含 DKBM 与 DBMJ 列；为空时在“其他资料”中查找）</translation>
     </message>
@@ -178,62 +178,67 @@
         <translation>面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="42" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="43" />
         <source>When a parcel already in the database differs</source>
         <translation>已入库地块与新成果不一致时</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="42" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="43" />
         <source>keep the existing record (record the conflict)</source>
         <translation>保留原记录（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="42" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="43" />
         <source>replace it (record the conflict)</source>
         <translation>替换（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="44" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="45" />
         <source>CRS of a new database (default: the delivery's)</source>
         <translation>新建登记库的坐标系（默认与成果相同）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="45" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="46" />
+        <source>CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)</source>
+        <translation>成果的坐标系（.prj 缺失或有误时指定，仍按坐标校核）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="47" />
         <source>Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号</source>
         <translation>地籍区划对照表（code、DJQ、DJZQ），用于不动产单元号</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="46" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
         <source>Copy sketches and attachments beside the database</source>
         <translation>将地块示意图和权属来源附件复制到登记库旁</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="47" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="49" />
         <source>Parcels (cbdk)</source>
         <translation>承包地块（cbdk）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="50" />
         <source>Inserted</source>
         <translation>新增</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="50" />
         <source>Updated</source>
         <translation>更新</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="50" />
         <source>Unchanged</source>
         <translation>未变</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="48" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="50" />
         <source>Conflicts</source>
         <translation>冲突</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/alg_merge.py" line="54" />
+        <location filename="../../work/wt-structure/processing/alg_merge.py" line="56" />
         <source>Delivery fingerprint (SHA-256)</source>
         <translation>成果包指纹（SHA-256）</translation>
     </message>
@@ -358,7 +363,7 @@
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../work/wt-structure/processing/base.py" line="68" />
+        <location filename="../../work/wt-structure/processing/base.py" line="74" />
         <source>Cancelled by the user. 已取消，未写出任何结果。</source>
         <translation>已由用户取消，未写出任何结果。</translation>
     </message>

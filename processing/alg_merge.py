@@ -1,4 +1,4 @@
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingOutputVectorLayer, QgsProcessingParameterBoolean, QgsProcessingParameterCrs,
                        QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
@@ -23,6 +23,7 @@ class MergeAlgorithm(LcbAlgorithm):
     AREA_TOLERANCE = "AREA_TOLERANCE"
     ON_CONFLICT = "ON_CONFLICT"
     TARGET_CRS = "TARGET_CRS"
+    SOURCE_CRS = "SOURCE_CRS"
     ZONING = "ZONING"
     COPY_ARCHIVE = "COPY_ARCHIVE"
     # outputs (and one count per area class, named classify.ORDER upper-cased)
@@ -42,6 +43,7 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
                                                      [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
         self.addParameter(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database (default: the delivery's)"), optional=True))
+        self.addParameter(QgsProcessingParameterCrs(self.SOURCE_CRS, tr("CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)"), optional=True))
         self.addParameter(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号"), optional=True))
         self.addParameter(QgsProcessingParameterBoolean(self.COPY_ARCHIVE, tr("Copy sketches and attachments beside the database"), defaultValue=False))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
@@ -65,7 +67,8 @@ class MergeAlgorithm(LcbAlgorithm):
                           tol=self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context),
                           on_conflict=CONFLICT_OPTIONS[self.parameterAsEnum(parameters, self.ON_CONFLICT, context)],
                           target_epsg=epsg, zoning=self.parameterAsFile(parameters, self.ZONING, context) or None,
-                          copy_archive=self.parameterAsBoolean(parameters, self.COPY_ARCHIVE, context), progress=self.progress(feedback))
+                          copy_archive=self.parameterAsBoolean(parameters, self.COPY_ARCHIVE, context), progress=self.progress(feedback),
+                          source_crs=self._source_crs(parameters, context))
         feedback.pushInfo(f"地块 parcels {res['PARCELS']}: 新增 inserted {res['INSERTED']}, 更新 updated {res['UPDATED']}, "
                           f"未变 unchanged {res['UNCHANGED']}, 冲突 conflicts {res['CONFLICTS']}")
         for cls, n in res["classes"].items():
@@ -77,3 +80,11 @@ class MergeAlgorithm(LcbAlgorithm):
         out.update({cls.upper(): n for cls, n in res["classes"].items()})
         out.update({self.OUTPUT: uri, self.TARGET: target, self.FINGERPRINT: res["fingerprint"]})
         return out
+
+    def _source_crs(self, parameters, context):
+        if parameters.get(self.SOURCE_CRS) in (None, ""):
+            return None
+        crs = self.parameterAsCrs(parameters, self.SOURCE_CRS, context)
+        if not crs.isValid():
+            return str(parameters[self.SOURCE_CRS])  # core names what it cannot read
+        return crs.authid() if crs.authid().upper().startswith("EPSG:") else crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)

@@ -93,6 +93,7 @@ class ValidateAlgorithm(LcbAlgorithm):
                 g.fromWkb(i.wkb)
                 f.setGeometry(g)
             sink.addFeature(f, QgsFeatureSink.Flag.FastInsert)
+        self.close_sink(sink, dest, len(issues))  # a full disk is an error, not a cut layer
         html_path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         results = {self.OUTPUT: dest}
         if html_path:

@@ -58,3 +58,17 @@ def test_written_atomically_and_sheet_names_made_valid(tmp_path):
     ds = gdal.OpenEx(str(target), gdal.OF_VECTOR)
     names = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
     assert len(names) == 2 and len(set(names)) == 2 and all(len(n) <= 31 and not set(n) & set("/:*?[]") for n in names)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_path, monkeypatch, stream):
+    import broken
+    from land_contract_bridge.core.errors import LcbError
+    if stream:
+        monkeypatch.setattr(output, "STREAM_ROWS", 0)
+    rows = [[f"371526001001{i:06d}", i, "一段不短的中文说明文字，让工作簿写不进这个小小的磁盘" * 3, f"{i:064x}"] for i in range(5000)]
+    with broken.full_disk(tmp_path / "disk", size="64k") as disk:
+        with pytest.raises(LcbError) as e:
+            output.write_xlsx(disk / "big.xlsx", [("清单", ["a", "b", "c", "d"], rows)])
+        assert "磁盘空间不足" in e.value.text() and "big.xlsx" in e.value.text()
+        assert list(disk.iterdir()) == []
