@@ -21,9 +21,6 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
     GROUP_ID = ""
     _results = None  # the last run's outputs, announced by postProcessAlgorithm
 
-    def tr(self, text):
-        return tr(text)
-
     def createInstance(self):  # noqa: N802
         return type(self)()
 
