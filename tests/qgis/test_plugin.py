@@ -200,3 +200,26 @@ def test_the_test_profile_lives_in_lcb_not_in_the_checkout():
     assert state in Path(os.environ["QGIS_CUSTOM_CONFIG_PATH"]).resolve().parents
     assert state in Path(QgsApplication.qgisSettingsDirPath()).resolve().parents
     assert state in Path(QgsApplication.qgisAuthDatabaseFilePath()).resolve().parents
+
+
+def test_docks_open_after_a_run_in_a_background_task(plugin, qgis_processing, demo, tmp_path):
+    """The toolbox dialog's path: QgsProcessingAlgRunnerTask runs the algorithm in a worker thread and
+    postProcessAlgorithm (the announcement) in the main thread when the task finishes."""
+    import time
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("lcb:validate")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    task = QgsProcessingAlgRunnerTask(alg, {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")}, context, feedback)
+    done = []
+    task.executed.connect(lambda ok, results: done.append(ok))
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.time() + 120
+    while not done and time.time() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+    assert done == [True]
+    QCoreApplication.processEvents()
+    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 39
