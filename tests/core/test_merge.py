@@ -164,7 +164,6 @@ def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path
 def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
     target = tmp_path / "new.gpkg"
     env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
-    tmp = target.with_name(f".{target.name}")
     code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; merge.merge(sys.argv[1], sys.argv[2])") % str(PLUGINS)
     p = subprocess.Popen([sys.executable, "-c", code, str(demo), str(target)], env=env)
     for _ in range(600):
@@ -173,9 +172,9 @@ def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
         time.sleep(0.05)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    assert not target.exists() and list(tmp_path.glob(f"{tmp.name}*"))
+    assert not target.exists() and list(tmp_path.glob(".new.*.lcbtmp.gpkg"))
     merge.merge(demo, target)  # the next run cleans the stale temporary file and succeeds
-    assert target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+    assert target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
 
 
 def test_second_township_merges_beside_the_first(demo, generated, tmp_path):
@@ -280,7 +279,7 @@ def test_cancel_leaves_no_target_and_an_existing_one_untouched(demo, demo_copy, 
     target = tmp_path / "new.gpkg"
     with pytest.raises(Cancelled):
         merge.merge(demo, target, progress=Progress(cancelled=cancel_after(3)))
-    assert not target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+    assert not target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
     merge.merge(demo, target)
     before = file_hash(target)
     _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
