@@ -62,8 +62,10 @@ INSERT INTO C (CBHTBM) SELECT DISTINCT CBHTBM FROM R WHERE CBHTBM IS NOT NULL AN
 
 
 def _fetch(conn, sql, n_cols):
+    """Float columns of a query (NULL → NaN), converted by numpy in one call."""
     rows = conn.execute(sql).fetchall()
-    return [np.array([r[i] for r in rows], dtype=float) if rows else np.zeros(0) for i in range(n_cols)]
+    arr = np.array(rows, dtype=float).reshape(-1, n_cols)
+    return list(arr.T)
 
 
 def classify(conn, params=None):

@@ -81,5 +81,5 @@ def allocate(c, source, batch, at, county, zoning):
     if row is not None:
         zone = row[0][:12]
         raise LcbError(f"地籍子区 {zone} 的宗地顺序号已用尽", "the parcel serial of a cadastral sub-zone is exhausted", record=zone)
-    c.execute("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) SELECT DKBM, BDCDYH, ?, ? FROM temp.NA WHERE fresh ORDER BY DKBM",
+    c.execute("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) SELECT DKBM, BDCDYH, ?, ? FROM temp.NA WHERE fresh ORDER BY pid",
               (batch, at))
