@@ -1,0 +1,618 @@
+"""The PostgreSQL/PostGIS backend of the registration database: the seam of ``store.py`` for a shared server.
+
+Same tables as the GeoPackage (``schema.LAYERS``: the working layer cbdk, the right holders and the standard's tables,
+batches, conflicts, audit, bdcdyh_alloc, the delivery's qs_* copies, lcb_meta), in one schema per registration
+database (``SCHEMA``, default ``lcb``), names in lower case. Same classes, numbers, fingerprints and conflict rules:
+everything a merge decides is still decided in the staging database (``records``, ``classify``, ``bdcdyh.allocate``)
+by the code the GeoPackage uses; this module moves the results with COPY and runs the shared SQL statements through
+``pgsql.translate``.
+
+One merge = one transaction on one connection (``PgStore.load``):
+
+1. COPY the keys of the delivery's parcels (pid, DKBM, 地籍子区, content fingerprint) into a temporary table;
+2. take a transaction-scoped advisory lock per 地籍子区 (the 12-character BDCDYH prefix) and per village code
+   (DKBM[:12]) of the delivery, all of them in ascending key order in one call (``lcb_lock``): merges of
+   different townships or counties never wait for each other; two merges touching the same sub-zone run one after
+   the other, and because every merge takes its locks in the same global order, in one go, before writing
+   anything, no two merges can wait for each other in a cycle (no deadlock). A deadlock or serialization failure
+   reported by the server anyway is retried (``RETRIES``);
+3. compare with cbdk (new / unchanged / changed) — after the locks, so a concurrent merge of the same villages is
+   seen as committed;
+4. 不动产单元号: the existing numbers of the delivery's DKBMs and the highest serial of each of its sub-zones are read
+   (under the locks nobody else allocates there), and ``bdcdyh.allocate`` runs in the staging database exactly as for
+   a GeoPackage; the new numbers are COPYed into bdcdyh_alloc (unique there: a duplicate could not commit);
+5. the new parcels are COPYed straight into cbdk (geometry as EWKB), the delivery's tables into qs_*, the right
+   holders / standard tables derived by the shared statements, conflicts recorded (replaced on request), batch and
+   audit rows written; COMMIT. A client killed at any point leaves an open transaction the server rolls back.
+
+Schema creation (``ensure``) is its own short transaction under an advisory lock on the schema's name, so two clients
+starting together create it once; it needs PostGIS in the database (created when the role may) and an EPSG CRS."""
+import contextlib
+import json
+import struct
+import time
+
+from osgeo import ogr
+
+from .. import pgconn
+from ..errors import LcbError
+from . import pgsql, schema
+from .store import now, user as os_user
+
+PG_TYPES = {"TEXT": "text", "REAL": "double precision", "INTEGER": "bigint", "DATE": "text", "BLOB": "bytea"}
+GEOMETRY = {ogr.wkbMultiPolygon: "MultiPolygon", ogr.wkbPolygon: "Polygon", ogr.wkbMultiLineString: "MultiLineString",
+            ogr.wkbMultiPoint: "MultiPoint", ogr.wkbPoint: "Point", ogr.wkbLineString: "LineString"}
+RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+RETRIES = 5
+CHUNK = 20000
+NEW, SAME, CHANGED = 0, 1, 2
+
+
+def q(name):
+    """A table or column name as created in PostgreSQL (lower case, quoted)."""
+    return pgconn.quote_ident(str(name).lower())
+
+
+def _lit(text):
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+# ------------------------------------------------------------------ layout
+def table_ddl(lyr, epsg):
+    cols = ["fid serial PRIMARY KEY"]
+    if lyr.geometry is not None:
+        cols.append(f"geom geometry({GEOMETRY.get(lyr.geometry, 'Geometry')}, {int(epsg)})")
+    cols += [f"{q(f.name)} {PG_TYPES.get(f.type, 'text')}" for f in lyr.fields]
+    out = [f"CREATE TABLE {q(lyr.name)} ({', '.join(cols)})"]
+    title = getattr(lyr, "title", "")
+    if title:
+        out.append(f"COMMENT ON TABLE {q(lyr.name)} IS {_lit(title)}")
+    out += [f"COMMENT ON COLUMN {q(lyr.name)}.{q(f.name)} IS {_lit(f.title)}" for f in lyr.fields if f.title]
+    return out
+
+
+EXTRA_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS ix_alloc_zone ON bdcdyh_alloc (substr(bdcdyh, 1, 12))",
+    "CREATE INDEX IF NOT EXISTS ix_cbdk_pcid ON cbdk (pcid)",
+    "CREATE INDEX IF NOT EXISTS ix_audit_dkbm ON audit (dkbm)",
+    "CREATE INDEX IF NOT EXISTS ix_conflicts_dkbm ON conflicts (dkbm)",
+    "CREATE INDEX IF NOT EXISTS ix_batches_fingerprint ON batches (fingerprint)",
+]
+
+# Functions of the registration schema: SQLite's typeof for the shared statements; the locks of one merge, taken in
+# the order given (ascending), one by one, in one call; the audit of consultation changes made by anyone (the
+# plugin sets lcb.user / lcb.action for its own changes; an edit in QGIS's attribute table records the database role).
+FUNCTIONS = pgsql.FUNCTIONS + [
+    """CREATE OR REPLACE FUNCTION {schema}.lcb_lock(keys bigint[]) RETURNS integer LANGUAGE plpgsql AS $$
+       DECLARE k bigint; n integer := 0;
+       BEGIN
+         FOREACH k IN ARRAY keys LOOP PERFORM pg_advisory_xact_lock(k); n := n + 1; END LOOP;
+         RETURN n;
+       END $$""",
+    """CREATE OR REPLACE FUNCTION {schema}.lcb_audit_consult() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO {schema}.audit (at, "user", action, dkbm, pcid, detail)
+         VALUES (to_char(localtimestamp(0), 'YYYY-MM-DD"T"HH24:MI:SS'),
+                 COALESCE(NULLIF(current_setting('lcb.operator', true), '') || ' (' || session_user || ')', session_user::text),
+                 COALESCE(NULLIF(current_setting('lcb.action', true), ''), 'consult (QGIS)'),
+                 NEW.dkbm, NULL,
+                 json_build_object('old', OLD.xszt, 'new', NEW.xszt, 'note', NEW.xsbz)::text);
+         RETURN NEW;
+       END $$""",
+    """CREATE TRIGGER lcb_audit_consult AFTER UPDATE OF xszt, xsbz ON {schema}.cbdk FOR EACH ROW
+       WHEN (OLD.xszt IS DISTINCT FROM NEW.xszt OR OLD.xsbz IS DISTINCT FROM NEW.xsbz)
+       EXECUTE FUNCTION {schema}.lcb_audit_consult()""",
+]
+
+LAYER_STYLES = """CREATE TABLE IF NOT EXISTS public.layer_styles (id serial PRIMARY KEY, f_table_catalog varchar, f_table_schema varchar,
+    f_table_name varchar, f_geometry_column varchar, stylename text, styleqml xml, stylesld xml, useasdefault boolean, description text,
+    owner varchar(63) DEFAULT CURRENT_USER, ui xml, update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)"""
+
+
+def pg_qml(qml, layer):
+    """A QML style of the GeoPackage layout for the PostgreSQL layer: its field names in lower case."""
+    for f in layer.fields:
+        qml = qml.replace(f'"{f.name}"', f'"{f.name.lower()}"').replace(f"&quot;{f.name}&quot;", f"&quot;{f.name.lower()}&quot;")
+    return qml
+
+
+def styles():
+    """(table, geometry column, style name, QML) of the default styles stored in public.layer_styles."""
+    out = [("cbdk", "geom", schema.STYLE_NAME, pg_qml(schema.styled_qml(), schema.CBDK))]
+    aliases = getattr(schema, "aliases_qml", None)
+    for lyr in getattr(schema, "STANDARD", []):
+        if aliases is not None:
+            out.append((lyr.name.lower(), "geom" if lyr.geometry else None, getattr(lyr, "title", "") or lyr.name, pg_qml(aliases(lyr), lyr)))
+    return out
+
+
+def _pg_error(e, target, zh, en):
+    text = target.mask(pgconn.first_line(e))
+    code = getattr(e, "pgcode", None)
+    if code == "42501":
+        return LcbError(f"{zh}：数据库用户权限不足（{text}）", f"{en}: the database role lacks a privilege ({text})", path=target.display())
+    return LcbError(f"{zh}：{text}", f"{en}: {text}", path=target.display())
+
+
+# ------------------------------------------------------------------ existence, version, CRS
+def exists(target):
+    """Does the schema hold a registration database? Refuses one of another layout version."""
+    conn = target.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'lcb_meta'", (target.schema,))
+        if cur.fetchone() is None:
+            return False
+        _check_version(cur, target)
+        return True
+    finally:
+        conn.close()
+
+
+def _check_version(cur, target):
+    cur.execute(f"SELECT value FROM {q(target.schema)}.lcb_meta WHERE key = 'schema_version'")
+    row = cur.fetchone()
+    version = row[0] if row else None
+    if version != schema.SCHEMA_VERSION:
+        raise LcbError(f"登记库的结构版本为 {version or '未知'}，本版本插件需要 {schema.SCHEMA_VERSION}：请用本版本在另一个模式（SCHEMA）中重新建立登记库",
+                       f"the registration database has layout version {version or 'unknown'}, this plugin needs {schema.SCHEMA_VERSION}: "
+                       "build a new one with this version in another SCHEMA", path=target.display())
+
+
+def target_epsg(target):
+    conn = target.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = 'cbdk'", (target.schema,))
+        row = cur.fetchone()
+        if row is None:
+            raise LcbError(f"模式 {target.schema} 中没有 cbdk 图层，不是本插件建立的登记库", "the schema has no cbdk layer", path=target.display())
+        return int(row[0]) or None
+    finally:
+        conn.close()
+
+
+def ensure(target, epsg, progress=None):
+    """The registration database in `target`'s schema, created when missing (safe when several clients start
+    together). Returns the EPSG code of its parcels."""
+    psycopg2 = pgconn.driver()
+    conn = target.connect(autocommit=False, search_path=False)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"lcb:schema:{target.schema}",))
+        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'lcb_meta'", (target.schema,))
+        if cur.fetchone() is not None:
+            _check_version(cur, target)
+            conn.rollback()
+            return target_epsg(target)
+        cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (target.schema,))
+        if cur.fetchone()[0]:
+            raise LcbError(f"数据库中已有模式 {target.schema}，但它不是本插件建立的登记库：请另选 SCHEMA",
+                           f"schema {target.schema} exists and is not a registration database made by this plugin: choose another SCHEMA",
+                           path=target.display(), field="SCHEMA")
+        if not epsg:
+            raise LcbError("PostgreSQL 登记库需要一个 EPSG 坐标系：成果的坐标系没有 EPSG 代码，请用 TARGET_CRS 指定",
+                           "a PostgreSQL registration database needs an EPSG CRS: the delivery's has no EPSG code, set TARGET_CRS",
+                           path=target.display(), field="TARGET_CRS")
+        postgis_schema = _ensure_postgis(cur, target)
+        cur.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s" if postgis_schema is None else
+                    f"SELECT 1 FROM {q(postgis_schema)}.spatial_ref_sys WHERE srid = %s", (int(epsg),))
+        if cur.fetchone() is None:
+            raise LcbError(f"PostGIS 不认识坐标系 EPSG:{epsg}", f"PostGIS does not know EPSG:{epsg}", path=target.display(), field="TARGET_CRS")
+        s = q(target.schema)
+        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+        path = ", ".join([s] + ([q(postgis_schema)] if postgis_schema not in (None, "public") else []) + ["public"])
+        cur.execute(f"SET LOCAL search_path TO {path}")
+        for lyr in schema.LAYERS:
+            for sql in table_ddl(lyr, epsg):
+                cur.execute(sql)
+        for sql in schema.INDEXES + EXTRA_INDEXES:
+            cur.execute(pgsql.translate(sql).sql)
+        for lyr in schema.LAYERS:
+            if lyr.geometry is not None:
+                cur.execute(f"CREATE INDEX IF NOT EXISTS {q('sx_' + lyr.name + '_geom')} ON {q(lyr.name)} USING gist (geom)")
+        for sql in FUNCTIONS:
+            cur.execute(sql.replace("{schema}", s))
+        for sql in _standard_triggers(s):
+            cur.execute(sql)
+        cur.executemany("INSERT INTO lcb_meta (key, value) VALUES (%s, %s)",
+                        [("schema_version", schema.SCHEMA_VERSION), ("epsg", str(epsg)), ("created_at", now()),
+                         ("created_by", "Land Contract Bridge"), ("backend", "postgis")])
+        _store_styles(cur, target, progress)
+        conn.commit()
+        return int(epsg)
+    except psycopg2.Error as e:
+        conn.rollback()
+        raise _pg_error(e, target, f"无法在数据库中建立登记库（模式 {target.schema}）", f"cannot create the registration database (schema {target.schema})") from None
+    finally:
+        conn.close()
+
+
+def _standard_triggers(s):
+    """Triggers keeping the standard's tables in step with cbdk, when the layout has them (registration.standard)."""
+    from . import standard
+    make = getattr(standard, "pg_triggers", None)
+    return make(s) if make else []
+
+
+def _ensure_postgis(cur, target):
+    """The schema PostGIS lives in; created in the database when missing and the role may (else a clear error)."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('lcb:postgis', 0))")
+    cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'postgis'")
+    row = cur.fetchone()
+    if row is not None:
+        return row[0]
+    cur.execute("SAVEPOINT postgis")
+    try:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    except Exception as e:  # noqa: BLE001 - psycopg2.Error: no privilege, or PostGIS not installed on the server
+        cur.execute("ROLLBACK TO SAVEPOINT postgis")
+        raise LcbError("数据库中没有 PostGIS 扩展，当前用户也无法安装：请数据库管理员在该数据库中执行 CREATE EXTENSION postgis;"
+                       f"（{target.mask(pgconn.first_line(e))}）",
+                       "the database has no PostGIS extension and this role cannot create it: ask the database administrator to run "
+                       f"CREATE EXTENSION postgis; in it ({target.mask(pgconn.first_line(e))})", path=target.display()) from None
+    cur.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'postgis'")
+    return cur.fetchone()[0]
+
+
+def _store_styles(cur, target, progress):
+    """The class style and the Chinese aliases as the layers' default styles in public.layer_styles (QGIS's own
+    table, created as QGIS creates it when missing). Without the privilege to create it: a note, no failure."""
+    cur.execute("SAVEPOINT styles")
+    try:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('lcb:layer_styles', 0))")
+        cur.execute(LAYER_STYLES)
+        rows = [(target.schema, t, g, n, qml) for t, g, n, qml in styles()]
+        cur.executemany("UPDATE public.layer_styles SET useasdefault = false WHERE f_table_catalog = current_database() AND f_table_schema = %s "
+                        "AND f_table_name = %s AND useasdefault", [(s, t) for s, t, _g, _n, _qml in rows])
+        cur.executemany("INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, stylename, styleqml, "
+                        "stylesld, useasdefault, description) VALUES (current_database(), %s, %s, %s, %s, %s, '', true, 'Land Contract Bridge')",
+                        rows)
+        cur.execute("RELEASE SAVEPOINT styles")
+    except Exception as e:  # noqa: BLE001 - the layers still open (the plugin applies the style itself)
+        cur.execute("ROLLBACK TO SAVEPOINT styles")
+        if progress is not None:
+            progress.info(f"未能把样式存入 public.layer_styles（{target.mask(pgconn.first_line(e))}），QGIS 打开图层时不会自动套用 / "
+                          f"the style could not be stored in public.layer_styles ({target.mask(pgconn.first_line(e))})")
+
+
+# ------------------------------------------------------------------ COPY from the staging database
+_TEXT_FIELD = (r"COALESCE(CASE WHEN typeof({x}) = 'blob' THEN '\\x' || hex({x}) ELSE replace(replace(replace(replace(replace("
+               r"CAST({x} AS TEXT), '\', '\\'), char(9), '\t'), char(10), '\n'), char(13), '\r'), char(0), '') END, '\N')")
+_REAL_FIELD = r"CASE WHEN typeof({x}) IN ('integer', 'real') THEN printf('%!.17g', {x}) ELSE '\N' END"
+_INT_FIELD = (r"CASE WHEN typeof({x}) = 'integer' THEN CAST({x} AS TEXT) WHEN typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER) "
+              r"THEN CAST(CAST({x} AS INTEGER) AS TEXT) ELSE '\N' END")
+
+
+def field(expr, kind):
+    """SQLite expression giving `expr` as one field of PostgreSQL's COPY text format (NULL as \\N)."""
+    k = str(kind or "").upper()
+    if "INT" in k:
+        return _INT_FIELD.format(x=expr)
+    if any(t in k for t in ("REAL", "FLOA", "DOUB", "NUM")):
+        return _REAL_FIELD.format(x=expr)
+    return _TEXT_FIELD.format(x=expr)
+
+
+def ewkb_field(expr, epsg):
+    """SQLite expression: a GeoPackage geometry blob (40-byte header, 2-D little-endian WKB, as gpkg.blobs writes it)
+    as hex EWKB with the SRID, or \\N."""
+    srid = struct.pack("<I", int(epsg)).hex().upper()
+    return f"CASE WHEN {expr} IS NULL THEN '\\N' ELSE '01' || hex(substr({expr}, 42, 3)) || '20{srid}' || hex(substr({expr}, 46)) END"
+
+
+class _Lines:
+    """A file-like source for psycopg2's copy_expert: the text lines of a SQLite query, a chunk per read()."""
+
+    def __init__(self, cursor):
+        self.cur = cursor
+        self.rows = 0
+
+    def read(self, _size=-1):
+        rows = self.cur.fetchmany(CHUNK)
+        if not rows:
+            return b""
+        self.rows += len(rows)
+        return ("\n".join(r[0] for r in rows) + "\n").encode("utf-8")
+
+    readline = read
+
+
+def copy(stage, cur, table, columns, select):
+    """COPY `table` (columns) FROM the staging query `select` (its one column: the COPY text line). Returns rows."""
+    src = _Lines(stage.execute(select))
+    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", src, size=1 << 20)
+    return src.rows
+
+
+def line(exprs):
+    return " || char(9) || ".join(exprs)
+
+
+# ------------------------------------------------------------------ the merge
+class _Conn(pgconn.PgConnection):
+    """The merge's connection as the shared statements see it: sqlite3-like execute, with the staging tables a
+    statement reads (stg.<t>) COPYed into temporary tables first."""
+
+    def __init__(self, target, conn, stage):
+        super().__init__(target, conn)
+        self.stage = stage
+        self.staged = set()
+
+    def execute(self, sql, args=None):
+        args = tuple(args) if args is not None else ()
+        t = pgsql.translate(sql, bool(args))
+        for name in t.stage:
+            if name not in self.staged:
+                self._stage_table(name)
+        cur = self.conn.cursor()
+        cur.execute(t.sql, args or None)
+        return pgconn._Cursor(cur)
+
+    def executemany(self, sql, rows):
+        from psycopg2.extras import execute_batch
+        cur = self.conn.cursor()
+        execute_batch(cur, pgsql.translate(sql, True).sql, [tuple(r) for r in rows], page_size=500)
+        return pgconn._Cursor(cur)
+
+    def _stage_table(self, name):
+        real = self.stage.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = ?", (name,)).fetchone()
+        if real is None:
+            raise LcbError(f"暂存库中没有表 {name}", f"the staging database has no table {name}")
+        cols = self.stage.execute(f'PRAGMA table_info("{real[0]}")').fetchall()
+        kinds = [(c[1], c[2] or "TEXT") for c in cols]
+        pg_kind = [("bigint" if "INT" in k.upper() else "double precision" if any(t in k.upper() for t in ("REAL", "FLOA", "DOUB", "NUM"))
+                    else "text") for _n, k in kinds]
+        temp = pgsql.STAGE_PREFIX + name
+        cur = self.conn.cursor()
+        cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {t}' for (n, _k), t in zip(kinds, pg_kind))}) ON COMMIT DROP")
+        copy(self.stage, cur, temp, [q(n) for n, _k in kinds],
+             f'SELECT {line([field(chr(34) + n + chr(34), k) for n, k in kinds])} FROM "{real[0]}"')
+        cur.execute(f"ANALYZE {temp}")
+        self.staged.add(name)
+
+
+class PgStore:
+    """One merge into a registration database in PostgreSQL (one connection, one transaction)."""
+
+    def __init__(self, target):
+        self.target = target
+        self.conn = target.connect(autocommit=False)
+        cur = self.conn.cursor()
+        cur.execute("SELECT session_user")
+        self.role = cur.fetchone()[0]
+        self.conn.commit()
+
+    def close(self):
+        try:
+            self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    @property
+    def user(self):
+        """The operator as batches and audit record it: the login name and the database role."""
+        u = os_user()
+        return u if u == self.role else f"{u} ({self.role})"
+
+    def load(self, job):
+        """Run job's load in one transaction; retried on a deadlock or serialization failure reported by the server."""
+        psycopg2 = pgconn.driver()
+        for attempt in range(RETRIES):
+            c = _Conn(self.target, self.conn, job.ws.stage.conn)
+            try:
+                done = self._load(job, c)
+                if done:
+                    from ..merge import _test_pause
+                    _test_pause("before_commit", job.pause_path)
+                    self.conn.commit()
+                else:
+                    self.conn.rollback()
+                return done
+            except psycopg2.Error as e:
+                self.conn.rollback()
+                if getattr(e, "pgcode", None) in RETRYABLE and attempt < RETRIES - 1:
+                    job.progress.info(f"数据库报告死锁或序列化冲突，重试 / the server reported a deadlock or serialization failure, retrying ({attempt + 1})")
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+                raise _pg_error(e, self.target, "整合入库失败，登记库没有任何改动", "the merge failed and the registration database was not changed") from None
+            except BaseException:
+                self.conn.rollback()
+                raise
+
+    # ------------------------------------------------------------------ one attempt
+    def _load(self, job, c):
+        res, progress, stage, clock = job.result, job.progress, job.ws.stage.conn, job.clock
+        cur = self.conn.cursor()
+        cur.execute("SELECT set_config('lcb.operator', %s, true), set_config('lcb.action', 'merge', true)", (os_user(),))
+        from . import bdcdyh, records
+        with clock("compare"):
+            stage.execute("DROP TABLE IF EXISTS OUTK")
+            stage.execute(f"""CREATE TABLE OUTK AS SELECT v.pid, v.DKBM, {bdcdyh.zone_sql('v.DKBM', 'v.FBFBM', job.d.county, job.zoning, zn='ZN')} AS ZONE,
+                              {records.fingerprint('v')} AS YJHASH FROM RECV v ORDER BY v.pid""")
+            cur.execute("CREATE TEMP TABLE lcb_k (pid integer PRIMARY KEY, dkbm text, zone text, yjhash text) ON COMMIT DROP")
+            copy(stage, cur, "lcb_k", ["pid", "dkbm", "zone", "yjhash"],
+                 f"SELECT {line([field('pid', 'INTEGER'), field('DKBM', 'TEXT'), field('ZONE', 'TEXT'), field('YJHASH', 'TEXT')])} FROM OUTK")
+            cur.execute("CREATE INDEX ON lcb_k (dkbm)")
+            cur.execute("ANALYZE lcb_k")
+        with clock("lock"):
+            cur.execute("""SELECT lcb_lock(array_agg(k ORDER BY k)) FROM (
+                             SELECT hashtextextended(%s || zone, 0) AS k FROM lcb_k
+                             UNION SELECT hashtextextended(%s || substr(COALESCE(dkbm, ''), 1, 12), 0) FROM lcb_k) AS s""",
+                        (f"lcb:{self.target.schema}:z:", f"lcb:{self.target.schema}:v:"))
+        with clock("compare"):
+            cur.execute(f"""CREATE TEMP TABLE lcb_st ON COMMIT DROP AS SELECT k.pid, c.fid,
+                CASE WHEN c.fid IS NULL THEN {NEW} WHEN c.yjhash = k.yjhash THEN {SAME} ELSE {CHANGED} END AS st
+                FROM lcb_k k LEFT JOIN cbdk c ON c.dkbm = k.dkbm""")
+            cur.execute("SELECT st, count(*) FROM lcb_st GROUP BY st")
+            n = dict(cur.fetchall())
+        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0)
+        if not res["INSERTED"] and not res["CONFLICTS"]:
+            return False
+        user = self.user
+        cur.execute('INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, "user", epsg) '
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING fid",
+                    (str(job.d.root), job.d.county, job.d.county_name, job.fp, job.params_json, job.now, user, job.epsg))
+        batch = res["batch"] = cur.fetchone()[0]
+        progress.set(70)
+        stage.execute("DROP TABLE IF EXISTS STP")
+        stage.execute("CREATE TABLE STP (pid INTEGER PRIMARY KEY, fid INTEGER, st INTEGER)")
+        cur.execute("SELECT pid, fid, st FROM lcb_st WHERE st <> %s", (NEW,))
+        stage.executemany("INSERT INTO STP VALUES (?, ?, ?)", cur.fetchall())
+        cur.execute("SELECT 1 FROM batches WHERE fingerprint = %s AND fid <> %s LIMIT 1", (job.fp, batch))
+        if cur.fetchone() is None:
+            with clock("copy tables"):
+                self._copy_tables(job, cur, batch)
+        if res["INSERTED"]:
+            with clock("insert"):
+                self._insert(job, c, cur, batch)
+        progress.set(85)
+        progress.check()
+        audits = self._conflicts(job, c, cur, batch) if res["CONFLICTS"] else []
+        progress.set(95)
+        audits.append((job.now, user, "merge", None, batch, json.dumps({k: v for k, v in res.items() if k.isupper()}, ensure_ascii=False)))
+        from psycopg2.extras import execute_values
+        execute_values(cur, 'INSERT INTO audit (at, "user", action, dkbm, pcid, detail) VALUES %s', audits)
+        cur.execute("UPDATE batches SET parcels=%s, inserted=%s, updated=%s, unchanged=%s, conflicts=%s, classes=%s WHERE fid=%s",
+                    (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
+        progress.check()
+        return True
+
+    def _copy_tables(self, job, cur, batch):
+        """The delivery's attribute tables (and the ledger) into qs_*, with COPY, once per delivery."""
+        from .. import schema as delivery_schema
+        stage = job.ws.stage.conn
+        kinds = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
+        for table, spec in delivery_schema.TABLES.items():
+            cols = [f[0] for f in spec]
+            exprs = [field(f'"{f[0]}"', kinds[f[1]]) for f in spec] + [str(int(batch))]
+            copy(stage, cur, q(schema.QS_PREFIX + table.lower()), [q(x) for x in cols] + ["pcid"],
+                 f'SELECT {line(exprs)} FROM "{table}" ORDER BY _row')
+        if job.ws.stage.has_ledger:
+            exprs = [field("DKBM", "TEXT"), field("CBFBM", "TEXT"), field("CBJYQZBM", "TEXT"), field("DBMJ", "REAL"), str(int(batch))]
+            copy(stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"],
+                 f"SELECT {line(exprs)} FROM LEDGER ORDER BY _row")
+
+    def _insert(self, job, c, cur, batch):
+        """New parcels: numbers (allocated in the staging database against the numbers already given), features
+        (COPY), right holders / standard tables."""
+        from . import bdcdyh, records
+        stage = job.ws.stage.conn
+        with job.clock("allocate"):
+            stage.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
+            stage.execute("CREATE TABLE bdcdyh_alloc (DKBM TEXT, BDCDYH TEXT, PCID INTEGER, at TEXT)")
+            cur.execute(f"""SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN lcb_k k ON k.dkbm = a.dkbm
+                            JOIN lcb_st s ON s.pid = k.pid AND s.st = {NEW}""")
+            stage.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (?, ?)", cur.fetchall())
+            # the highest serial of each sub-zone, as one stand-in row (no DKBM) that allocate() counts from
+            cur.execute("""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
+                           WHERE substr(bdcdyh, 1, 12) IN (SELECT DISTINCT zone FROM lcb_k) AND substr(bdcdyh, 15, 5) ~ '^[0-9]{5}$' GROUP BY 1""")
+            stage.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (NULL, ?)",
+                              [(z + "JD" + f"{m:05d}" + bdcdyh.FIXTURE,) for z, m in cur.fetchall()])
+            self._attach_self(stage)
+            try:
+                bdcdyh.allocate(stage, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM RECK k WHERE k.pid NOT IN (SELECT pid FROM STP))",
+                                batch, job.now, job.d.county, job.zoning)
+            finally:
+                stage.commit()
+                stage.execute("DETACH DATABASE stg")
+            copy(stage, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
+                 f"SELECT {line([field('DKBM', 'TEXT'), field('BDCDYH', 'TEXT'), str(int(batch)), field(_sqlite_lit(job.now), 'TEXT')])} "
+                 "FROM temp.NA WHERE fresh ORDER BY pid")
+        with job.clock("insert parcels"):
+            cols = schema.HASHED
+            pg_cols = ["geom", "bdcdyh"] + [q(f) for f in cols] + ["pcid", "yjhash", "rksj", "xszt"]
+            kinds = {f.name: f.type for f in schema.CBDK.fields}
+            exprs = [ewkb_field("d.geom", job.epsg), field("a.BDCDYH", "TEXT")] + [field(f"v.{f}", kinds[f]) for f in cols] + [
+                str(int(batch)), field(records.fingerprint("v"), "TEXT"), field(_sqlite_lit(job.now), "TEXT"),
+                field("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
+            copy(stage, cur, "cbdk", pg_cols,
+                 f"SELECT {line(exprs)} FROM temp.NA a JOIN RECV v ON v.pid = a.pid LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid")
+        with job.clock("holders"):
+            self.derive(c, f"c.pcid = {int(batch)}", batch)
+
+    @staticmethod
+    def _attach_self(stage):
+        """The staging database also as `stg` on its own connection: bdcdyh.allocate reads the zoning as stg.ZN."""
+        path = stage.execute("PRAGMA database_list").fetchone()[2]
+        stage.commit()
+        stage.execute("ATTACH DATABASE ? AS stg", (path,))
+
+    def derive(self, c, where, batch):
+        """Right holders (and the standard's tables, when the layout has them) of the parcels `where` (a condition
+        on cbdk c), by the statements the GeoPackage runs."""
+        from . import standard
+        refresh = getattr(standard, "refresh", None)
+        if refresh is not None:
+            refresh(c, where)
+        else:
+            standard.derive_holders(c, where, batch)
+
+    def _conflicts(self, job, c, cur, batch):
+        """A DKBM already there with different content: recorded; replaced on request (number and consultation kept)."""
+        from psycopg2.extras import execute_values
+
+        from ..merge import conflict_records
+        from . import records
+        stage = job.ws.stage.conn
+        res = job.result
+        cols = schema.HASHED
+        changed = stage.execute(f"SELECT s.pid, s.fid, {', '.join('v.' + f for f in cols)} FROM STP s JOIN RECV v ON v.pid = s.pid "
+                                f"WHERE s.st = {CHANGED} ORDER BY s.pid").fetchall()
+        cur.execute(f"SELECT fid, {', '.join(q(f) for f in cols)} FROM cbdk WHERE fid = ANY(%s)", ([r[1] for r in changed],))
+        current = {r[0]: r[1:] for r in cur.fetchall()}
+        pairs = [(dict(zip(cols, r[2:])), dict(zip(cols, current[r[1]]))) for r in changed]
+        conflicts, audits = conflict_records(pairs, cols, job.on_conflict, batch, job.now, self.user)
+        execute_values(cur, "INSERT INTO conflicts (pcid, dkbm, fields, existing, incoming, resolution, at) VALUES %s", conflicts)
+        if job.on_conflict == "replace":
+            kinds = {f.name: f.type for f in schema.CBDK.fields}
+            cur.execute(f"CREATE TEMP TABLE lcb_rp (fid integer, geom geometry, {', '.join(q(f) + ' ' + PG_TYPES[kinds[f]] for f in cols)}, "
+                        "yjhash text) ON COMMIT DROP")
+            exprs = [field("s.fid", "INTEGER"), ewkb_field("d.geom", job.epsg)] + [field(f"v.{f}", kinds[f]) for f in cols] + [
+                field(records.fingerprint("v"), "TEXT")]
+            copy(stage, cur, "lcb_rp", ["fid", "geom"] + [q(f) for f in cols] + ["yjhash"],
+                 f"SELECT {line(exprs)} FROM STP s JOIN RECV v ON v.pid = s.pid LEFT JOIN DKG d ON d._i = v.dk_i WHERE s.st = {CHANGED} ORDER BY s.pid")
+            cur.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{q(f)} = x.{q(f)}' for f in cols)}, yjhash = x.yjhash, pcid = %s, rksj = %s
+                            FROM lcb_rp x WHERE cbdk.fid = x.fid""", (batch, job.now))
+            from . import standard
+            if getattr(standard, "refresh", None) is None:  # the layout before the standard's tables: holders rewritten here
+                c.execute("DELETE FROM qlr WHERE DKBM IN (SELECT DKBM FROM cbdk WHERE fid IN (SELECT fid FROM lcb_rp))")
+                standard.derive_holders(c, "c.fid IN (SELECT fid FROM lcb_rp)", batch)
+            elif not _standard_triggers(""):
+                self.derive(c, "c.fid IN (SELECT fid FROM lcb_rp)", batch)
+            res["UPDATED"] = len(changed)
+        return audits
+
+
+def _sqlite_lit(text):
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def consultation(target, user, action="consult"):
+    """A write transaction for consultation records: lcb.operator / lcb.action tell the audit trigger who and what."""
+    conn = target.connect(autocommit=False)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT set_config('lcb.operator', %s, true), set_config('lcb.action', %s, true)", (user, action))
+        yield pgconn.PgConnection(target, conn)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def run(job):
+    """MergeJob.run for a PostgreSQL target: schema (created when missing), staging, one transaction."""
+    job.epsg = ensure(job.pg, job.epsg, job.progress)
+    st = PgStore(job.pg)
+    try:
+        job.stage_records(job.epsg)
+        with job.clock("commit"):
+            st.load(job)
+    finally:
+        st.close()
+    job.progress.set(100)
+    return job.result
