@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from conftest import PLUGINS, copy_package, run_generator
+from conftest import PLUGINS, run_generator
 from land_contract_bridge.core import merge, pgconn
 from land_contract_bridge.core.errors import LcbError, Progress
 from land_contract_bridge.core.registration import pg as pgstore
@@ -82,10 +82,7 @@ def gpkg_content(path):
     c = sqlite3.connect(path)
 
     def rows_of(sql):
-        rows = c.execute(sql).fetchall()
-        if sql.startswith("SELECT gpkg_wkb"):
-            return rows
-        return rows
+        return c.execute(sql).fetchall()
     c.create_function("gpkg_wkb", 1, lambda b: None if b is None else shapely.to_wkb(gpkg.geometry_from_blob(b)))
     try:
         return content(rows_of, "gpkg_wkb(geom)")
