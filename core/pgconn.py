@@ -148,6 +148,12 @@ def mask(text):
     return _KV_PW.sub(r"\1***", t)
 
 
+def strip_password(text):
+    """A URI or PG: string without its password (to be saved; the password then comes from ~/.pgpass and the like)."""
+    t = re.sub(r"(?i)(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@", r"\1@", str(text))
+    return re.sub(r"(?i)\s*\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", "", t)
+
+
 # ------------------------------------------------------------------ parsing
 def _conninfo(text):
     """key=value pairs of a libpq conninfo / GDAL PG: string (values may be 'quoted' with \\ escapes)."""
@@ -229,7 +235,9 @@ def parse(text, schema=None):
         raise LcbError(f"连接串中有不认识的参数：{', '.join(unknown)}", f"unknown connection parameter(s): {', '.join(unknown)}", field="TARGET")
     if "port" in params and not params["port"].isdigit():
         raise LcbError(f"端口必须是数字：{params['port']}", f"the port must be a number: {params['port']}", field="TARGET")
-    return PgTarget(params, schema or own or DEFAULT_SCHEMA)
+    t = PgTarget(params, schema or own or DEFAULT_SCHEMA)
+    t.own_schema = own  # the schema the text itself names (None: none)
+    return t
 
 
 def target(value, schema=None):

@@ -3,8 +3,9 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputNumber, 
                        QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
 
-from ..core import classify, merge
+from ..core import classify, merge, pgconn
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 
 CONFLICT_OPTIONS = ["keep", "replace"]
@@ -26,6 +27,7 @@ class MergeAlgorithm(LcbAlgorithm):
     SOURCE_CRS = "SOURCE_CRS"
     ZONING = "ZONING"
     COPY_ARCHIVE = "COPY_ARCHIVE"
+    SCHEMA = pgsource.SCHEMA
     # outputs (and one count per area class, named classify.ORDER upper-cased)
     OUTPUT = "OUTPUT"
     PARCELS = "PARCELS"
@@ -37,7 +39,9 @@ class MergeAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterFileDestination(self.TARGET, tr("Registration GeoPackage (created or updated)"), "GeoPackage (*.gpkg)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.TARGET, tr("Registration database (created or updated): a GeoPackage, or PostgreSQL (postgresql://…, PG:…, or a QGIS connection name)"),
+            "GeoPackage (*.gpkg)"))
         self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
@@ -46,6 +50,7 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterCrs(self.SOURCE_CRS, tr("CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)"), optional=True))
         self.addParameter(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号"), optional=True))
         self.addParameter(QgsProcessingParameterBoolean(self.COPY_ARCHIVE, tr("Copy sketches and attachments beside the database"), defaultValue=False))
+        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database (created if missing)")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.PARCELS, QT_TRANSLATE_NOOP("@default", "Parcels")), (self.INSERTED, QT_TRANSLATE_NOOP("@default", "Inserted")),
                             (self.UPDATED, QT_TRANSLATE_NOOP("@default", "Updated")), (self.UNCHANGED, QT_TRANSLATE_NOOP("@default", "Unchanged")),
@@ -57,7 +62,8 @@ class MergeAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
-        target = self.parameterAsFileOutput(parameters, self.TARGET, context)
+        target = pgsource.resolve(self.parameterAsFileOutput(parameters, self.TARGET, context),
+                                  self.parameterAsString(parameters, self.SCHEMA, context))
         epsg = None
         if parameters.get(self.TARGET_CRS) not in (None, ""):  # parsing an absent CRS makes PROJ log noise
             crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
@@ -75,7 +81,10 @@ class MergeAlgorithm(LcbAlgorithm):
             feedback.pushInfo(f"  {classify.CLASSES[cls]} {cls}: {n}")
         if res["CONFLICTS"]:
             feedback.pushWarning(f"{res['CONFLICTS']} 个地块与库中记录不一致，已记入 conflicts 表 / conflicts recorded in the conflicts table")
-        uri = f"{target}|layername=cbdk"
+        if isinstance(target, pgconn.PgTarget):  # QGIS's layer source (authcfg or no password), for the dock and the project
+            uri = target = pgsource.source(target)
+        else:
+            uri = f"{target}|layername=cbdk"
         out = {name: res[name] for name in (self.PARCELS, self.INSERTED, self.UPDATED, self.UNCHANGED, self.CONFLICTS)}  # core uses the same keys
         out.update({cls.upper(): n for cls, n in res["classes"].items()})
         out.update({self.OUTPUT: uri, self.TARGET: target, self.FINGERPRINT: res["fingerprint"]})

@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsPro
 from ..core import classify, consult
 from ..core.output import write_text
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 from .pdf import html_to_pdf
 
@@ -16,6 +17,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
 
     # parameters
     INPUT = "INPUT"
+    SCHEMA = pgsource.SCHEMA
     CLASSES = "CLASSES"
     MASK = "MASK"
     OUTPUT_HTML = "OUTPUT_HTML"
@@ -31,7 +33,8 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)")))
+        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database")))
         self.addParameter(QgsProcessingParameterEnum(self.CLASSES, tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
                                                      allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
@@ -45,7 +48,8 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         classes = [classify.ORDER[i] for i in self.parameterAsEnums(parameters, self.CLASSES, context)] or consult.DEFAULT_CLASSES
-        rep = consult.build(self.parameterAsFile(parameters, self.INPUT, context), classes, self.parameterAsBoolean(parameters, self.MASK, context))
+        db = pgsource.input_database(self, parameters, context)
+        rep = consult.build(db, classes, self.parameterAsBoolean(parameters, self.MASK, context))
         html = consult.to_html(rep)
         out = {self.ROWS: len(rep["rows"])}
         for key, writer in ((self.OUTPUT_HTML, lambda p: write_text(p, html)), (self.OUTPUT_XLSX, lambda p: consult.to_xlsx(rep, p)),
@@ -57,7 +61,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         atlas = self.parameterAsFileOutput(parameters, self.OUTPUT_ATLAS, context)
         if atlas:
             from .maps import export_atlas
-            pages = export_atlas(self.parameterAsFile(parameters, self.INPUT, context), rep, atlas,
+            pages = export_atlas(db, rep, atlas,
                                  self.parameterAsFile(parameters, self.ATLAS_TEMPLATE, context) or None, feedback)
             out[self.OUTPUT_ATLAS] = atlas
             feedback.pushInfo(f"图集 atlas pages: {pages}")

@@ -116,6 +116,12 @@ def pg_qml(qml, layer):
     return qml
 
 
+def qml(postgres):
+    """The parcels' class style with the Chinese aliases, for a GeoPackage layer or (postgres) a PostgreSQL one."""
+    text = schema.styled_qml()
+    return pg_qml(text, schema.CBDK) if postgres else text
+
+
 def styles():
     """(table, geometry column, style name, QML) of the default styles stored in public.layer_styles."""
     out = [("cbdk", "geom", schema.STYLE_NAME, pg_qml(schema.styled_qml(), schema.CBDK))]
