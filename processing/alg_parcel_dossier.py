@@ -1,5 +1,4 @@
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..core import dossier, regdb
 from ..qtcommon import QT_TRANSLATE_NOOP, tr

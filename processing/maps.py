@@ -26,7 +26,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from ..core import atlas as atlas_core
 from ..core.errors import Cancelled, LcbError
 from ..core.output import atomic_path
-from ..core.paths import RESOURCES, STYLES
+from ..core.paths import RESOURCES
 from .pdf import cjk_family
 
 LAYOUT = RESOURCES / "layouts" / "village_atlas.qpt"

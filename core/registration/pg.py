@@ -29,6 +29,7 @@ Schema creation (``ensure``) is its own short transaction under an advisory lock
 starting together create it once; it needs PostGIS in the database (created when the role may) and an EPSG CRS."""
 import contextlib
 import json
+import re
 import struct
 import time
 
@@ -283,56 +284,134 @@ def _store_styles(cur, target, progress):
 
 
 # ------------------------------------------------------------------ COPY from the staging database
-_TEXT_FIELD = (r"COALESCE(CASE WHEN typeof({x}) = 'blob' THEN '\\x' || hex({x}) ELSE replace(replace(replace(replace(replace("
-               r"CAST({x} AS TEXT), '\', '\\'), char(9), '\t'), char(10), '\n'), char(13), '\r'), char(0), '') END, '\N')")
-_REAL_FIELD = r"CASE WHEN typeof({x}) IN ('integer', 'real') THEN printf('%!.17g', {x}) ELSE '\N' END"
-_INT_FIELD = (r"CASE WHEN typeof({x}) = 'integer' THEN CAST({x} AS TEXT) WHEN typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER) "
-              r"THEN CAST(CAST({x} AS INTEGER) AS TEXT) ELSE '\N' END")
+# Two ways of writing PostgreSQL's COPY text format from a SQLite query. The exact one escapes every field in SQL
+# (five replace() calls per text field); the fast one — the default — joins the raw fields with control characters
+# (\x1f between fields, \x1e for NULL, \x1d between rows) and escapes a whole chunk of rows with a handful of
+# str.replace calls in Python, checking that no value held one of those characters (then the merge is redone the
+# exact way: ``Unsafe``). Doubles are written with 17 significant digits (printf %!.17g: exact round trip).
+_EXACT = {
+    "TEXT": (r"COALESCE(CASE WHEN typeof({x}) = 'blob' THEN '\\x' || hex({x}) ELSE replace(replace(replace(replace(replace("
+             r"CAST({x} AS TEXT), '\', '\\'), char(9), '\t'), char(10), '\n'), char(13), '\r'), char(0), '') END, '\N')"),
+    "REAL": r"CASE WHEN typeof({x}) IN ('integer', 'real') THEN printf('%!.17g', {x}) ELSE '\N' END",
+    "INTEGER": (r"CASE WHEN typeof({x}) = 'integer' THEN CAST({x} AS TEXT) WHEN typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER) "
+                r"THEN CAST(CAST({x} AS INTEGER) AS TEXT) ELSE '\N' END"),
+}
+_FAST = {
+    "TEXT": r"CASE typeof({x}) WHEN 'text' THEN {x} WHEN 'null' THEN char(30) WHEN 'blob' THEN '\x' || hex({x}) ELSE CAST({x} AS TEXT) END",
+    "REAL": r"CASE WHEN typeof({x}) IN ('integer', 'real') THEN printf('%!.17g', {x}) ELSE char(30) END",
+    "INTEGER": (r"CASE WHEN typeof({x}) = 'integer' THEN CAST({x} AS TEXT) WHEN typeof({x}) = 'real' AND {x} = CAST({x} AS INTEGER) "
+                r"THEN CAST(CAST({x} AS INTEGER) AS TEXT) ELSE char(30) END"),
+}
+_SEP, _NULL, _ROW = "\x1f", "\x1e", "\x1d"
+_MISPLACED_NULL = re.compile("[^\x1d\x1f]\x1e|\x1e[^\x1d\x1f]")
 
 
-def field(expr, kind):
-    """SQLite expression giving `expr` as one field of PostgreSQL's COPY text format (NULL as \\N)."""
-    k = str(kind or "").upper()
+class Unsafe(Exception):
+    """A staged value held one of the fast COPY's control characters: the merge is redone the exact way."""
+
+
+def kind_of(declared):
+    k = str(declared or "").upper()
     if "INT" in k:
-        return _INT_FIELD.format(x=expr)
+        return "INTEGER"
     if any(t in k for t in ("REAL", "FLOA", "DOUB", "NUM")):
-        return _REAL_FIELD.format(x=expr)
-    return _TEXT_FIELD.format(x=expr)
+        return "REAL"
+    return "TEXT"
 
 
-def ewkb_field(expr, epsg):
-    """SQLite expression: a GeoPackage geometry blob (40-byte header, 2-D little-endian WKB, as gpkg.blobs writes it)
-    as hex EWKB with the SRID, or \\N."""
-    srid = struct.pack("<I", int(epsg)).hex().upper()
-    return f"CASE WHEN {expr} IS NULL THEN '\\N' ELSE '01' || hex(substr({expr}, 42, 3)) || '20{srid}' || hex(substr({expr}, 46)) END"
+def _field(expr, kind, exact, epsg=None):
+    if kind == "RAW":  # an SQL literal already in COPY's format (a number, a plain string)
+        return expr
+    if kind == "EWKB":  # a GeoPackage blob (40-byte header, 2-D little-endian WKB as gpkg.blobs writes it) as hex EWKB with the SRID
+        srid = struct.pack("<I", int(epsg)).hex().upper()
+        null = r"'\N'" if exact else "char(30)"
+        return f"CASE WHEN {expr} IS NULL THEN {null} ELSE '01' || hex(substr({expr}, 42, 3)) || '20{srid}' || hex(substr({expr}, 46)) END"
+    return (_EXACT if exact else _FAST)[kind_of(kind)].format(x=expr)
 
 
-class _Lines:
-    """A file-like source for psycopg2's copy_expert: the text lines of a SQLite query, a chunk per read()."""
+def _chunks(cursor, n_fields, exact):
+    """The COPY text of a SQLite query's rows, one encoded chunk of CHUNK rows at a time."""
+    while True:
+        rows = cursor.fetchmany(CHUNK)
+        if not rows:
+            return
+        if exact:
+            yield len(rows), ("\n".join(r[0] for r in rows) + "\n").encode("utf-8")
+            continue
+        s = _ROW.join(r[0] for r in rows)
+        if s.count(_SEP) != len(rows) * (n_fields - 1) or s.count(_ROW) != len(rows) - 1 or _MISPLACED_NULL.search(s):
+            raise Unsafe()
+        s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "")
+        yield len(rows), (s.replace(_NULL, "\\N").replace(_SEP, "\t").replace(_ROW, "\n") + "\n").encode("utf-8")
 
-    def __init__(self, cursor):
-        self.cur = cursor
-        self.rows = 0
+
+class _Queue:
+    """The file psycopg2's copy_expert reads on the sending thread: chunks put by the producing (calling) thread."""
+
+    def __init__(self):
+        import queue
+        self.q = queue.Queue(maxsize=3)
+        self.failed = False
 
     def read(self, _size=-1):
-        rows = self.cur.fetchmany(CHUNK)
-        if not rows:
+        item = self.q.get()
+        if item is None:
             return b""
-        self.rows += len(rows)
-        return ("\n".join(r[0] for r in rows) + "\n").encode("utf-8")
+        if isinstance(item, BaseException):
+            self.failed = True
+            raise item
+        return item
 
     readline = read
 
 
-def copy(stage, cur, table, columns, select):
-    """COPY `table` (columns) FROM the staging query `select` (its one column: the COPY text line). Returns rows."""
-    src = _Lines(stage.execute(select))
-    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", src, size=1 << 20)
-    return src.rows
+def copy(stage, cur, table, columns, fields, source, exact=False, epsg=None):
+    """COPY `table` (columns) FROM the staging database: `fields` [(SQLite expression, kind)] with kind TEXT, REAL,
+    INTEGER, EWKB or RAW, read `source` (FROM … WHERE … ORDER BY …). Returns the number of rows.
 
+    The rows are read from SQLite and formatted on the calling thread (the staging connection belongs to it) while
+    another thread sends the previous chunk (psycopg2 releases the GIL while it waits for the server), so reading,
+    sending and the server's work overlap."""
+    import threading
+    sep = " || char(9) || " if exact else " || char(31) || "
+    select = f"SELECT {sep.join(_field(x, k, exact, epsg) for x, k in fields)} {source}"
+    src = _Queue()
+    box = {}
 
-def line(exprs):
-    return " || char(9) || ".join(exprs)
+    def send():
+        try:
+            cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", src, size=1 << 20)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            box["error"] = e
+            while True:  # unblock the producer
+                try:
+                    src.q.get_nowait()
+                except Exception:  # noqa: BLE001 - queue.Empty
+                    break
+    sender = threading.Thread(target=send, name="lcb-copy", daemon=True)
+    sender.start()
+    n, problem = 0, None
+    try:
+        for rows, chunk in _chunks(stage.execute(select), len(fields), exact):
+            if "error" in box:
+                break
+            src.q.put(chunk)
+            n += rows
+    except BaseException as e:  # noqa: BLE001 - an Unsafe value, a SQLite error, a cancel: the COPY is aborted
+        problem = e
+    while sender.is_alive():  # end of data, or the problem, for the sender
+        try:
+            src.q.put(problem if problem is not None else None, timeout=0.1)
+            break
+        except Exception:  # noqa: BLE001 - queue.Full while the sender drains
+            if "error" in box:
+                break
+    sender.join()
+    if problem is not None:
+        raise problem
+    if "error" in box:
+        raise box["error"]
+    return n
 
 
 # ------------------------------------------------------------------ the merge
@@ -340,9 +419,9 @@ class _Conn(pgconn.PgConnection):
     """The merge's connection as the shared statements see it: sqlite3-like execute, with the staging tables a
     statement reads (stg.<t>) COPYed into temporary tables first."""
 
-    def __init__(self, target, conn, stage):
+    def __init__(self, target, conn, stage, exact):
         super().__init__(target, conn)
-        self.stage = stage
+        self.stage, self.exact = stage, exact
         self.staged = set()
 
     def execute(self, sql, args=None):
@@ -366,14 +445,11 @@ class _Conn(pgconn.PgConnection):
         if real is None:
             raise LcbError(f"暂存库中没有表 {name}", f"the staging database has no table {name}")
         cols = self.stage.execute(f'PRAGMA table_info("{real[0]}")').fetchall()
-        kinds = [(c[1], c[2] or "TEXT") for c in cols]
-        pg_kind = [("bigint" if "INT" in k.upper() else "double precision" if any(t in k.upper() for t in ("REAL", "FLOA", "DOUB", "NUM"))
-                    else "text") for _n, k in kinds]
+        kinds = [(c[1], kind_of(c[2] or "TEXT")) for c in cols]
         temp = pgsql.STAGE_PREFIX + name
         cur = self.conn.cursor()
-        cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {t}' for (n, _k), t in zip(kinds, pg_kind))}) ON COMMIT DROP")
-        copy(self.stage, cur, temp, [q(n) for n, _k in kinds],
-             f'SELECT {line([field(chr(34) + n + chr(34), k) for n, k in kinds])} FROM "{real[0]}"')
+        cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {PG_TYPES[k]}' for n, k in kinds)}) ON COMMIT DROP")
+        copy(self.stage, cur, temp, [q(n) for n, _k in kinds], [(f'"{n}"', k) for n, k in kinds], f'FROM "{real[0]}"', self.exact)
         cur.execute(f"ANALYZE {temp}")
         self.staged.add(name)
 
@@ -388,6 +464,7 @@ class PgStore:
         cur.execute("SELECT session_user")
         self.role = cur.fetchone()[0]
         self.conn.commit()
+        self.exact = False  # the fast COPY text (see copy()); the exact one after an Unsafe value
 
     def close(self):
         try:
@@ -405,7 +482,7 @@ class PgStore:
         """Run job's load in one transaction; retried on a deadlock or serialization failure reported by the server."""
         psycopg2 = pgconn.driver()
         for attempt in range(RETRIES):
-            c = _Conn(self.target, self.conn, job.ws.stage.conn)
+            c = _Conn(self.target, self.conn, job.ws.stage.conn, self.exact)
             try:
                 done = self._load(job, c)
                 if done:
@@ -415,6 +492,10 @@ class PgStore:
                 else:
                     self.conn.rollback()
                 return done
+            except Unsafe:
+                self.conn.rollback()
+                self.exact = True
+                continue
             except psycopg2.Error as e:
                 self.conn.rollback()
                 if getattr(e, "pgcode", None) in RETRYABLE and attempt < RETRIES - 1:
@@ -438,7 +519,7 @@ class PgStore:
                               {records.fingerprint('v')} AS YJHASH FROM RECV v ORDER BY v.pid""")
             cur.execute("CREATE TEMP TABLE lcb_k (pid integer PRIMARY KEY, dkbm text, zone text, yjhash text) ON COMMIT DROP")
             copy(stage, cur, "lcb_k", ["pid", "dkbm", "zone", "yjhash"],
-                 f"SELECT {line([field('pid', 'INTEGER'), field('DKBM', 'TEXT'), field('ZONE', 'TEXT'), field('YJHASH', 'TEXT')])} FROM OUTK")
+                 [("pid", "INTEGER"), ("DKBM", "TEXT"), ("ZONE", "TEXT"), ("YJHASH", "TEXT")], "FROM OUTK", self.exact)
             cur.execute("CREATE INDEX ON lcb_k (dkbm)")
             cur.execute("ANALYZE lcb_k")
         with clock("lock"):
@@ -490,19 +571,18 @@ class PgStore:
         stage = job.ws.stage.conn
         kinds = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
         for table, spec in delivery_schema.TABLES.items():
-            cols = [f[0] for f in spec]
-            exprs = [field(f'"{f[0]}"', kinds[f[1]]) for f in spec] + [str(int(batch))]
-            copy(stage, cur, q(schema.QS_PREFIX + table.lower()), [q(x) for x in cols] + ["pcid"],
-                 f'SELECT {line(exprs)} FROM "{table}" ORDER BY _row')
+            fields = [(f'"{f[0]}"', kinds[f[1]]) for f in spec] + [(str(int(batch)), "RAW")]
+            copy(stage, cur, q(schema.QS_PREFIX + table.lower()), [q(f[0]) for f in spec] + ["pcid"], fields,
+                 f'FROM "{table}" ORDER BY _row', self.exact)
         if job.ws.stage.has_ledger:
-            exprs = [field("DKBM", "TEXT"), field("CBFBM", "TEXT"), field("CBJYQZBM", "TEXT"), field("DBMJ", "REAL"), str(int(batch))]
-            copy(stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"],
-                 f"SELECT {line(exprs)} FROM LEDGER ORDER BY _row")
+            fields = [("DKBM", "TEXT"), ("CBFBM", "TEXT"), ("CBJYQZBM", "TEXT"), ("DBMJ", "REAL"), (str(int(batch)), "RAW")]
+            copy(stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"], fields,
+                 "FROM LEDGER ORDER BY _row", self.exact)
 
     def _insert(self, job, c, cur, batch):
         """New parcels: numbers (allocated in the staging database against the numbers already given), features
         (COPY), right holders / standard tables."""
-        from . import bdcdyh, records
+        from . import bdcdyh
         stage = job.ws.stage.conn
         with job.clock("allocate"):
             stage.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
@@ -523,17 +603,17 @@ class PgStore:
                 stage.commit()
                 stage.execute("DETACH DATABASE stg")
             copy(stage, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
-                 f"SELECT {line([field('DKBM', 'TEXT'), field('BDCDYH', 'TEXT'), str(int(batch)), field(_sqlite_lit(job.now), 'TEXT')])} "
-                 "FROM temp.NA WHERE fresh ORDER BY pid")
+                 [("DKBM", "TEXT"), ("BDCDYH", "TEXT"), (str(int(batch)), "RAW"), (_sqlite_lit(job.now), "TEXT")],
+                 "FROM temp.NA WHERE fresh ORDER BY pid", self.exact)
         with job.clock("insert parcels"):
             cols = schema.HASHED
             pg_cols = ["geom", "bdcdyh"] + [q(f) for f in cols] + ["pcid", "yjhash", "rksj", "xszt"]
             kinds = {f.name: f.type for f in schema.CBDK.fields}
-            exprs = [ewkb_field("d.geom", job.epsg), field("a.BDCDYH", "TEXT")] + [field(f"v.{f}", kinds[f]) for f in cols] + [
-                str(int(batch)), field(records.fingerprint("v"), "TEXT"), field(_sqlite_lit(job.now), "TEXT"),
-                field("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
-            copy(stage, cur, "cbdk", pg_cols,
-                 f"SELECT {line(exprs)} FROM temp.NA a JOIN RECV v ON v.pid = a.pid LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid")
+            fields = [("d.geom", "EWKB"), ("a.BDCDYH", "TEXT")] + [(f"v.{f}", kinds[f]) for f in cols] + [
+                (str(int(batch)), "RAW"), ("k.YJHASH", "TEXT"), (_sqlite_lit(job.now), "TEXT"),
+                ("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
+            copy(stage, cur, "cbdk", pg_cols, fields, "FROM temp.NA a JOIN RECV v ON v.pid = a.pid JOIN OUTK k ON k.pid = a.pid "
+                 "LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid", self.exact, job.epsg)
         with job.clock("holders"):
             self.derive(c, f"c.pcid = {int(batch)}", batch)
 
@@ -559,7 +639,6 @@ class PgStore:
         from psycopg2.extras import execute_values
 
         from ..merge import conflict_records
-        from . import records
         stage = job.ws.stage.conn
         res = job.result
         cols = schema.HASHED
@@ -574,10 +653,10 @@ class PgStore:
             kinds = {f.name: f.type for f in schema.CBDK.fields}
             cur.execute(f"CREATE TEMP TABLE lcb_rp (fid integer, geom geometry, {', '.join(q(f) + ' ' + PG_TYPES[kinds[f]] for f in cols)}, "
                         "yjhash text) ON COMMIT DROP")
-            exprs = [field("s.fid", "INTEGER"), ewkb_field("d.geom", job.epsg)] + [field(f"v.{f}", kinds[f]) for f in cols] + [
-                field(records.fingerprint("v"), "TEXT")]
-            copy(stage, cur, "lcb_rp", ["fid", "geom"] + [q(f) for f in cols] + ["yjhash"],
-                 f"SELECT {line(exprs)} FROM STP s JOIN RECV v ON v.pid = s.pid LEFT JOIN DKG d ON d._i = v.dk_i WHERE s.st = {CHANGED} ORDER BY s.pid")
+            fields = [("s.fid", "INTEGER"), ("d.geom", "EWKB")] + [(f"v.{f}", kinds[f]) for f in cols] + [("k.YJHASH", "TEXT")]
+            copy(stage, cur, "lcb_rp", ["fid", "geom"] + [q(f) for f in cols] + ["yjhash"], fields,
+                 f"FROM STP s JOIN RECV v ON v.pid = s.pid JOIN OUTK k ON k.pid = s.pid LEFT JOIN DKG d ON d._i = v.dk_i "
+                 f"WHERE s.st = {CHANGED} ORDER BY s.pid", self.exact, job.epsg)
             cur.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{q(f)} = x.{q(f)}' for f in cols)}, yjhash = x.yjhash, pcid = %s, rksj = %s
                             FROM lcb_rp x WHERE cbdk.fid = x.fid""", (batch, job.now))
             from . import standard

@@ -384,16 +384,30 @@ def test_archive_copy_is_refused_for_a_database(demo):
 
 
 def test_copy_text_format_round_trips_awkward_values(pg_db):
-    """Backslashes, tabs, newlines, quotes, NULL versus empty text, and full-precision doubles survive COPY."""
+    """Backslashes, tabs, newlines, quotes, NULL versus empty text and full-precision doubles survive COPY, the fast way
+    and the exact way; a value holding one of the fast way's control characters is refused (Unsafe) and goes the exact way."""
     stage = sqlite3.connect(":memory:")
     stage.execute("CREATE TABLE t (a TEXT, b REAL, c INTEGER)")
-    vals = [("a\\b\tc\nd\re'\"", 0.1 + 0.2, 3), ("", 1e-300, None), (None, None, 7), ("中文", 12.5, 2 ** 40), ("x", "not a number", "7.0")]
+    vals = [("a\\b\tc\nd\re'\"\\N", 0.1 + 0.2, 3), ("", 1e-300, None), (None, None, 7), ("中文", 12.5, 2 ** 40), ("x", "not a number", "7.0")]
+    want = [("a\\b\tc\nd\re'\"\\N", 0.1 + 0.2, 3), ("", 1e-300, None), (None, None, 7), ("中文", 12.5, 2 ** 40), ("x", None, 7)]
     stage.executemany("INSERT INTO t VALUES (?, ?, ?)", vals)
+    fields = [("a", "TEXT"), ("b", "REAL"), ("c", "INTEGER")]
     c = pg_db.connect()
     cur = c.cursor()
+    for exact in (False, True):
+        cur.execute("CREATE TEMP TABLE t (a text, b double precision, c bigint)")
+        assert pgstore.copy(stage, cur, "t", ["a", "b", "c"], fields, "FROM t ORDER BY rowid", exact) == 5
+        cur.execute("SELECT a, b, c FROM t")
+        assert cur.fetchall() == want, exact
+        cur.execute("DROP TABLE t")
+    c.commit()
+    stage.execute("INSERT INTO t VALUES (?, 1, 1)", ("bad\x1evalue",))
     cur.execute("CREATE TEMP TABLE t (a text, b double precision, c bigint)")
-    pgstore.copy(stage, cur, "t", ["a", "b", "c"], f"SELECT {pgstore.line([pgstore.field('a', 'TEXT'), pgstore.field('b', 'REAL'), pgstore.field('c', 'INTEGER')])} FROM t")
-    cur.execute("SELECT a, b, c FROM t")
-    got = cur.fetchall()
+    with pytest.raises(pgstore.Unsafe):
+        pgstore.copy(stage, cur, "t", ["a", "b", "c"], fields, "FROM t ORDER BY rowid")
+    c.rollback()
+    cur.execute("CREATE TEMP TABLE t (a text, b double precision, c bigint)")
+    pgstore.copy(stage, cur, "t", ["a", "b", "c"], fields, "FROM t ORDER BY rowid", True)
+    cur.execute("SELECT a FROM t ORDER BY ctid DESC LIMIT 1")
+    assert cur.fetchone() == ("bad\x1evalue",)
     c.close()
-    assert got == [("a\\b\tc\nd\re'\"", 0.1 + 0.2, 3), ("", 1e-300, None), (None, None, 7), ("中文", 12.5, 2 ** 40), ("x", None, 7)]
