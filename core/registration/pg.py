@@ -416,46 +416,100 @@ def copy(stage, cur, table, columns, fields, source, exact=False, epsg=None):
 
 # ------------------------------------------------------------------ the merge
 class _Conn(pgconn.PgConnection):
-    """The merge's connection as the shared statements see it: sqlite3-like execute, with the staging tables a
-    statement reads (stg.<t>) COPYed into temporary tables first."""
+    """A transaction's connection as the shared (SQLite-dialect) statements see it — ``c.execute(sql, args)`` with
+    ``?``, rows as tuples, ``lastrowid`` after an INSERT … VALUES, ``PRAGMA table_info`` — translated by ``pgsql``.
+    A staging table a statement reads (``stg.<t>``) is COPYed into a temporary table first (once per transaction):
+    its GeoPackage geometry blobs (a column ``geom``) become PostGIS geometries in the target CRS, and a staged record
+    view gets its content fingerprint as a column, which stands for ``records.fingerprint(alias)`` in the statements
+    (the fingerprint is computed by SQLite: PostgreSQL would format the JSON differently)."""
 
-    def __init__(self, target, conn, stage, exact):
+    FINGERPRINT = "lcb_yjhash"
+
+    def __init__(self, target, conn, stage, exact, epsg):
         super().__init__(target, conn)
-        self.stage, self.exact = stage, exact
+        self.stage, self.exact, self.epsg = stage, exact, epsg
         self.staged = set()
 
-    def execute(self, sql, args=None):
-        args = tuple(args) if args is not None else ()
-        t = pgsql.translate(sql, bool(args))
+    def _prepare(self, sql, with_args):
+        from . import records
+        for alias in set(re.findall(r"lcb_sha1\(json_array\(([A-Za-z_]\w*)\.", sql)):
+            sql = sql.replace(records.fingerprint(alias), f"{alias}.{self.FINGERPRINT}")
+        t = pgsql.translate(sql, with_args)
         for name in t.stage:
             if name not in self.staged:
                 self._stage_table(name)
+        return t.sql
+
+    def execute(self, sql, args=None):
+        args = tuple(args) if args is not None else ()
+        m = re.match(r"\s*PRAGMA\s+table_info\(\s*\"?(\w+)\"?\s*\)\s*$", sql, re.IGNORECASE)
+        if m:
+            cols = self.columns(m.group(1))
+            return _Rows([(i, c, "", 0, None, int(c == "fid")) for i, c in enumerate(cols)])
+        text = self._prepare(sql, bool(args))
+        single = re.match(r"\s*INSERT\s+INTO\s+(\w+)\s*\([^)]*\)\s*VALUES\s*\((?:[^()']|'[^']*')*\)\s*$", text, re.IGNORECASE | re.DOTALL)
+        if single and "returning" not in text.lower() and "fid" in self.columns(single.group(1)):
+            text += " RETURNING fid"  # sqlite3's lastrowid
         cur = self.conn.cursor()
-        cur.execute(t.sql, args or None)
-        return pgconn._Cursor(cur)
+        cur.execute(text, args or None)
+        out = pgconn._Cursor(cur)
+        if single and cur.description is not None:
+            out.lastrowid = cur.fetchone()[0]
+        return out
 
     def executemany(self, sql, rows):
         from psycopg2.extras import execute_batch
         cur = self.conn.cursor()
-        execute_batch(cur, pgsql.translate(sql, True).sql, [tuple(r) for r in rows], page_size=500)
+        execute_batch(cur, self._prepare(sql, True), [tuple(r) for r in rows], page_size=500)
         return pgconn._Cursor(cur)
 
     def _stage_table(self, name):
-        real = self.stage.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = ?", (name,)).fetchone()
+        from . import records
+        real = self.stage.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = ?", (name,)).fetchone()
         if real is None:
             raise LcbError(f"暂存库中没有表 {name}", f"the staging database has no table {name}")
         cols = self.stage.execute(f'PRAGMA table_info("{real[0]}")').fetchall()
-        kinds = [(c[1], kind_of(c[2] or "TEXT")) for c in cols]
+        kinds = [(c[1], "EWKB" if c[1].lower() == "geom" else kind_of(c[2] or "TEXT")) for c in cols]
+        fields = [(f'v."{n}"', k) for n, k in kinds]
+        names = [n for n, _k in kinds]
+        if {n.upper() for n in names} >= set(schema.HASHED) | {"NH", "GH"}:  # a record view (RECV): its fingerprint too
+            kinds.append((self.FINGERPRINT, "TEXT"))
+            fields.append((records.fingerprint("v"), "TEXT"))
+            names.append(self.FINGERPRINT)
         temp = pgsql.STAGE_PREFIX + name
         cur = self.conn.cursor()
-        cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {PG_TYPES[k]}' for n, k in kinds)}) ON COMMIT DROP")
-        copy(self.stage, cur, temp, [q(n) for n, _k in kinds], [(f'"{n}"', k) for n, k in kinds], f'FROM "{real[0]}"', self.exact)
+        types = {"EWKB": f"geometry(Geometry, {int(self.epsg)})" if self.epsg else "geometry"}
+        cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {types.get(k) or PG_TYPES[k]}' for n, k in kinds)}) ON COMMIT DROP")
+        copy(self.stage, cur, temp, [q(n) for n in names], fields, f'FROM "{real[0]}" v', self.exact, self.epsg)
         cur.execute(f"ANALYZE {temp}")
         self.staged.add(name)
 
 
+class _Rows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return list(self)
+
+
 class PgStore:
-    """One merge into a registration database in PostgreSQL (one connection, one transaction)."""
+    """A registration database in PostgreSQL for one writer (a merge; a change package): one connection, work done
+    in one transaction at a time. The seam ``store.GpkgStore`` offers for a GeoPackage, for a server:
+
+    - ``attach_stage(stage, epsg)``: the staging database whose tables statements read as ``stg.<table>``;
+    - ``run(work, progress)``: ``work(c)`` in ONE transaction (``c``: the sqlite3-like connection of ``_Conn``),
+      committed when it returns true, rolled back when false; redone on a deadlock or serialization failure reported
+      by the server (and with exact COPY text after an ``Unsafe`` value);
+    - ``lock(c, keys)``: the advisory locks of the 地籍子区 and villages written (``zone_keys``), all at once, in order;
+    - ``allocate(c, source, batch, at, county, zoning)``: 不动产单元号 for the parcels of a staging subquery by
+      ``bdcdyh.allocate`` (numbers already given and the sub-zones' serials read from the database), COPYed into
+      bdcdyh_alloc; leaves temp.NA in the staging database and lcb_na(pid, dkbm, bdcdyh) in PostgreSQL;
+    - ``insert_parcels(c, batch, at)``: the parcels of temp.NA from the staged records into cbdk (COPY);
+    - ``replace_parcels(c, source, batch, at)``: cbdk rows (fid) rewritten from staged records (COPY + UPDATE),
+      number and consultation kept;
+    - ``copy_delivery_tables(c, batch, has_ledger)``: the staged delivery tables into qs_* (COPY);
+    - ``refresh_standard(c, where, batch)``: right holders and the standard's tables of the parcels ``where``."""
 
     def __init__(self, target):
         self.target = target
@@ -465,6 +519,7 @@ class PgStore:
         self.role = cur.fetchone()[0]
         self.conn.commit()
         self.exact = False  # the fast COPY text (see copy()); the exact one after an Unsafe value
+        self.stage, self.epsg = None, None
 
     def close(self):
         try:
@@ -478,16 +533,23 @@ class PgStore:
         u = os_user()
         return u if u == self.role else f"{u} ({self.role})"
 
-    def load(self, job):
-        """Run job's load in one transaction; retried on a deadlock or serialization failure reported by the server."""
+    def attach_stage(self, stage, epsg):
+        """`stage`: the staging sqlite3 connection (or an attrdb stage); `epsg`: the database's CRS."""
+        self.stage = getattr(stage, "conn", stage)
+        self.epsg = epsg
+
+    def run(self, work, progress, action="merge", pause=None):
+        """work(c) in one transaction; see the class docstring. Returns what work returned."""
         psycopg2 = pgconn.driver()
         for attempt in range(RETRIES):
-            c = _Conn(self.target, self.conn, job.ws.stage.conn, self.exact)
+            c = _Conn(self.target, self.conn, self.stage, self.exact, self.epsg)
             try:
-                done = self._load(job, c)
+                c.execute("SELECT set_config('lcb.operator', ?, true), set_config('lcb.action', ?, true)", (os_user(), action))
+                done = work(c)
                 if done:
-                    from ..merge import _test_pause
-                    _test_pause("before_commit", job.pause_path)
+                    if pause is not None:
+                        from ..merge import _test_pause
+                        _test_pause("before_commit", pause)
                     self.conn.commit()
                 else:
                     self.conn.rollback()
@@ -499,174 +561,203 @@ class PgStore:
             except psycopg2.Error as e:
                 self.conn.rollback()
                 if getattr(e, "pgcode", None) in RETRYABLE and attempt < RETRIES - 1:
-                    job.progress.info(f"数据库报告死锁或序列化冲突，重试 / the server reported a deadlock or serialization failure, retrying ({attempt + 1})")
+                    progress.info(f"数据库报告死锁或序列化冲突，重试 / the server reported a deadlock or serialization failure, retrying ({attempt + 1})")
                     time.sleep(0.2 * (attempt + 1))
                     continue
-                raise _pg_error(e, self.target, "整合入库失败，登记库没有任何改动", "the merge failed and the registration database was not changed") from None
+                raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动", "writing to the registration database failed and it was not changed") from None
             except BaseException:
                 self.conn.rollback()
                 raise
+        raise LcbError("登记库持续报告死锁，已放弃，登记库没有任何改动", "the database kept reporting deadlocks; gave up, nothing was changed",
+                       path=self.target.display())
 
-    # ------------------------------------------------------------------ one attempt
-    def _load(self, job, c):
-        res, progress, stage, clock = job.result, job.progress, job.ws.stage.conn, job.clock
+    # ------------------------------------------------------------------ the seam's steps
+    def zone_keys(self, zone_sql, village_sql, source):
+        """SQL of the lock keys of the rows of `source` (a FROM clause in PostgreSQL): their 地籍子区 and villages."""
+        return (f"SELECT hashtextextended('lcb:{self.target.schema}:z:' || ({zone_sql}), 0) {source} "
+                f"UNION SELECT hashtextextended('lcb:{self.target.schema}:v:' || substr(COALESCE({village_sql}, ''), 1, 12), 0) {source}")
+
+    def lock(self, c, keys_sql):
+        """Take the advisory locks of `keys_sql` (bigint keys), all in one call, in ascending order (no deadlock)."""
+        c.execute(f"SELECT lcb_lock(array_agg(k ORDER BY k)) FROM ({keys_sql}) AS s(k)")
+
+    def stage_keys(self, c, select, table="lcb_k"):
+        """COPY (pid, dkbm, zone, yjhash) of a staging query into a temporary table (indexed on dkbm)."""
         cur = self.conn.cursor()
-        cur.execute("SELECT set_config('lcb.operator', %s, true), set_config('lcb.action', 'merge', true)", (os_user(),))
-        from . import bdcdyh, records
-        with clock("compare"):
-            stage.execute("DROP TABLE IF EXISTS OUTK")
-            stage.execute(f"""CREATE TABLE OUTK AS SELECT v.pid, v.DKBM, {bdcdyh.zone_sql('v.DKBM', 'v.FBFBM', job.d.county, job.zoning, zn='ZN')} AS ZONE,
-                              {records.fingerprint('v')} AS YJHASH FROM RECV v ORDER BY v.pid""")
-            cur.execute("CREATE TEMP TABLE lcb_k (pid integer PRIMARY KEY, dkbm text, zone text, yjhash text) ON COMMIT DROP")
-            copy(stage, cur, "lcb_k", ["pid", "dkbm", "zone", "yjhash"],
-                 [("pid", "INTEGER"), ("DKBM", "TEXT"), ("ZONE", "TEXT"), ("YJHASH", "TEXT")], "FROM OUTK", self.exact)
-            cur.execute("CREATE INDEX ON lcb_k (dkbm)")
-            cur.execute("ANALYZE lcb_k")
-        with clock("lock"):
-            cur.execute("""SELECT lcb_lock(array_agg(k ORDER BY k)) FROM (
-                             SELECT hashtextextended(%s || zone, 0) AS k FROM lcb_k
-                             UNION SELECT hashtextextended(%s || substr(COALESCE(dkbm, ''), 1, 12), 0) FROM lcb_k) AS s""",
-                        (f"lcb:{self.target.schema}:z:", f"lcb:{self.target.schema}:v:"))
-        with clock("compare"):
-            cur.execute(f"""CREATE TEMP TABLE lcb_st ON COMMIT DROP AS SELECT k.pid, c.fid,
-                CASE WHEN c.fid IS NULL THEN {NEW} WHEN c.yjhash = k.yjhash THEN {SAME} ELSE {CHANGED} END AS st
-                FROM lcb_k k LEFT JOIN cbdk c ON c.dkbm = k.dkbm""")
-            cur.execute("SELECT st, count(*) FROM lcb_st GROUP BY st")
-            n = dict(cur.fetchall())
-        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0)
-        if not res["INSERTED"] and not res["CONFLICTS"]:
-            return False
-        user = self.user
-        cur.execute('INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, "user", epsg) '
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING fid",
-                    (str(job.d.root), job.d.county, job.d.county_name, job.fp, job.params_json, job.now, user, job.epsg))
-        batch = res["batch"] = cur.fetchone()[0]
-        progress.set(70)
-        stage.execute("DROP TABLE IF EXISTS STP")
-        stage.execute("CREATE TABLE STP (pid INTEGER PRIMARY KEY, fid INTEGER, st INTEGER)")
-        cur.execute("SELECT pid, fid, st FROM lcb_st WHERE st <> %s", (NEW,))
-        stage.executemany("INSERT INTO STP VALUES (?, ?, ?)", cur.fetchall())
-        cur.execute("SELECT 1 FROM batches WHERE fingerprint = %s AND fid <> %s LIMIT 1", (job.fp, batch))
-        if cur.fetchone() is None:
-            with clock("copy tables"):
-                self._copy_tables(job, cur, batch)
-        if res["INSERTED"]:
-            with clock("insert"):
-                self._insert(job, c, cur, batch)
-        progress.set(85)
-        progress.check()
-        audits = self._conflicts(job, c, cur, batch) if res["CONFLICTS"] else []
-        progress.set(95)
-        audits.append((job.now, user, "merge", None, batch, json.dumps({k: v for k, v in res.items() if k.isupper()}, ensure_ascii=False)))
-        from psycopg2.extras import execute_values
-        execute_values(cur, 'INSERT INTO audit (at, "user", action, dkbm, pcid, detail) VALUES %s', audits)
-        cur.execute("UPDATE batches SET parcels=%s, inserted=%s, updated=%s, unchanged=%s, conflicts=%s, classes=%s WHERE fid=%s",
-                    (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
-        progress.check()
-        return True
+        cur.execute(f"CREATE TEMP TABLE {table} (pid integer PRIMARY KEY, dkbm text, zone text, yjhash text) ON COMMIT DROP")
+        copy(self.stage, cur, table, ["pid", "dkbm", "zone", "yjhash"],
+             [("pid", "INTEGER"), ("DKBM", "TEXT"), ("ZONE", "TEXT"), ("YJHASH", "TEXT")], select, self.exact)
+        cur.execute(f"CREATE INDEX ON {table} (dkbm)")
+        cur.execute(f"ANALYZE {table}")
 
-    def _copy_tables(self, job, cur, batch):
-        """The delivery's attribute tables (and the ledger) into qs_*, with COPY, once per delivery."""
+    def allocate(self, c, source, batch, at, county, zoning, zones="SELECT DISTINCT zone FROM lcb_k"):
+        """不动产单元号 for the parcels of `source` (a staging subquery with pid, DKBM, FBFBM, TZM): bdcdyh.allocate in
+        the staging database against the numbers the database has already given to these DKBMs and the highest serial
+        of each sub-zone of `zones` (PostgreSQL); the new ones COPYed into bdcdyh_alloc. Call under lock()."""
+        from . import bdcdyh
+        st, cur = self.stage, self.conn.cursor()
+        st.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
+        st.execute("CREATE TABLE bdcdyh_alloc (DKBM TEXT, BDCDYH TEXT, PCID INTEGER, at TEXT)")
+        st.execute("DROP TABLE IF EXISTS ALLOC_SRC")
+        st.execute(f"CREATE TABLE ALLOC_SRC AS SELECT * FROM {source}")
+        cur.execute("CREATE TEMP TABLE lcb_want (dkbm text) ON COMMIT DROP")
+        copy(st, cur, "lcb_want", ["dkbm"], [("DKBM", "TEXT")], "FROM ALLOC_SRC", self.exact)
+        cur.execute("SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN lcb_want w ON w.dkbm = a.dkbm")
+        st.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (?, ?)", cur.fetchall())
+        # the highest serial of each sub-zone, as one stand-in row (no DKBM) that allocate() counts from
+        cur.execute(f"""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
+                        WHERE substr(bdcdyh, 1, 12) IN ({zones}) AND substr(bdcdyh, 15, 5) ~ '^[0-9]{{5}}$' GROUP BY 1""")
+        st.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (NULL, ?)", [(z + "JD" + f"{m:05d}" + bdcdyh.FIXTURE,) for z, m in cur.fetchall()])
+        path = st.execute("PRAGMA database_list").fetchone()[2]  # bdcdyh.allocate reads the zoning as stg.ZN
+        st.commit()
+        st.execute("ATTACH DATABASE ? AS stg", (path,))
+        try:
+            bdcdyh.allocate(st, "ALLOC_SRC", batch, at, county, zoning)
+        finally:
+            st.commit()
+            st.execute("DETACH DATABASE stg")
+        copy(st, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
+             [("DKBM", "TEXT"), ("BDCDYH", "TEXT"), (str(int(batch)), "RAW"), (_sqlite_lit(at), "TEXT")],
+             "FROM temp.NA WHERE fresh ORDER BY pid", self.exact)
+        cur.execute("CREATE TEMP TABLE lcb_na (pid integer PRIMARY KEY, dkbm text, bdcdyh text) ON COMMIT DROP")
+        copy(st, cur, "lcb_na", ["pid", "dkbm", "bdcdyh"], [("pid", "INTEGER"), ("DKBM", "TEXT"), ("BDCDYH", "TEXT")],
+             "FROM temp.NA ORDER BY pid", self.exact)
+
+    def insert_parcels(self, c, batch, at, fingerprints=None):
+        """The parcels of temp.NA (allocate) from the staged records (RECV, DKG) into cbdk, by COPY. `fingerprints`:
+        a staging table (pid, YJHASH) already holding their content fingerprints."""
+        from . import records
+        cols = schema.HASHED
+        kinds = {f.name: f.type for f in schema.CBDK.fields}
+        fp = ("k.YJHASH", "TEXT") if fingerprints else (records.fingerprint("v"), "TEXT")
+        join = f"JOIN {fingerprints} k ON k.pid = a.pid " if fingerprints else ""
+        fields = [("d.geom", "EWKB"), ("a.BDCDYH", "TEXT")] + [(f"v.{f}", kinds[f]) for f in cols] + [
+            (str(int(batch)), "RAW"), fp, (_sqlite_lit(at), "TEXT"), ("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
+        return copy(self.stage, self.conn.cursor(), "cbdk", ["geom", "bdcdyh"] + [q(f) for f in cols] + ["pcid", "yjhash", "rksj", "xszt"],
+                    fields, f"FROM temp.NA a JOIN RECV v ON v.pid = a.pid {join}LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid",
+                    self.exact, self.epsg)
+
+    def replace_parcels(self, c, source, where, batch, at, fingerprints=None):
+        """cbdk rows rewritten from staged records: `source` a staging FROM clause giving aliases s (fid, pid) and v
+        (RECV), `where` its condition; geometry, delivered fields, fingerprint, batch and time replaced; number and consultation kept.
+        Leaves lcb_rp(fid, …) for the caller. Returns the number of rows."""
+        from . import records
+        cols = schema.HASHED
+        kinds = {f.name: f.type for f in schema.CBDK.fields}
+        cur = self.conn.cursor()
+        cur.execute(f"CREATE TEMP TABLE lcb_rp (fid integer, geom geometry, {', '.join(q(f) + ' ' + PG_TYPES[kinds[f]] for f in cols)}, "
+                    "yjhash text) ON COMMIT DROP")
+        fp = ("k.YJHASH", "TEXT") if fingerprints else (records.fingerprint("v"), "TEXT")
+        join = f" JOIN {fingerprints} k ON k.pid = s.pid" if fingerprints else ""
+        fields = [("s.fid", "INTEGER"), ("d.geom", "EWKB")] + [(f"v.{f}", kinds[f]) for f in cols] + [fp]
+        n = copy(self.stage, cur, "lcb_rp", ["fid", "geom"] + [q(f) for f in cols] + ["yjhash"], fields,
+                 f"{source}{join} LEFT JOIN DKG d ON d._i = v.dk_i WHERE {where} ORDER BY s.pid", self.exact, self.epsg)
+        cur.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{q(f)} = x.{q(f)}' for f in cols)}, yjhash = x.yjhash, pcid = %s, rksj = %s
+                        FROM lcb_rp x WHERE cbdk.fid = x.fid""", (batch, at))
+        return n
+
+    def copy_delivery_tables(self, c, batch, has_ledger):
+        """The staged delivery's attribute tables (and the ledger) into qs_*, by COPY."""
         from .. import schema as delivery_schema
-        stage = job.ws.stage.conn
+        cur = self.conn.cursor()
         kinds = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
         for table, spec in delivery_schema.TABLES.items():
             fields = [(f'"{f[0]}"', kinds[f[1]]) for f in spec] + [(str(int(batch)), "RAW")]
-            copy(stage, cur, q(schema.QS_PREFIX + table.lower()), [q(f[0]) for f in spec] + ["pcid"], fields,
+            copy(self.stage, cur, q(schema.QS_PREFIX + table.lower()), [q(f[0]) for f in spec] + ["pcid"], fields,
                  f'FROM "{table}" ORDER BY _row', self.exact)
-        if job.ws.stage.has_ledger:
+        if has_ledger:
             fields = [("DKBM", "TEXT"), ("CBFBM", "TEXT"), ("CBJYQZBM", "TEXT"), ("DBMJ", "REAL"), (str(int(batch)), "RAW")]
-            copy(stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"], fields,
+            copy(self.stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"], fields,
                  "FROM LEDGER ORDER BY _row", self.exact)
 
-    def _insert(self, job, c, cur, batch):
-        """New parcels: numbers (allocated in the staging database against the numbers already given), features
-        (COPY), right holders / standard tables."""
-        from . import bdcdyh
-        stage = job.ws.stage.conn
-        with job.clock("allocate"):
-            stage.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
-            stage.execute("CREATE TABLE bdcdyh_alloc (DKBM TEXT, BDCDYH TEXT, PCID INTEGER, at TEXT)")
-            cur.execute(f"""SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN lcb_k k ON k.dkbm = a.dkbm
-                            JOIN lcb_st s ON s.pid = k.pid AND s.st = {NEW}""")
-            stage.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (?, ?)", cur.fetchall())
-            # the highest serial of each sub-zone, as one stand-in row (no DKBM) that allocate() counts from
-            cur.execute("""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
-                           WHERE substr(bdcdyh, 1, 12) IN (SELECT DISTINCT zone FROM lcb_k) AND substr(bdcdyh, 15, 5) ~ '^[0-9]{5}$' GROUP BY 1""")
-            stage.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (NULL, ?)",
-                              [(z + "JD" + f"{m:05d}" + bdcdyh.FIXTURE,) for z, m in cur.fetchall()])
-            self._attach_self(stage)
-            try:
-                bdcdyh.allocate(stage, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM RECK k WHERE k.pid NOT IN (SELECT pid FROM STP))",
-                                batch, job.now, job.d.county, job.zoning)
-            finally:
-                stage.commit()
-                stage.execute("DETACH DATABASE stg")
-            copy(stage, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
-                 [("DKBM", "TEXT"), ("BDCDYH", "TEXT"), (str(int(batch)), "RAW"), (_sqlite_lit(job.now), "TEXT")],
-                 "FROM temp.NA WHERE fresh ORDER BY pid", self.exact)
-        with job.clock("insert parcels"):
-            cols = schema.HASHED
-            pg_cols = ["geom", "bdcdyh"] + [q(f) for f in cols] + ["pcid", "yjhash", "rksj", "xszt"]
-            kinds = {f.name: f.type for f in schema.CBDK.fields}
-            fields = [("d.geom", "EWKB"), ("a.BDCDYH", "TEXT")] + [(f"v.{f}", kinds[f]) for f in cols] + [
-                (str(int(batch)), "RAW"), ("k.YJHASH", "TEXT"), (_sqlite_lit(job.now), "TEXT"),
-                ("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
-            copy(stage, cur, "cbdk", pg_cols, fields, "FROM temp.NA a JOIN RECV v ON v.pid = a.pid JOIN OUTK k ON k.pid = a.pid "
-                 "LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid", self.exact, job.epsg)
-        with job.clock("holders"):
-            self.derive(c, f"c.pcid = {int(batch)}", batch)
-
-    @staticmethod
-    def _attach_self(stage):
-        """The staging database also as `stg` on its own connection: bdcdyh.allocate reads the zoning as stg.ZN."""
-        path = stage.execute("PRAGMA database_list").fetchone()[2]
-        stage.commit()
-        stage.execute("ATTACH DATABASE ? AS stg", (path,))
-
-    def derive(self, c, where, batch):
-        """Right holders (and the standard's tables, when the layout has them) of the parcels `where` (a condition
-        on cbdk c), by the statements the GeoPackage runs."""
+    def refresh_standard(self, c, where, batch, replaced=False):
+        """Right holders (and the standard's tables, when the layout has them) of the parcels `where` (a condition on
+        cbdk c), by the statements the GeoPackage runs. replaced: their old rows are removed first."""
         from . import standard
         refresh = getattr(standard, "refresh", None)
         if refresh is not None:
             refresh(c, where)
-        else:
-            standard.derive_holders(c, where, batch)
+            return
+        if replaced:
+            c.execute(f"DELETE FROM qlr WHERE DKBM IN (SELECT c.DKBM FROM cbdk c WHERE {where})")
+        standard.derive_holders(c, where, batch)
 
-    def _conflicts(self, job, c, cur, batch):
-        """A DKBM already there with different content: recorded; replaced on request (number and consultation kept)."""
-        from psycopg2.extras import execute_values
 
-        from ..merge import conflict_records
-        stage = job.ws.stage.conn
-        res = job.result
-        cols = schema.HASHED
-        changed = stage.execute(f"SELECT s.pid, s.fid, {', '.join('v.' + f for f in cols)} FROM STP s JOIN RECV v ON v.pid = s.pid "
-                                f"WHERE s.st = {CHANGED} ORDER BY s.pid").fetchall()
-        cur.execute(f"SELECT fid, {', '.join(q(f) for f in cols)} FROM cbdk WHERE fid = ANY(%s)", ([r[1] for r in changed],))
-        current = {r[0]: r[1:] for r in cur.fetchall()}
-        pairs = [(dict(zip(cols, r[2:])), dict(zip(cols, current[r[1]]))) for r in changed]
-        conflicts, audits = conflict_records(pairs, cols, job.on_conflict, batch, job.now, self.user)
-        execute_values(cur, "INSERT INTO conflicts (pcid, dkbm, fields, existing, incoming, resolution, at) VALUES %s", conflicts)
-        if job.on_conflict == "replace":
-            kinds = {f.name: f.type for f in schema.CBDK.fields}
-            cur.execute(f"CREATE TEMP TABLE lcb_rp (fid integer, geom geometry, {', '.join(q(f) + ' ' + PG_TYPES[kinds[f]] for f in cols)}, "
-                        "yjhash text) ON COMMIT DROP")
-            fields = [("s.fid", "INTEGER"), ("d.geom", "EWKB")] + [(f"v.{f}", kinds[f]) for f in cols] + [("k.YJHASH", "TEXT")]
-            copy(stage, cur, "lcb_rp", ["fid", "geom"] + [q(f) for f in cols] + ["yjhash"], fields,
-                 f"FROM STP s JOIN RECV v ON v.pid = s.pid JOIN OUTK k ON k.pid = s.pid LEFT JOIN DKG d ON d._i = v.dk_i "
-                 f"WHERE s.st = {CHANGED} ORDER BY s.pid", self.exact, job.epsg)
-            cur.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{q(f)} = x.{q(f)}' for f in cols)}, yjhash = x.yjhash, pcid = %s, rksj = %s
-                            FROM lcb_rp x WHERE cbdk.fid = x.fid""", (batch, job.now))
-            from . import standard
-            if getattr(standard, "refresh", None) is None:  # the layout before the standard's tables: holders rewritten here
-                c.execute("DELETE FROM qlr WHERE DKBM IN (SELECT DKBM FROM cbdk WHERE fid IN (SELECT fid FROM lcb_rp))")
-                standard.derive_holders(c, "c.fid IN (SELECT fid FROM lcb_rp)", batch)
-            elif not _standard_triggers(""):
-                self.derive(c, "c.fid IN (SELECT fid FROM lcb_rp)", batch)
-            res["UPDATED"] = len(changed)
-        return audits
+def merge_work(job, st):
+    """The work of one merge in its transaction (MergeJob.load for a PostgreSQL target)."""
+    from . import bdcdyh, records
+    res, progress, stage, clock = job.result, job.progress, job.ws.stage.conn, job.clock
+
+    def work(c):
+        res.update(INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0)
+        with clock("compare"):
+            st.stage_keys(c, "FROM OUTK")
+        with clock("lock"):
+            st.lock(c, st.zone_keys("zone", "dkbm", "FROM lcb_k"))
+        with clock("compare"):
+            c.execute(f"""CREATE TEMP TABLE lcb_st ON COMMIT DROP AS SELECT k.pid, x.fid,
+                CASE WHEN x.fid IS NULL THEN {NEW} WHEN x.yjhash = k.yjhash THEN {SAME} ELSE {CHANGED} END AS st
+                FROM lcb_k k LEFT JOIN cbdk x ON x.dkbm = k.dkbm""")
+            n = dict(c.execute("SELECT st, count(*) FROM lcb_st GROUP BY st").fetchall())
+        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0)
+        if not res["INSERTED"] and not res["CONFLICTS"]:
+            return False  # every parcel unchanged: rolled back, nothing written
+        user = st.user
+        batch = res["batch"] = c.execute("INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, user, epsg) "
+                                         "VALUES (?,?,?,?,?,?,?,?)", (str(job.d.root), job.d.county, job.d.county_name, job.fp,
+                                                                      job.params_json, job.now, user, job.epsg)).lastrowid
+        progress.set(70)
+        stage.execute("DROP TABLE IF EXISTS STP")
+        stage.execute("CREATE TABLE STP (pid INTEGER PRIMARY KEY, fid INTEGER, st INTEGER)")
+        stage.executemany("INSERT INTO STP VALUES (?, ?, ?)", c.execute("SELECT pid, fid, st FROM lcb_st WHERE st <> ?", (NEW,)).fetchall())
+        if not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (job.fp, batch)).fetchone():
+            with clock("copy tables"):
+                st.copy_delivery_tables(c, batch, job.ws.stage.has_ledger)
+        if res["INSERTED"]:
+            with clock("allocate"):
+                st.allocate(c, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM RECK k WHERE k.pid NOT IN (SELECT pid FROM STP))",
+                            batch, job.now, job.d.county, job.zoning)
+            with clock("insert parcels"):
+                st.insert_parcels(c, batch, job.now, fingerprints="OUTK")
+        progress.set(85)
+        progress.check()
+        audits = _conflicts(job, st, c, batch) if res["CONFLICTS"] else []
+        with clock("standard tables"):
+            st.refresh_standard(c, f"c.PCID = {int(batch)} AND c.fid NOT IN (SELECT fid FROM lcb_st WHERE st <> {NEW})", batch)
+            if res["UPDATED"]:
+                st.refresh_standard(c, "c.fid IN (SELECT fid FROM lcb_rp)", batch, replaced=True)
+        progress.set(95)
+        audits.append((job.now, user, "merge", None, batch, json.dumps({k: v for k, v in res.items() if k.isupper()}, ensure_ascii=False)))
+        c.executemany("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,?,?)", audits)
+        c.execute("UPDATE batches SET parcels=?, inserted=?, updated=?, unchanged=?, conflicts=?, classes=? WHERE fid=?",
+                  (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
+        progress.check()
+        return True
+
+    with clock("compare"):
+        stage.execute("DROP TABLE IF EXISTS OUTK")
+        stage.execute(f"""CREATE TABLE OUTK AS SELECT v.pid, v.DKBM, {bdcdyh.zone_sql('v.DKBM', 'v.FBFBM', job.d.county, job.zoning, zn='ZN')} AS ZONE,
+                          {records.fingerprint('v')} AS YJHASH FROM RECV v ORDER BY v.pid""")
+        stage.commit()
+    return work
+
+
+def _conflicts(job, st, c, batch):
+    """A DKBM already there with different content: recorded; replaced on request (number and consultation kept)."""
+    from ..merge import conflict_records
+    stage, res, cols = job.ws.stage.conn, job.result, schema.HASHED
+    changed = stage.execute(f"SELECT s.pid, s.fid, {', '.join('v.' + f for f in cols)} FROM STP s JOIN RECV v ON v.pid = s.pid "
+                            f"WHERE s.st = {CHANGED} ORDER BY s.pid").fetchall()
+    current = {}
+    for i in range(0, len(changed), 1000):
+        part = [r[1] for r in changed[i:i + 1000]]
+        current.update({r[0]: r[1:] for r in c.execute(f"SELECT fid, {', '.join(cols)} FROM cbdk WHERE fid IN ({', '.join('?' * len(part))})", part)})
+    pairs = [(dict(zip(cols, r[2:])), dict(zip(cols, current[r[1]]))) for r in changed]
+    conflicts, audits = conflict_records(pairs, cols, job.on_conflict, batch, job.now, st.user)
+    c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
+    if job.on_conflict == "replace":
+        res["UPDATED"] = st.replace_parcels(c, "FROM STP s JOIN RECV v ON v.pid = s.pid", f"s.st = {CHANGED}", batch, job.now, "OUTK")
+    return audits
 
 
 def _sqlite_lit(text):
@@ -695,8 +786,10 @@ def run(job):
     st = PgStore(job.pg)
     try:
         job.stage_records(job.epsg)
+        st.attach_stage(job.ws.stage, job.epsg)
+        work = merge_work(job, st)
         with job.clock("commit"):
-            st.load(job)
+            st.run(work, job.progress, pause=job.pause_path)
     finally:
         st.close()
     job.progress.set(100)

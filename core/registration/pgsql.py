@@ -10,6 +10,7 @@ literals and quoted names are never touched inside):
 - ``stg.<table>`` (the merge's staging database, ATTACHed in SQLite) → ``lcb_stg_<table>``, a temporary table the
   PostgreSQL store fills from the staging database with COPY when a statement first needs it (``stage_tables``);
   ``temp.<t>`` → ``<t>``, ``main.<t>`` → ``<t>``;
+- ``a IS b`` / ``a IS NOT b`` (SQLite's null-safe comparison) → ``IS [NOT] DISTINCT FROM`` (``IS [NOT] NULL`` kept);
 - ``round(x, n)`` → ``round((x)::numeric, n)::double precision``; ``printf('%05d', x)`` → ``lpad``;
   ``printf('%.6f', x)`` → ``round((x)::numeric, 6)::text``; ``typeof(x)`` → ``lcb_typeof(x)`` (a function of the
   schema giving SQLite's type names); ``group_concat`` → ``string_agg``; ``ifnull`` → ``coalesce``;
@@ -32,6 +33,7 @@ _TOKENS = re.compile(r"""
   | (?P<other>.)
 """, re.VERBOSE | re.DOTALL)
 
+_IS_KEEP = {"null", "true", "false", "unknown", "distinct", "document", "normalized"}
 _PRINTF_INT = re.compile(r"^'%0(\d+)d'$")
 _PRINTF_FIX = re.compile(r"^'%\.(\d+)f'$")
 
@@ -116,6 +118,16 @@ def _seq(toks, i, with_args, stage, stops=(")",)):
                 out.append(_FUNCS[low](args))
                 i += 1  # past the closing parenthesis
                 continue
+            if low == "is":  # SQLite's null-safe comparison `a IS b` / `a IS NOT b`
+                k = j
+                neg = nxt is not None and nxt[0] == "word" and nxt[1].lower() == "not"
+                if neg:
+                    k = _next(toks, j + 1)
+                after = toks[k] if k < len(toks) else None
+                if after is not None and not (after[0] == "word" and after[1].lower() in _IS_KEEP):
+                    out.append("IS DISTINCT FROM " if neg else "IS NOT DISTINCT FROM ")
+                    i = k
+                    continue
             if low == "user" and nxt != ("op", "("):
                 out.append('"user"')
             elif low == "immediate" and _last_word(out) == "begin":
