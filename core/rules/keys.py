@@ -1,0 +1,95 @@
+"""Keys are compared after trimming blanks, and a key with blanks is itself reported.
+
+`trim_keys` runs before every rule (core.validate.run_rules): it finds the code values with leading or trailing
+blanks (space, tab, full-width space, no-break space) in the staged attribute tables and the DK layer, records
+them, and trims them in the private staging copy, so that a DKBM written "3715…0001 " in CBDKXX still matches
+its parcel. The delivery itself is never touched."""
+import numpy as np
+
+from ..issues import parallel, rule
+from .common import KEYS
+
+# Code columns per table (the record's own key first is not required: KEYS names it).
+KEY_COLUMNS = {
+    "FBF": ["FBFBM"],
+    "CBF": ["CBFBM"],
+    "CBF_JTCY": ["CBFBM"],
+    "CBHT": ["CBHTBM", "FBFBM", "CBFBM", "YCBHTBM"],
+    "CBDKXX": ["DKBM", "FBFBM", "CBFBM", "CBHTBM", "LZHTBM", "CBJYQZBM"],
+    "CBJYQZDJB": ["CBJYQZBM", "FBFBM", "CBFBM"],
+    "CBJYQZ": ["CBJYQZBM"],
+    "CBJYQZ_QZBF": ["CBJYQZBM"],
+    "CBJYQZ_QZHF": ["CBJYQZBM"],
+    "CBJYQZ_QZZX": ["CBJYQZBM"],
+    "LZHT": ["LZHTBM", "CBHTBM", "CBFBM", "SRFBM"],
+    "QSLYZLFJ": ["CBJYQZBM"],
+}
+BLANKS = " \t\r\n\u3000\u00a0"
+_SQL_BLANKS = "' ' || char(9) || char(13) || char(10) || char(12288) || char(160)"
+
+
+def _trim(col):
+    return f'trim("{col}", {_SQL_BLANKS})'
+
+
+def trim_keys(ctx):
+    """Record and trim code values with surrounding blanks (staging tables and the DK arrays)."""
+    stage = ctx.ws.stage
+    for table, cols in KEY_COLUMNS.items():
+        cols = [c for c in cols if c in stage.present.get(table, [])]
+        if not cols:
+            continue
+        key = KEYS[table]
+        cond = " OR ".join(f'"{c}" <> {_trim(c)}' for c in cols)
+        sel = ", ".join(f'"{c}"' for c in cols)
+        rows = ctx.q(f'SELECT "{key}", {sel} FROM "{table}" WHERE {cond}')
+        if not rows:
+            continue
+        for row in rows:
+            rec = (row[0] or "").strip(BLANKS)
+            for c, v in zip(cols, row[1:]):
+                if isinstance(v, str) and v != v.strip(BLANKS):
+                    ctx.key_blanks.append((table, rec, c, v))
+        for c in cols:
+            stage.conn.execute(f'UPDATE "{table}" SET "{c}" = {_trim(c)} WHERE "{c}" <> {_trim(c)}')
+        stage.conn.commit()
+    dk = ctx.ws.dk
+    if dk is None or not dk.n or "DKBM" not in dk.raw:
+        return
+    raw = dk.raw["DKBM"]
+    if raw.dtype.kind != "S" or not len(raw):
+        return
+    stripped = np.char.strip(raw)
+    suspect = (stripped != raw) | np.char.startswith(raw, "\u3000".encode()) | np.char.endswith(raw, "\u3000".encode()) \
+        | np.char.startswith(raw, "\u00a0".encode()) | np.char.endswith(raw, "\u00a0".encode())
+    idx = np.nonzero(suspect)[0]
+    if not len(idx):
+        return
+    fixed = raw.copy()
+    updates = []
+    for i in idx:
+        v = raw[i].decode("utf-8", "replace")
+        t = v.strip(BLANKS)
+        if t == v:
+            continue
+        ctx.key_blanks.append(("DK", t, "DKBM", v))
+        fixed[i] = t.encode("utf-8")
+        updates.append((t, int(i)))
+    dk.raw["DKBM"] = fixed
+    dk.fields.cache.pop("DKBM", None)
+    ctx._dk_index = None
+    try:
+        stage.conn.executemany("UPDATE DK SET DKBM = ? WHERE _i = ?", updates)
+        stage.conn.commit()
+    except Exception:  # noqa: BLE001 - a workspace opened without the staged DK table
+        pass
+
+
+@rule("code.key_blanks", "code", "error", "{layer} 的 {field}“{value}”首尾含空白字符（已去除空白后再比对）",
+      "A code (DKBM, CBFBM, FBFBM, CBHTBM, CBJYQZBM, LZHTBM …) has leading or trailing blanks; it is compared after "
+      "trimming, so the record still links, but the value must be corrected.", family="keys",
+      source="NY/T 2538-2014: codes are fixed-length digit strings; vendor QC (字符串不得含空格, reference/standards.md §5).")
+@parallel
+def key_blanks(ctx):
+    for table, key, field, raw in ctx.key_blanks:
+        ctx.issue("code.key_blanks", key, field, raw, layer=table, geometry_of=key if table in ("DK", "CBDKXX") else None)

@@ -1,0 +1,429 @@
+"""Summary tables (汇总表格) agree with the database.
+
+The delivery's six summary tables (按地块 / 按承包方 / 按权证信息 / 按承包地土地用途 / 按承包地是否基本农田 /
+按非承包地地块类别汇总表) give, per 权属单位 row (county, township, village, group: the row's 14-digit code with
+trailing zeros), counts and areas. Each figure is recomputed from the attribute tables and the DK layer and compared:
+counts exactly, areas (亩, 2 decimals) within 0.01 亩 of any of the conventions vendors use (the sum of the stored 亩
+twins, the sum of the per-record rounded twins, or the rounded sum of the m² areas; contract land by its contract
+area or by its measured area). Issues are keyed by the table's file path; the message names the row's unit.
+
+Definitions, as the bundled sample's tables are built: 承包地块 = distinct DKBM of CBDKXX (by its FBFBM), area from
+CBDKXX.HTMJ; 非承包地块 = DK features of class 21/22/23/99, area from DK.SCMJ; 颁发权证 = CBJYQZ rows; 承包方 = CBF
+rows (农户 CBFLX 1, 个人 2, 单位 3; 其他方式 = 2 + 3); 家庭成员 = CBF_JTCY rows of farm households (or their CBFCYSL);
+土地用途 and 基本农田 from the parcel's DK.TDYT / DK.SFJBNT."""
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..attrdb import read_table_file
+from ..errors import LcbError
+from ..issues import parallel, rule
+from ..params import MU, exceeds
+
+TOLERANCE = 0.01  # in the table's own unit (亩, or m² when the unit row says 平方米)
+LEVEL = {6: "县", 9: "乡镇", 12: "村", 14: "组"}
+
+# kind -> (file-name fragment, standard title, rule id, [(column, aliases, metric)])
+#   metric: a count metric name, or ("area", area metric name)
+TABLES = {
+    "parcels": ("按地块", "按地块汇总表", "package.summary_parcels", [
+        ("发包方数量", ["发包方数量", "发包方个数"], "fbf"),
+        ("承包地块总数", ["承包地块总数", "承包地块数量", "承包地块数"], "parcels"),
+        ("承包地块总面积", ["承包地块总面积", "承包地块面积"], ("area", "contract")),
+        ("非承包地块总数", ["非承包地块总数", "非承包地块数量", "非承包地块数"], "noncontract"),
+        ("非承包地块总面积", ["非承包地块总面积", "非承包地块面积"], ("area", "noncontract")),
+        ("颁发权证数量", ["颁发权证数量", "权证数量", "发证数量"], "certs"),
+    ]),
+    "contractors": ("按承包方", "按承包方汇总表", "package.summary_contractors", [
+        ("承包方总数", ["承包方总数", "承包方数量"], "cbf"),
+        ("家庭承包农户数量", ["承包农户数量", "家庭承包农户数量", "农户数量"], "cbf1"),
+        ("家庭承包成员数量", ["家庭成员数量", "家庭承包成员数量", "成员数量"], "members"),
+        ("其他方式承包合计", ["其他方式承包合计", "其他方式承包数量"], "cbf23"),
+        ("单位承包数量", ["单位承包数量", "单位数量"], "cbf3"),
+        ("个人承包数量", ["个人承包数量", "个人数量"], "cbf2"),
+    ]),
+    "certificates": ("按权证", "按权证信息汇总表", "package.summary_certificates", [
+        ("颁发权证数量合计", ["颁发权证数量合计", "权证数量合计", "颁发权证数量", "颁发权证总数"], "certs"),
+        ("颁发权证数量家庭承包", ["颁发权证数量家庭承包", "家庭承包颁发权证数量", "家庭承包权证数量"], "certs_family"),
+        ("颁发权证数量其他方式承包", ["颁发权证数量其他方式承包", "其他方式承包颁发权证数量", "其他方式承包权证数量"], "certs_other"),
+        ("颁发权证面积合计", ["颁发权证面积合计", "权证面积合计", "颁发权证面积", "颁发权证总面积"], ("area", "cert")),
+        ("颁发权证面积家庭承包", ["颁发权证面积家庭承包", "家庭承包颁发权证面积", "家庭承包权证面积"], ("area", "cert_family")),
+        ("颁发权证面积其他方式承包", ["颁发权证面积其他方式承包", "其他方式承包颁发权证面积", "其他方式承包权证面积"], ("area", "cert_other")),
+    ]),
+    "land_use": ("土地用途", "按承包地土地用途汇总表", "package.summary_land_use", [
+        ("种植业", ["种植业"], ("area", "use1")),
+        ("林业", ["林业"], ("area", "use2")),
+        ("畜牧业", ["畜牧业"], ("area", "use3")),
+        ("渔业", ["渔业"], ("area", "use4")),
+        ("农业用途小计", ["农业用途小计", "农业用途合计", "农业用途面积小计", "农业用途面积合计"], ("area", "use1234")),
+        ("非农业用途", ["非农用途", "非农业用途", "非农用途面积", "非农业用途面积"], ("area", "use5")),
+        ("合计", ["合计", "总计", "总面积"], ("area", "use_all")),
+    ]),
+    "farmland": ("基本农田", "按承包地是否基本农田汇总表", "package.summary_farmland", [
+        ("基本农田面积", ["基本农田面积", "基本农田"], ("area", "jbnt1")),
+        ("非基本农田面积", ["非基本农田面积", "非基本农田"], ("area", "jbnt2")),
+        ("合计", ["合计", "总计", "总面积"], ("area", "jbnt_all")),
+    ]),
+    "non_contract": ("非承包地", "按非承包地地块类别汇总表", "package.summary_non_contract", [
+        ("自留地", ["自留地"], ("area", "dklb21")),
+        ("机动地", ["机动地"], ("area", "dklb22")),
+        ("开荒地", ["开荒地"], ("area", "dklb23")),
+        ("其他集体土地", ["其他集体土地"], ("area", "dklb99")),
+        ("合计", ["合计", "总计", "总面积"], ("area", "noncontract")),
+    ]),
+}
+NONCONTRACT = ("21", "22", "23", "99")
+
+_MSG = "{layer}“{unit}”（{level}级 {code}）的“{field}”为 {value}，按数据库重新统计应为 {detail}"
+
+
+def _desc(title, what):
+    return f"A figure of {title} differs from the value recomputed from the database ({what}) for its county, township, village or group row."
+
+
+@rule("package.summary_parcels", "package", "error", _MSG, _desc("按地块汇总表", "发包方, 承包地块 count and 亩, 非承包地块 count and 亩, 颁发权证"), family="summary")
+@rule("package.summary_contractors", "package", "error", _MSG, _desc("按承包方汇总表", "承包方, 农户, 家庭成员, 单位, 个人"), family="summary")
+@rule("package.summary_certificates", "package", "error", _MSG, _desc("按权证信息汇总表", "颁发权证 count and 亩, 家庭承包 / 其他方式承包"), family="summary")
+@rule("package.summary_land_use", "package", "error", _MSG, _desc("按承包地土地用途汇总表", "亩 of contract land by DK.TDYT"), family="summary")
+@rule("package.summary_farmland", "package", "error", _MSG, _desc("按承包地是否基本农田汇总表", "亩 of contract land by DK.SFJBNT"), family="summary")
+@rule("package.summary_non_contract", "package", "error", _MSG, _desc("按非承包地地块类别汇总表", "亩 of DK parcels of class 21/22/23/99"), family="summary")
+@rule("package.summary_missing", "package", "warning", "汇总表格中没有{detail}", "One of the six standard summary tables is absent.", family="summary",
+      why="the 汇交办法 text that lists them is UNCONFIRMED (the six are what vendor exporters write); a county may deliver them on paper.")
+@rule("package.summary_layout", "package", "warning", "汇总表格“{key}”{detail}",
+      "A summary table whose header row (权属单位代码 …) or columns cannot be recognised, so it is not compared.", family="summary",
+      why="the table may follow another template; it is listed in the inventory but not checked.")
+@rule("package.summary_units", "package", "warning", "{layer}缺少 {value} 个有数据的权属单位的行（如 {detail}）",
+      "A summary table has no row for some county / township / village / group that has data.", family="summary",
+      why="some templates list only the units of one level; the totals of the rows present are still checked.")
+@parallel
+def summary_tables(ctx):
+    d = ctx.ws.d
+    if d.folders.get("汇总表格") is None:
+        return  # package.missing_folder says so
+    files = {}
+    for path in d.summary_tables:
+        p = Path(path)
+        if p.suffix.lower() not in (".xls", ".xlsx", ".csv") or p.name.startswith((".", "~$")):
+            continue
+        kind = _kind(p.name)
+        if kind and kind not in files:
+            files[kind] = p
+    for kind, (_frag, title, _rid, _cols) in TABLES.items():
+        if kind not in files:
+            ctx.issue("package.summary_missing", f"汇总表格/{d.county}{d.county_name}{title}.xls", "", "", layer="汇总表格", detail=title)
+    if not files:
+        return
+    stats = Stats(ctx)
+    for kind, path in files.items():
+        _check(ctx, stats, kind, path)
+
+
+def _kind(name):
+    for kind in ("non_contract", "land_use", "farmland", "certificates", "contractors", "parcels"):
+        if TABLES[kind][0] in name:
+            return kind
+    return None
+
+
+def _norm(h):
+    h = re.sub(r"[（(][^）)]*[）)]", "", str(h or ""))
+    return re.sub(r"\s+", "", h).replace("：", "").replace(":", "")
+
+
+def _code(v):
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v if v is not None else "").strip()
+    if s.endswith(".0") and s[:-2].isdigit():
+        s = s[:-2]
+    return s if s.isdigit() else ""
+
+
+def _number(v):
+    if v is None:
+        return 0.0
+    if isinstance(v, (int, float)):
+        return float(v)
+    s = str(v).strip().replace(",", "")
+    if not s:
+        return 0.0
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _read(path):
+    header, rows = read_table_file(path)
+    return [list(header)] + [list(r) for r in rows]
+
+
+def _layout(rows, spec):
+    """(header row index, first data row index, {column index: (column, metric)}, unit) or None."""
+    hi = next((i for i, r in enumerate(rows[:15]) if any(_norm(c) == "权属单位代码" for c in r)), None)
+    if hi is None:
+        return None
+    first = hi + 1
+    while first < len(rows) and first < hi + 4 and not _code(rows[first][0] if rows[first] else ""):
+        first += 1
+    width = max(len(r) for r in rows[hi:first])
+    names, carry = [], ""
+    for j in range(width):
+        top = _norm(rows[hi][j]) if j < len(rows[hi]) else ""
+        subs = [_norm(rows[k][j]) for k in range(hi + 1, first) if j < len(rows[k])]
+        subs = [x for x in subs if x]
+        if top:
+            carry = top
+        elif subs:  # a merged parent cell spans this column: its text sits in the first column of the span
+            top = carry
+        names.append(top + "".join(subs))
+    cols = {}
+    for j, name in enumerate(names):
+        best = None
+        for column, aliases, metric in spec:
+            for a in aliases:
+                if a == name:
+                    score = (3, len(a))
+                elif name.endswith(a):
+                    score = (2, len(a))
+                elif a in name:
+                    score = (1, len(a))
+                else:
+                    continue
+                if best is None or score > best[0]:
+                    best = (score, column, metric)
+        if best and best[1] not in {c for c, _m in cols.values()}:
+            cols[j] = (best[1], best[2])
+    unit_text = "".join(str(c) for r in rows[:hi] for c in r)
+    unit = "m²" if ("平方米" in unit_text or "㎡" in unit_text) and "亩" not in unit_text else "亩"
+    return hi, first, cols, unit
+
+
+def _check(ctx, stats, kind, path):
+    _frag, title, rid, spec = TABLES[kind]
+    rel = ctx.ws.d.rel(path)
+    try:
+        rows = _read(path)
+    except LcbError as e:
+        ctx.issue("package.unreadable", rel, "", "", layer="汇总表格", detail=e.zh)
+        return
+    lay = _layout(rows, spec)
+    if lay is None:
+        ctx.issue("package.summary_layout", rel, "", "", layer=title, detail="没有“权属单位代码”表头行，未能核对")
+        return
+    _hi, first, cols, unit = lay
+    if not cols:
+        ctx.issue("package.summary_layout", rel, "", "", layer=title, detail="的列名都无法识别，未能核对")
+        return
+    seen = set()
+    for r in rows[first:]:
+        code = _code(r[0] if r else "")
+        if len(code) != 14:
+            continue
+        n = _level(code)
+        unit_code = code[:n]
+        seen.add(unit_code)
+        name = str(r[1]).strip() if len(r) > 1 and r[1] is not None else ""
+        for j, (column, metric) in cols.items():
+            reported = _number(r[j] if j < len(r) else None)
+            area, want = stats.value(metric, n, unit_code, unit)
+            if reported is None:
+                ok = False
+            elif area:
+                ok = any(not exceeds(reported, w, TOLERANCE) for w in want)
+            else:
+                ok = any(reported == w for w in want)
+            if not ok:
+                shown = f"{want[0]:.2f} {unit}" if area else " 或 ".join(str(w) for w in dict.fromkeys(want))
+                ctx.issue(rid, rel, column, r[j] if j < len(r) else "", layer=title, unit=name or code, level=LEVEL[n], code=code,
+                          detail=shown, village=code[:12] if n >= 12 else "")
+    have = stats.units()
+    missing = sorted(u for u in have if u not in seen)
+    if missing:
+        ctx.issue("package.summary_units", rel, "权属单位代码", len(missing), layer=title,
+                  detail="、".join(u.ljust(14, "0") for u in missing[:3]) + ("…" if len(missing) > 3 else ""))
+
+
+def _level(code):
+    if code[6:].strip("0") == "":
+        return 6
+    if code[9:].strip("0") == "":
+        return 9
+    if code[12:].strip("0") == "":
+        return 12
+    return 14
+
+
+class Stats:
+    """Per-group (14-digit 发包方 code) figures recomputed from the database, summed to the county, township and
+    village by prefix. Each metric is computed the first time a table asks for it."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.counts = {}  # metric -> {length: {prefix: value}}
+        self.areas = {}  # metric -> [basis {length: {prefix: (m2, mu, rounded mu)}}]
+        self._dk = None
+        self._dk_attr = False
+
+    # ---------------------------------------------------------------- public
+    def units(self):
+        """The unit prefixes (6/9/12/14) that have a 发包方."""
+        out = set()
+        for g in self._groups_of(self.ctx.q("SELECT FBFBM, 1 FROM FBF WHERE FBFBM IS NOT NULL")):
+            for n in (6, 9, 12, 14):
+                out.add(g[:n])
+        return {u for u in out if len(u) in (6, 9, 12, 14) and _level(u.ljust(14, "0")) == len(u)}
+
+    def value(self, metric, n, prefix, unit):
+        """(is an area, [acceptable values]) of a metric for the unit `prefix` of length n."""
+        if isinstance(metric, tuple):
+            out = []
+            for basis in self._area(metric[1]):
+                m2, mu, rmu = basis.get(n, {}).get(prefix, (0.0, 0.0, 0.0))
+                out += [round(m2, 2)] if unit == "m²" else [mu, rmu, round(m2 * MU + 1e-9, 2)]
+            return True, out or [0.0]
+        return False, [a.get(n, {}).get(prefix, 0) for a in self._count(metric)]
+
+    # ---------------------------------------------------------------- building blocks
+    @staticmethod
+    def _groups_of(rows):
+        return {str(g)[:14] for g, *_ in rows if g}
+
+    @staticmethod
+    def _levels(pairs):
+        """{length: {prefix: summed value}} from (14-digit group, value) pairs; values are numbers or tuples."""
+        out = {n: {} for n in (6, 9, 12, 14)}
+        for g, v in pairs:
+            if not g or len(g) < 14:
+                continue
+            for n in (6, 9, 12, 14):
+                d = out[n]
+                k = g[:n]
+                if isinstance(v, tuple):
+                    old = d.get(k)
+                    d[k] = v if old is None else tuple(a + b for a, b in zip(old, v))
+                else:
+                    d[k] = d.get(k, 0) + v
+        return out
+
+    def _count(self, metric):
+        if metric in self.counts:
+            return self.counts[metric]
+        q = self.ctx.q
+        sql = {
+            "fbf": "SELECT FBFBM, COUNT(*) FROM FBF GROUP BY FBFBM",
+            "parcels": "SELECT COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), COUNT(DISTINCT DKBM) FROM CBDKXX GROUP BY 1",
+            "certs": "SELECT substr(CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ GROUP BY 1",
+            "cbf": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF GROUP BY 1",
+            "cbf1": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '1' GROUP BY 1",
+            "cbf2": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '2' GROUP BY 1",
+            "cbf3": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '3' GROUP BY 1",
+            "cbf23": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX IN ('2', '3') GROUP BY 1",
+            "certs_family": f"SELECT substr(z.CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ z LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM "
+                            f"WHERE {_FAMILY} GROUP BY 1",
+            "certs_other": f"SELECT substr(z.CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ z LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM "
+                           f"WHERE NOT ({_FAMILY}) GROUP BY 1",
+        }
+        if metric == "noncontract":
+            alts = [self._levels(self._dk_groups(lambda a: np.isin(a["DKLB"], [c.encode() for c in NONCONTRACT]), None))]
+        elif metric == "members":
+            alts = [self._levels(q("SELECT substr(m.CBFBM, 1, 14), COUNT(*) FROM CBF_JTCY m JOIN CBF f ON f.CBFBM = m.CBFBM "
+                                   "WHERE f.CBFLX = '1' GROUP BY 1")),
+                    self._levels(q("SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF_JTCY GROUP BY 1")),
+                    self._levels(q("SELECT substr(CBFBM, 1, 14), SUM(CBFCYSL) FROM CBF WHERE CBFLX = '1' AND typeof(CBFCYSL) = 'integer' GROUP BY 1"))]
+        else:
+            alts = [self._levels(q(sql[metric]))]
+        self.counts[metric] = alts
+        return alts
+
+    def _area(self, metric):
+        if metric in self.areas:
+            return self.areas[metric]
+        q = self.ctx.q
+        sums = "SUM(HTMJ), SUM(COALESCE(HTMJM, round(HTMJ * 0.0015, 2))), SUM(round(HTMJ * 0.0015, 2))"
+        cert = ("SELECT substr(c.CBJYQZBM, 1, 14), SUM(c.HTMJ), SUM(COALESCE(c.HTMJM, round(c.HTMJ * 0.0015, 2))), "
+                "SUM(round(c.HTMJ * 0.0015, 2)) FROM CBDKXX c JOIN CBJYQZ z ON z.CBJYQZBM = c.CBJYQZBM "
+                "LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM")
+        dklb = lambda codes: (lambda a: np.isin(a["DKLB"], [c.encode() for c in codes]))  # noqa: E731
+        contract = dklb(("10",))
+        if metric == "contract":
+            bases = [self._tuples(q(f"SELECT COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), {sums} FROM CBDKXX GROUP BY 1")),
+                     self._dk_area(contract)]
+        elif metric == "noncontract":
+            bases = [self._dk_area(dklb(NONCONTRACT))]
+        elif metric.startswith("dklb"):
+            bases = [self._dk_area(dklb((metric[4:],)))]
+        elif metric == "cert":
+            bases = [self._tuples(q(cert + " GROUP BY 1"))]
+        elif metric in ("cert_family", "cert_other"):
+            cond = _FAMILY if metric == "cert_family" else f"NOT ({_FAMILY})"
+            bases = [self._tuples(q(cert + f" WHERE {cond} GROUP BY 1"))]
+        else:  # land use / basic farmland of contract land, by the parcel's DK attribute
+            field, values = {"use1": ("TDYT", ("1",)), "use2": ("TDYT", ("2",)), "use3": ("TDYT", ("3",)), "use4": ("TDYT", ("4",)),
+                             "use1234": ("TDYT", ("1", "2", "3", "4")), "use5": ("TDYT", ("5",)), "use_all": ("TDYT", None),
+                             "jbnt1": ("SFJBNT", ("1",)), "jbnt2": ("SFJBNT", ("2",)), "jbnt_all": ("SFJBNT", None)}[metric]
+            self._dk_attributes()
+            cond = "" if values is None else f" AND a.{field} IN ({', '.join(repr(v) for v in values)})"
+            bases = [self._tuples(q(f"SELECT COALESCE(NULLIF(c.FBFBM, ''), substr(c.DKBM, 1, 14)), SUM(c.HTMJ), "
+                                    f"SUM(COALESCE(c.HTMJM, round(c.HTMJ * 0.0015, 2))), SUM(round(c.HTMJ * 0.0015, 2)) "
+                                    f"FROM CBDKXX c JOIN _SUMMARY_DK a ON a.DKBM = c.DKBM WHERE 1{cond} GROUP BY 1")),
+                     self._dk_area(lambda a, f=field, v=values: contract(a) & (True if v is None else np.isin(a[f], [x.encode() for x in v])))]
+        self.areas[metric] = bases
+        return bases
+
+    def _tuples(self, rows):
+        return self._levels((g, (float(a or 0), float(b or 0), float(c or 0))) for g, a, b, c in rows)
+
+    # ---------------------------------------------------------------- the DK layer, in numpy
+    def _dk_arrays(self):
+        if self._dk is None:
+            dk = self.ctx.ws.dk
+            a = {}
+            if dk is not None and dk.n and "DKBM" in dk.raw:
+                a["group"] = dk.raw["DKBM"].astype("S14")
+                for f in ("DKLB", "TDYT", "SFJBNT"):
+                    a[f] = dk.raw[f] if f in dk.raw else np.full(dk.n, b"", dtype="S1")
+                a["SCMJ"] = np.nan_to_num(dk.number("SCMJ"))
+                scmjm = dk.number("SCMJM")
+                a["SCMJM"] = np.where(np.isnan(scmjm), np.round(a["SCMJ"] * MU, 2), scmjm)
+            self._dk = a
+        return self._dk
+
+    def _dk_groups(self, mask_of, weights):
+        a = self._dk_arrays()
+        if not a:
+            return []
+        m = mask_of(a)
+        if np.ndim(m) == 0:
+            m = np.full(len(a["group"]), bool(m))
+        groups, inv = np.unique(a["group"][m], return_inverse=True)
+        vals = np.bincount(inv, minlength=len(groups)) if weights is None else np.bincount(inv, weights=weights[m], minlength=len(groups))
+        return [(g.decode("utf-8", "replace"), (int(v) if weights is None else float(v))) for g, v in zip(groups.tolist(), vals)]
+
+    def _dk_area(self, mask_of):
+        a = self._dk_arrays()
+        if not a:
+            return self._levels([])
+        m2 = dict(self._dk_groups(mask_of, a["SCMJ"]))
+        mu = dict(self._dk_groups(mask_of, a["SCMJM"]))
+        rmu = dict(self._dk_groups(mask_of, np.round(a["SCMJ"] * MU + 1e-9, 2)))
+        return self._levels((g, (m2[g], mu.get(g, 0.0), rmu.get(g, 0.0))) for g in m2)
+
+    def _dk_attributes(self):
+        """DK.TDYT / SFJBNT by DKBM in the staging DB (first feature of a DKBM), for joins with CBDKXX."""
+        if self._dk_attr:
+            return
+        self._dk_attr = True
+        c = self.ctx.conn
+        c.execute("DROP TABLE IF EXISTS temp._SUMMARY_DK")
+        c.execute("CREATE TEMP TABLE _SUMMARY_DK (DKBM TEXT PRIMARY KEY, TDYT TEXT, SFJBNT TEXT)")
+        dk = self.ctx.ws.dk
+        if dk is not None and dk.n:
+            keys = dk.text("DKBM").tolist()
+            ty = dk.text("TDYT").tolist() if "TDYT" in dk.raw else [""] * dk.n
+            jb = dk.text("SFJBNT").tolist() if "SFJBNT" in dk.raw else [""] * dk.n
+            c.executemany("INSERT OR IGNORE INTO _SUMMARY_DK VALUES (?, ?, ?)", zip(keys, ty, jb))
+
+
+_FAMILY = "COALESCE(NULLIF(trim(d.CBFS), ''), CASE WHEN substr(z.CBJYQZBM, 19, 1) = 'J' THEN '110' ELSE '' END) IN ('110', '100')"
