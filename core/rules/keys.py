@@ -1,11 +1,9 @@
 """Keys are compared after trimming blanks, and a key with blanks is itself reported.
 
 `trim_keys` runs before every rule (core.validate.run_rules): it finds the code values with leading or trailing
-blanks (space, tab, full-width space, no-break space) in the staged attribute tables and the DK layer, records
-them, and trims them in the private staging copy, so that a DKBM written "3715…0001 " in CBDKXX still matches
-its parcel. The delivery itself is never touched."""
-import numpy as np
-
+blanks (space, tab, full-width space, no-break space) in the staged attribute tables, records them, and trims them
+in the private staging copy, so that a DKBM written "3715…0001 " in CBDKXX still matches its parcel. (The DK
+layer needs nothing: GDAL trims the blanks around .dbf strings itself.) The delivery itself is never touched."""
 from ..issues import parallel, rule
 from .common import KEYS
 
@@ -33,7 +31,7 @@ def _trim(col):
 
 
 def trim_keys(ctx):
-    """Record and trim code values with surrounding blanks (staging tables and the DK arrays)."""
+    """Record and trim code values with surrounding blanks in the staging tables."""
     stage = ctx.ws.stage
     for table, cols in KEY_COLUMNS.items():
         cols = [c for c in cols if c in stage.present.get(table, [])]
@@ -53,36 +51,6 @@ def trim_keys(ctx):
         for c in cols:
             stage.conn.execute(f'UPDATE "{table}" SET "{c}" = {_trim(c)} WHERE "{c}" <> {_trim(c)}')
         stage.conn.commit()
-    dk = ctx.ws.dk
-    if dk is None or not dk.n or "DKBM" not in dk.raw:
-        return
-    raw = dk.raw["DKBM"]
-    if raw.dtype.kind != "S" or not len(raw):
-        return
-    stripped = np.char.strip(raw)
-    suspect = (stripped != raw) | np.char.startswith(raw, "\u3000".encode()) | np.char.endswith(raw, "\u3000".encode()) \
-        | np.char.startswith(raw, "\u00a0".encode()) | np.char.endswith(raw, "\u00a0".encode())
-    idx = np.nonzero(suspect)[0]
-    if not len(idx):
-        return
-    fixed = raw.copy()
-    updates = []
-    for i in idx:
-        v = raw[i].decode("utf-8", "replace")
-        t = v.strip(BLANKS)
-        if t == v:
-            continue
-        ctx.key_blanks.append(("DK", t, "DKBM", v))
-        fixed[i] = t.encode("utf-8")
-        updates.append((t, int(i)))
-    dk.raw["DKBM"] = fixed
-    dk.fields.cache.pop("DKBM", None)
-    ctx._dk_index = None
-    try:
-        stage.conn.executemany("UPDATE DK SET DKBM = ? WHERE _i = ?", updates)
-        stage.conn.commit()
-    except Exception:  # noqa: BLE001 - a workspace opened without the staged DK table
-        pass
 
 
 @rule("code.key_blanks", "code", "error", "{layer} 的 {field}“{value}”首尾含空白字符（已去除空白后再比对）",
