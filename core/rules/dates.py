@@ -49,14 +49,15 @@ def cbqx_text(ctx):
             ctx.issue("date.cbqx_text", k, "CBQX", text, layer="CBJYQZDJB", detail=f"{q[:10]}—{z[:10]}")
 
 
-@rule("date.sequence", "date", "error", "承包方“{key}”的{detail}（{value}）", "Survey ≤ publicity review ≤ contract signing: CBF.CBFDCRQ ≤ CBF.GSSHRQ ≤ CBHT.QDSJ.")
+@rule("date.sequence", "date", "error", "{layer}“{key}”的{detail}（{value}）",
+      "Survey ≤ publicity review ≤ contract signing: CBF.CBFDCRQ ≤ CBF.GSSHRQ (keyed by the CBF) ≤ CBHT.QDSJ (keyed by the contract).")
 @parallel
 def sequence(ctx):
     for k, dc, gs in ctx.q("SELECT CBFBM, CBFDCRQ, GSSHRQ FROM CBF WHERE CBFDCRQ IS NOT NULL AND GSSHRQ IS NOT NULL AND CBFDCRQ > GSSHRQ"):
         ctx.issue("date.sequence", k, "GSSHRQ", f"{dc} > {gs}", layer="CBF", detail="调查日期晚于公示审核日期")
-    for k, gs, qd in ctx.q("SELECT f.CBFBM, f.GSSHRQ, h.QDSJ FROM CBF f JOIN CBHT h ON h.CBFBM = f.CBFBM "
+    for k, gs, qd in ctx.q("SELECT h.CBHTBM, f.GSSHRQ, h.QDSJ FROM CBF f JOIN CBHT h ON h.CBFBM = f.CBFBM "
                            "WHERE f.GSSHRQ IS NOT NULL AND h.QDSJ IS NOT NULL AND f.GSSHRQ > h.QDSJ"):
-        ctx.issue("date.sequence", k, "QDSJ", f"{gs} > {qd}", layer="CBHT", detail="公示审核日期晚于合同签订时间")
+        ctx.issue("date.sequence", k, "QDSJ", f"{gs} > {qd}", layer="CBHT", detail="承包方公示审核日期晚于合同签订时间")
 
 
 @rule("date.register_order", "date", "error", "登记簿“{key}”的登记时间 DJSJ {value} 早于承包合同签订时间 {detail}",
