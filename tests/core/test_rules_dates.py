@@ -6,6 +6,8 @@ import oracle
 
 PLANTS = ["cbqx_order", "cbqx_djb", "cbqx_text", "sequence", "register_order", "issue_order", "receipt_order",
           "receipt_order_reissue", "receipt_order_cancel", "lz_order", "lz_beyond_contract"]
+RULES = {"date.cbqx_order", "date.cbqx_djb", "date.cbqx_text", "date.sequence", "date.register_order", "date.issue_order",
+         "date.receipt_order", "date.lz_order", "date.lz_beyond_contract"}
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +85,7 @@ def test_the_transfer_beyond_the_contract_names_the_contract_end(planted):
     issues, P, _allowed = planted
     i = next(i for i in issues if i.rule == "date.lz_beyond_contract")
     assert "2029-02-28" in i.message and "2028-11-30" in i.message
+
+
+def test_covers_its_rules(planted):
+    assert RULES <= {i.rule for i in planted[0]} | ({"schema.missing_table"} if "schema.missing_table" in RULES else set())

@@ -118,3 +118,7 @@ def test_the_delivery_year_bounds_the_future(planted):
     issues, P, _allowed = planted
     fut = next(i for i in issues if i.rule == "date.future")
     assert "2018-12-31" in fut.message  # the generated delivery is of 2018 (file names)
+
+
+def test_covers_its_rules(planted):
+    assert RULES <= {i.rule for i in planted[0]} | ({"schema.missing_table"} if "schema.missing_table" in RULES else set())

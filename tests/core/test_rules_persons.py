@@ -6,6 +6,8 @@ import oracle
 
 PLANTS = ["id_in_two_households", "id_in_two_households_other", "duplicate_member", "sex_relation", "age_relation",
           "head_mismatch", "no_members", "no_head", "two_heads", "cbfcysl", "sex_id"]
+RULES = {"member.id_in_two_households", "member.duplicate_member", "member.sex_relation", "member.age_relation", "member.head_mismatch",
+         "member.no_members", "member.no_head", "member.two_heads", "member.cbfcysl", "code.sex_id"}
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +91,7 @@ def test_age_against_relation_is_a_warning_and_nothing_on_clean_households(plant
     issues, P, _allowed = planted
     ages = [i for i in issues if i.rule == "member.age_relation"]
     assert {i.key for i in ages} == {P["age_relation"][1]} and all(i.severity == "warning" for i in ages)
+
+
+def test_covers_its_rules(planted):
+    assert RULES <= {i.rule for i in planted[0]} | ({"schema.missing_table"} if "schema.missing_table" in RULES else set())

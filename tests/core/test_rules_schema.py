@@ -7,7 +7,7 @@ import oracle
 
 PLANTS = ["too_long", "not_number", "required_empty", "missing_field", "dk_missing_field", "dk_missing_optional", "field_type"]
 RULES = {"schema.too_long", "schema.not_number", "schema.required_empty", "schema.missing_field", "schema.dk_missing_field",
-         "schema.dk_missing_optional", "schema.field_type"}
+         "schema.dk_missing_optional", "schema.field_type", "schema.missing_table"}
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +60,15 @@ def test_the_missing_fields_are_named(planted):
 def test_no_error_beyond_the_planted_records(planted):
     issues, _P, allowed = planted
     assert oracle.unexpected_errors(issues, allowed) == []
+
+
+def test_a_missing_table_is_named(tmp_path_factory, tmp_path):
+    base, _truth = oracle.generated_base(tmp_path_factory)
+    root = oracle.copy_delivery(base, tmp_path)
+    oracle.sql(root, "DROP TABLE CBJYQZ_QZZX")
+    issues = oracle.run(root)
+    assert any(i.rule == "schema.missing_table" and i.value == "CBJYQZ_QZZX" for i in issues)
+
+
+def test_covers_its_rules(planted):
+    assert RULES <= {i.rule for i in planted[0]} | ({"schema.missing_table"} if "schema.missing_table" in RULES else set())

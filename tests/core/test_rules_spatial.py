@@ -11,7 +11,7 @@ PLANTS = ["gap_full", "gap_full_other", "gap_partial", "spike", "duplicate_verte
           "outside_county", "outside_zone", "region_missing", "self_intersection", "overlap", "outside_group", "duplicate_dkbm"]
 RULES = {"geometry.gap", "geometry.spike", "geometry.duplicate_vertex", "geometry.multipart", "geometry.sliver", "geometry.invalid",
          "geometry.empty", "geometry.outside_region", "geometry.outside_zone", "geometry.region_missing", "geometry.self_intersection",
-         "geometry.overlap", "geometry.duplicate_dkbm"}
+         "geometry.overlap", "geometry.duplicate_dkbm", "geometry.has_zm"}
 
 
 def parcels(root):
@@ -132,7 +132,7 @@ def test_planted_geometry_defect_is_found_on_its_parcel(planted, name):
 
 
 def test_covers_its_rules(planted):
-    assert RULES <= {i.rule for i in planted[0]}
+    assert RULES - {"geometry.has_zm"} <= {i.rule for i in planted[0]}  # Z: its own test below
 
 
 def test_no_error_beyond_the_planted_parcels(planted):
