@@ -64,26 +64,28 @@ def id_problem(s, latest=None):
     return None
 
 
-def suspect_ids(values):
-    """Boolean array: True where an ID number may be invalid (format, check digit or an implausible date part).
-    Vectorised over a whole table; only the suspects go through id_problem()."""
+def invalid_resident_ids(values, latest):
+    """Boolean array, True where a value is not a valid 18-digit resident ID (GB 11643: format, a real birth date
+    between 1880-01-01 and `latest` (a date), check digit). Exact and vectorised; id_problem() gives the reason."""
     import numpy as np
     n = len(values)
     if not n:
         return np.zeros(0, bool)
-    arr = np.array([(v or "").strip().upper().encode("ascii", "replace")[:18].ljust(18, b"?") for v in values], dtype="S18")
+    stripped = [(v or "").strip().upper() for v in values]
+    lens = np.fromiter((len(v) for v in stripped), dtype=np.int64, count=n)
+    arr = np.array([v.encode("ascii", "replace")[:18].ljust(18, b"?") for v in stripped], dtype="S18")
     b = np.frombuffer(arr.tobytes(), dtype=np.uint8).reshape(n, 18)
-    digits = (b[:, :17] >= 48) & (b[:, :17] <= 57)
-    last = ((b[:, 17] >= 48) & (b[:, 17] <= 57)) | (b[:, 17] == 88)
-    lens = np.array([len((v or "").strip()) for v in values])
-    ok = digits.all(axis=1) & last & (lens == 18)
-    d = (b[:, :17].astype(np.int64) - 48)
-    chk = np.frombuffer(_C.encode(), dtype=np.uint8)[(d @ np.array(_W)) % 11]
-    ok &= chk == b[:, 17]
-    month = (d[:, 10] * 10 + d[:, 11])
-    day = (d[:, 12] * 10 + d[:, 13])
+    ok = (lens == 18) & ((b[:, :17] >= 48) & (b[:, :17] <= 57)).all(axis=1) & (((b[:, 17] >= 48) & (b[:, 17] <= 57)) | (b[:, 17] == 88))
+    d = b[:, :17].astype(np.int64) - 48
+    ok &= np.frombuffer(_C.encode(), dtype=np.uint8)[(d @ np.array(_W)) % 11] == b[:, 17]
     year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 28) & (year >= 1880) & (year < dt.date.today().year)
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    dim = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= dim)
+    born = year * 10000 + month * 100 + day
+    ok &= (born >= 18800101) & (born <= latest.year * 10000 + latest.month * 100 + latest.day)
     return ~ok
 
 

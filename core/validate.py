@@ -113,32 +113,44 @@ class ValidationContext:
 
 
 def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
+    """Run the rules on an open workspace. Two threads share the work, so the two cores of a county office PC both
+    run: the second thread prepares the geometry (layers, envelopes, validity) while this one prepares the tables
+    (DK keys staged, blanks trimmed, indexes); then rules marked parallel (shapely/numpy, which release the GIL, or
+    SQLite through the thread's own connection) are taken from a shared queue, longest first — the second thread
+    takes table rules only once the tables are ready — and the others run on this thread."""
     ctx = ValidationContext(ws, params, **kw)
-    _prepare(ctx)
     ids = [r for r in REGISTRY if rule_ids is None or r in rule_ids]
     funcs = []
     for rid in ids:
         f = REGISTRY[rid].func
         if f not in funcs:
             funcs.append(f)
-    # Two rule threads share the work, so the two cores of a county office PC both run: rules marked parallel
-    # (shapely/numpy, which release the GIL, or SQLite through the thread's own connection) go to a shared queue,
-    # longest first; the others run on the calling thread, which then helps with the queue.
     own = [f for f in funcs if not getattr(f, "parallel", False)]
-    pool = sorted((f for f in funcs if getattr(f, "parallel", False)), key=lambda f: -COST.get(f.__name__, 1))
+    pool = sorted((f for f in funcs if getattr(f, "parallel", False)), key=lambda f: -COST.get(f.__name__, 0.05))
     total, done = len(funcs), [0]
     lock, stop, box = threading.Lock(), threading.Event(), {}
+    geometry_ready, tables_ready = threading.Event(), threading.Event()
 
-    def take():
+    def take(spatial_only=False):
         with lock:
-            return pool.pop(0) if pool else None
+            for i, f in enumerate(pool):
+                if not spatial_only or getattr(f, "spatial", False):
+                    return pool.pop(i)
+            return None
 
     def work():
         try:
+            try:
+                _prepare_geometry(ctx)
+            finally:
+                geometry_ready.set()
             while not stop.is_set():
-                f = take()
+                f = take(spatial_only=not tables_ready.is_set())
                 if f is None:
-                    return
+                    if tables_ready.is_set() or not pool:
+                        return
+                    tables_ready.wait(0.1)
+                    continue
                 f(ctx)
                 done[0] += 1
         except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
@@ -149,6 +161,12 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
     worker = threading.Thread(target=work, name="lcb-rules", daemon=True)
     worker.start()
     try:
+        _prepare_tables(ctx)
+        tables_ready.set()
+        while not geometry_ready.wait(0.2):
+            progress.check()
+        if "error" in box:
+            raise box["error"]
         for f in own:
             progress.check()
             f(ctx)
@@ -167,6 +185,7 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
             progress.check()
     except BaseException:
         stop.set()
+        tables_ready.set()
         worker.join()
         raise
     if "error" in box:
@@ -181,23 +200,48 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
 
 
 # Rough cost of the rule functions at county scale (seconds per 100,000 parcels): the queue starts with the longest.
-COST = {"neighbours": 1.1, "vertices": 1.0, "documents": 0.5, "links": 0.3, "regions": 0.3, "code_formats": 0.3, "sfjbnt": 0.3,
-        "codelists": 0.2, "ledger": 0.2, "ages": 0.2, "duplicates": 0.2, "dkbm_format": 0.2, "dates": 0.2, "summary_tables": 0.2,
-        "scmj_geometry": 0.15, "members": 0.12, "sex": 0.12, "duplicate_people": 0.12, "required_empty": 0.12, "widths_and_types": 0.12}
+COST = {"neighbours": 1.2, "summary_tables": 0.8, "vertices": 0.4, "links": 0.3, "code_formats": 0.2, "documents": 0.2,
+        "regions": 0.17, "codelists": 0.16, "ledger": 0.15, "dates": 0.15, "required_empty": 0.14, "sfjbnt": 0.13, "duplicates": 0.13,
+        "widths_and_types": 0.12, "ages": 0.11, "members": 0.1, "dkbm_format": 0.1, "scmj_geometry": 0.1, "basic": 0.1,
+        "contract_totals": 0.08, "duplicate_people": 0.07, "sex": 0.07, "work_order": 0.07}
 
 
 def _prepare(ctx):
-    """Work every rule relies on, done once before the rule threads start (they must not write to the staging DB)."""
+    """Both preparations, one after the other (for callers that run rule functions themselves)."""
+    _prepare_tables(ctx)
+    _prepare_geometry(ctx)
+
+
+def _prepare_tables(ctx):
+    """The staging DB as every table rule expects it (written here, before any rule reads it): the DK keys staged,
+    blanks around codes trimmed, the lookup indexes."""
     from .rules import keys, reference
-    ws = ctx.ws
+    if not ctx.ws.stage.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'DK'").fetchone():
+        _stage_dk(ctx.ws)
     keys.trim_keys(ctx)  # keys are compared after trimming blanks; the blanks themselves are reported
     reference.create_indexes(ctx)
+
+
+def _prepare_geometry(ctx):
+    """Layers read, envelopes computed, the DK index, validity and areas — once, on one thread."""
+    import numpy as np
+    ws = ctx.ws
+    for prefix in ws.d.vectors:  # every rule thread reads the layers: read each once, here
+        lyr = ws.layer(prefix)
+        # GEOS (before 3.12) computes a geometry's envelope lazily, on first use, and caches it in the geometry: two
+        # threads doing that at once can read a half-written envelope. Compute every envelope here, on one thread.
+        if lyr is not None and lyr.geoms is not None and len(lyr.geoms):
+            shapely.bounds(lyr.geoms)
     ctx.dk_index()
     dk_rows(ctx)
-    if ws.dk is not None and ws.dk.n:
-        ctx.geometry_masks()
-    for prefix in ws.d.vectors:  # every rule thread reads the layers: read each once, here
-        ws.layer(prefix)
+    dk = ws.dk
+    if dk is not None and dk.n:
+        has, nonempty, _valid = ctx.geometry_masks()
+        if ws.area is None or len(ws.area) != dk.n:
+            area = np.full(dk.n, np.nan)
+            sel = np.nonzero(nonempty)[0]
+            area[sel] = shapely.area(dk.geoms[sel])
+            ws.area = area
 
 
 # The DK columns any rule reads; the other (wide, free-text) columns are not parsed.
@@ -208,7 +252,8 @@ def validate(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, pa
     """Open the delivery, run every rule; returns (issues, workspace summary dict).
     params: a core.params.Params, a mapping, or the fields as keywords (area_tolerance=…)."""
     p = params if isinstance(params, Params) else Params.of(params, **kw)
-    ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), dk_fields=DK_READ)
+    ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), dk_fields=DK_READ,
+                        stage_dk=False)
     try:
         _complete_field_defs(ws)
         ctx = run_rules(ws, progress=progress.sub(30, 100), params=p)
@@ -217,6 +262,18 @@ def validate(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, pa
         return ctx.issues, summary
     finally:
         ws.close()
+
+
+def _stage_dk(ws):
+    """What the table rules join on from the DK layer (DKBM, DKLB), into the staging DB."""
+    c = ws.stage.conn
+    c.execute("CREATE TABLE IF NOT EXISTS DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT)")
+    dk = ws.dk
+    if dk is not None and dk.n:
+        c.executemany("INSERT INTO DK VALUES (?, ?, ?)", zip(range(dk.n), dk.text("DKBM").tolist(), dk.text("DKLB").tolist()))
+        c.execute("CREATE INDEX IF NOT EXISTS ix_DK_DKBM ON DK(DKBM)")
+    c.commit()
+    ws.stage.index()
 
 
 def _complete_field_defs(ws):

@@ -110,15 +110,21 @@ def contact(ctx):
 @parallel
 def documents(ctx):
     latest = ctx.delivery_date
-    valid = None
     for table, tfield, nfield in DOCUMENTS:
         if not (present(ctx, table, tfield) and present(ctx, table, nfield)):
             continue
-        valid = valid_resident_id_sql(nfield, latest.isoformat())
-        sql = (f'SELECT "{KEYS[table]}", "{tfield}", "{nfield}" FROM "{table}" WHERE "{nfield}" IS NOT NULL AND trim("{nfield}") <> \'\' AND '
-               f"(((\"{tfield}\" = '1' OR (\"{tfield}\" = '4' AND length(trim(\"{nfield}\")) = 18)) AND NOT {valid}) "
-               f"OR (\"{tfield}\" = '4' AND length(trim(\"{nfield}\")) <> 18) OR \"{tfield}\" IN ('2', '3', '5'))")
-        for k, zjlx, v in ctx.q(sql):
-            why = codes.document_problem(zjlx, str(v)) if zjlx != "1" else codes.id_problem(str(v), latest)
+        key = KEYS[table]
+        # Resident IDs (and 18-character 户口簿 numbers) checked in numpy over the whole column; other types one by one.
+        ids = ctx.q(f'SELECT _row, "{nfield}", "{tfield}" FROM "{table}" WHERE "{nfield}" IS NOT NULL AND ("{tfield}" = \'1\' '
+                    f'OR ("{tfield}" = \'4\' AND length(trim("{nfield}")) = 18))')
+        bad = []
+        if ids:
+            invalid = codes.invalid_resident_ids([str(r[1]) for r in ids], latest)
+            bad = [ids[j] for j in invalid.nonzero()[0] if str(ids[j][1]).strip()]
+        others = ctx.q(f'SELECT _row, "{nfield}", "{tfield}" FROM "{table}" WHERE "{nfield}" IS NOT NULL AND trim("{nfield}") <> \'\' AND '
+                       f'("{tfield}" IN (\'2\', \'3\', \'5\') OR ("{tfield}" = \'4\' AND length(trim("{nfield}")) <> 18))')
+        for row, v, zjlx in bad + others:
+            why = codes.id_problem(str(v), latest) if zjlx in ("1", "4") and len(str(v).strip()) == 18 or zjlx == "1" else codes.document_problem(zjlx, str(v))
             if why:
+                k = ctx.q(f'SELECT "{key}" FROM "{table}" WHERE _row = ?', (row,))[0][0]
                 ctx.issue("code.id_number", k, nfield, mask_id(v), layer=table, detail=why, type=codes.ZJLX_NAMES.get(zjlx, zjlx))

@@ -74,10 +74,19 @@ def vertices(ctx):
     if not len(idx):
         return
     rows = dk_rows(ctx)
-    parts, pi = shapely.get_parts(dk.geoms[idx], return_index=True)
+    g = dk.geoms[idx]
+    # Simple polygons (one ring, the usual parcel): their coordinates are their one ring. The few with holes or parts
+    # go through get_parts / get_rings.
+    simple = (shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
+    xy_s, ci_s = shapely.get_coordinates(g[simple], return_index=True)
+    owner_s = idx[simple]
+    parts, pi = shapely.get_parts(g[~simple], return_index=True)
     rings, ri = shapely.get_rings(parts, return_index=True)
-    xy, ci = shapely.get_coordinates(rings, return_index=True)
-    owner = idx[pi[ri]]  # DK row of each ring
+    xy_c, ci_c = shapely.get_coordinates(rings, return_index=True)
+    xy = np.concatenate([xy_s, xy_c])
+    ci = np.concatenate([ci_s, ci_c + int(simple.sum())])
+    owner = np.concatenate([owner_s, idx[~simple][pi[ri]]])  # DK row of each ring
+    rings = np.arange(len(owner))
     n = np.bincount(ci, minlength=len(rings))
     start = np.concatenate([[0], np.cumsum(n)[:-1]])
     # repeated consecutive vertices

@@ -256,21 +256,20 @@ def _level(code):
 
 
 class Stats:
-    """Per-group (14-digit 发包方 code) figures recomputed from the database, summed to the county, township and
-    village by prefix. Each metric is computed the first time a table asks for it."""
+    """Per-group (14-digit 发包方 code) figures recomputed from the database in a few set-based passes (one grouped
+    query per table, the DK layer in numpy), summed to the county, township and village by prefix."""
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self.counts = {}  # metric -> {length: {prefix: value}}
+        self.counts = {}  # metric -> [alternative {length: {prefix: value}}]
         self.areas = {}  # metric -> [basis {length: {prefix: (m2, mu, rounded mu)}}]
-        self._dk = None
-        self._dk_attr = False
+        self._built = set()
 
     # ---------------------------------------------------------------- public
     def units(self):
         """The unit prefixes (6/9/12/14) that have a 发包方."""
         out = set()
-        for g in self._groups_of(self.ctx.q("SELECT FBFBM, 1 FROM FBF WHERE FBFBM IS NOT NULL")):
+        for g, in self.ctx.q("SELECT DISTINCT FBFBM FROM FBF WHERE FBFBM IS NOT NULL"):
             for n in (6, 9, 12, 14):
                 out.add(g[:n])
         return {u for u in out if len(u) in (6, 9, 12, 14) and _level(u.ljust(14, "0")) == len(u)}
@@ -278,18 +277,16 @@ class Stats:
     def value(self, metric, n, prefix, unit):
         """(is an area, [acceptable values]) of a metric for the unit `prefix` of length n."""
         if isinstance(metric, tuple):
+            self._build(_SOURCE[metric[1]])
             out = []
-            for basis in self._area(metric[1]):
+            for basis in self.areas.get(metric[1], []):
                 m2, mu, rmu = basis.get(n, {}).get(prefix, (0.0, 0.0, 0.0))
                 out += [round(m2, 2)] if unit == "m²" else [mu, rmu, round(m2 * MU + 1e-9, 2)]
             return True, out or [0.0]
-        return False, [a.get(n, {}).get(prefix, 0) for a in self._count(metric)]
+        self._build(_SOURCE[metric])
+        return False, [a.get(n, {}).get(prefix, 0) for a in self.counts.get(metric, [{}])]
 
     # ---------------------------------------------------------------- building blocks
-    @staticmethod
-    def _groups_of(rows):
-        return {str(g)[:14] for g, *_ in rows if g}
-
     @staticmethod
     def _levels(pairs):
         """{length: {prefix: summed value}} from (14-digit group, value) pairs; values are numbers or tuples."""
@@ -307,123 +304,122 @@ class Stats:
                     d[k] = d.get(k, 0) + v
         return out
 
-    def _count(self, metric):
-        if metric in self.counts:
-            return self.counts[metric]
-        q = self.ctx.q
-        sql = {
-            "fbf": "SELECT FBFBM, COUNT(*) FROM FBF GROUP BY FBFBM",
-            "parcels": "SELECT COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), COUNT(DISTINCT DKBM) FROM CBDKXX GROUP BY 1",
-            "certs": "SELECT substr(CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ GROUP BY 1",
-            "cbf": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF GROUP BY 1",
-            "cbf1": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '1' GROUP BY 1",
-            "cbf2": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '2' GROUP BY 1",
-            "cbf3": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX = '3' GROUP BY 1",
-            "cbf23": "SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF WHERE CBFLX IN ('2', '3') GROUP BY 1",
-            "certs_family": f"SELECT substr(z.CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ z LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM "
-                            f"WHERE {_FAMILY} GROUP BY 1",
-            "certs_other": f"SELECT substr(z.CBJYQZBM, 1, 14), COUNT(*) FROM CBJYQZ z LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM "
-                           f"WHERE NOT ({_FAMILY}) GROUP BY 1",
-        }
-        if metric == "noncontract":
-            alts = [self._levels(self._dk_groups(lambda a: np.isin(a["DKLB"], [c.encode() for c in NONCONTRACT]), None))]
-        elif metric == "members":
-            alts = [self._levels(q("SELECT substr(m.CBFBM, 1, 14), COUNT(*) FROM CBF_JTCY m JOIN CBF f ON f.CBFBM = m.CBFBM "
-                                   "WHERE f.CBFLX = '1' GROUP BY 1")),
-                    self._levels(q("SELECT substr(CBFBM, 1, 14), COUNT(*) FROM CBF_JTCY GROUP BY 1")),
-                    self._levels(q("SELECT substr(CBFBM, 1, 14), SUM(CBFCYSL) FROM CBF WHERE CBFLX = '1' AND typeof(CBFCYSL) = 'integer' GROUP BY 1"))]
-        else:
-            alts = [self._levels(q(sql[metric]))]
-        self.counts[metric] = alts
-        return alts
+    def _count(self, metric, pairs):
+        self.counts.setdefault(metric, []).append(self._levels(pairs))
 
-    def _area(self, metric):
-        if metric in self.areas:
-            return self.areas[metric]
-        q = self.ctx.q
-        sums = "SUM(HTMJ), SUM(COALESCE(HTMJM, round(HTMJ * 0.0015, 2))), SUM(round(HTMJ * 0.0015, 2))"
-        cert = ("SELECT substr(c.CBJYQZBM, 1, 14), SUM(c.HTMJ), SUM(COALESCE(c.HTMJM, round(c.HTMJ * 0.0015, 2))), "
-                "SUM(round(c.HTMJ * 0.0015, 2)) FROM CBDKXX c JOIN CBJYQZ z ON z.CBJYQZBM = c.CBJYQZBM "
-                "LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM")
-        dklb = lambda codes: (lambda a: np.isin(a["DKLB"], [c.encode() for c in codes]))  # noqa: E731
-        contract = dklb(("10",))
-        if metric == "contract":
-            bases = [self._tuples(q(f"SELECT COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), {sums} FROM CBDKXX GROUP BY 1")),
-                     self._dk_area(contract)]
-        elif metric == "noncontract":
-            bases = [self._dk_area(dklb(NONCONTRACT))]
-        elif metric.startswith("dklb"):
-            bases = [self._dk_area(dklb((metric[4:],)))]
-        elif metric == "cert":
-            bases = [self._tuples(q(cert + " GROUP BY 1"))]
-        elif metric in ("cert_family", "cert_other"):
-            cond = _FAMILY if metric == "cert_family" else f"NOT ({_FAMILY})"
-            bases = [self._tuples(q(cert + f" WHERE {cond} GROUP BY 1"))]
-        else:  # land use / basic farmland of contract land, by the parcel's DK attribute
-            field, values = {"use1": ("TDYT", ("1",)), "use2": ("TDYT", ("2",)), "use3": ("TDYT", ("3",)), "use4": ("TDYT", ("4",)),
-                             "use1234": ("TDYT", ("1", "2", "3", "4")), "use5": ("TDYT", ("5",)), "use_all": ("TDYT", None),
-                             "jbnt1": ("SFJBNT", ("1",)), "jbnt2": ("SFJBNT", ("2",)), "jbnt_all": ("SFJBNT", None)}[metric]
-            self._dk_attributes()
-            cond = "" if values is None else f" AND a.{field} IN ({', '.join(repr(v) for v in values)})"
-            bases = [self._tuples(q(f"SELECT COALESCE(NULLIF(c.FBFBM, ''), substr(c.DKBM, 1, 14)), SUM(c.HTMJ), "
-                                    f"SUM(COALESCE(c.HTMJM, round(c.HTMJ * 0.0015, 2))), SUM(round(c.HTMJ * 0.0015, 2)) "
-                                    f"FROM CBDKXX c JOIN _SUMMARY_DK a ON a.DKBM = c.DKBM WHERE 1{cond} GROUP BY 1")),
-                     self._dk_area(lambda a, f=field, v=values: contract(a) & (True if v is None else np.isin(a[f], [x.encode() for x in v])))]
-        self.areas[metric] = bases
-        return bases
+    def _area(self, metric, pairs):
+        self.areas.setdefault(metric, []).append(self._levels(pairs))
 
-    def _tuples(self, rows):
-        return self._levels((g, (float(a or 0), float(b or 0), float(c or 0))) for g, a, b, c in rows)
-
-    # ---------------------------------------------------------------- the DK layer, in numpy
-    def _dk_arrays(self):
-        if self._dk is None:
-            dk = self.ctx.ws.dk
-            a = {}
-            if dk is not None and dk.n and "DKBM" in dk.raw:
-                a["group"] = dk.raw["DKBM"].astype("S14")
-                for f in ("DKLB", "TDYT", "SFJBNT"):
-                    a[f] = dk.raw[f] if f in dk.raw else np.full(dk.n, b"", dtype="S1")
-                a["SCMJ"] = np.nan_to_num(dk.number("SCMJ"))
-                scmjm = dk.number("SCMJM")
-                a["SCMJM"] = np.where(np.isnan(scmjm), np.round(a["SCMJ"] * MU, 2), scmjm)
-            self._dk = a
-        return self._dk
-
-    def _dk_groups(self, mask_of, weights):
-        a = self._dk_arrays()
-        if not a:
-            return []
-        m = mask_of(a)
-        if np.ndim(m) == 0:
-            m = np.full(len(a["group"]), bool(m))
-        groups, inv = np.unique(a["group"][m], return_inverse=True)
-        vals = np.bincount(inv, minlength=len(groups)) if weights is None else np.bincount(inv, weights=weights[m], minlength=len(groups))
-        return [(g.decode("utf-8", "replace"), (int(v) if weights is None else float(v))) for g, v in zip(groups.tolist(), vals)]
-
-    def _dk_area(self, mask_of):
-        a = self._dk_arrays()
-        if not a:
-            return self._levels([])
-        m2 = dict(self._dk_groups(mask_of, a["SCMJ"]))
-        mu = dict(self._dk_groups(mask_of, a["SCMJM"]))
-        rmu = dict(self._dk_groups(mask_of, np.round(a["SCMJ"] * MU + 1e-9, 2)))
-        return self._levels((g, (m2[g], mu.get(g, 0.0), rmu.get(g, 0.0))) for g in m2)
-
-    def _dk_attributes(self):
-        """DK.TDYT / SFJBNT by DKBM in the staging DB (first feature of a DKBM), for joins with CBDKXX."""
-        if self._dk_attr:
+    def _build(self, source):
+        if source in self._built:
             return
-        self._dk_attr = True
-        c = self.ctx.conn
-        c.execute("DROP TABLE IF EXISTS temp._SUMMARY_DK")
-        c.execute("CREATE TEMP TABLE _SUMMARY_DK (DKBM TEXT PRIMARY KEY, TDYT TEXT, SFJBNT TEXT)")
-        dk = self.ctx.ws.dk
-        if dk is not None and dk.n:
-            keys = dk.text("DKBM").tolist()
-            ty = dk.text("TDYT").tolist() if "TDYT" in dk.raw else [""] * dk.n
-            jb = dk.text("SFJBNT").tolist() if "SFJBNT" in dk.raw else [""] * dk.n
-            c.executemany("INSERT OR IGNORE INTO _SUMMARY_DK VALUES (?, ?, ?)", zip(keys, ty, jb))
+        self._built.add(source)
+        getattr(self, "_" + source)()
 
+    def _tables(self):
+        q = self.ctx.q
+        self._count("fbf", q("SELECT FBFBM, COUNT(*) FROM FBF GROUP BY FBFBM"))
+        cbf = q("SELECT substr(CBFBM, 1, 14), CBFLX, COUNT(*), SUM(CASE WHEN typeof(CBFCYSL) = 'integer' THEN CBFCYSL ELSE 0 END) "
+                "FROM CBF GROUP BY 1, 2")
+        self._count("cbf", [(g, n) for g, _lx, n, _s in cbf])
+        for lx in ("1", "2", "3"):
+            self._count("cbf" + lx, [(g, n) for g, x, n, _s in cbf if x == lx])
+        self._count("cbf23", [(g, n) for g, x, n, _s in cbf if x in ("2", "3")])
+        members = q("SELECT substr(m.CBFBM, 1, 14), f.CBFLX = '1', COUNT(*) FROM CBF_JTCY m LEFT JOIN CBF f ON f.CBFBM = m.CBFBM GROUP BY 1, 2")
+        self._count("members", [(g, n) for g, farm, n in members if farm])
+        self._count("members", [(g, n) for g, _farm, n in members])
+        self._count("members", [(g, s) for g, x, _n, s in cbf if x == "1"])
+
+    def _certificates(self):
+        q = self.ctx.q
+        certs = q(f"SELECT substr(z.CBJYQZBM, 1, 14), {_FAMILY}, COUNT(*) FROM CBJYQZ z LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM GROUP BY 1, 2")
+        self._count("certs", [(g, n) for g, _f, n in certs])
+        self._count("certs_family", [(g, n) for g, f, n in certs if f])
+        self._count("certs_other", [(g, n) for g, f, n in certs if not f])
+        area = q(f"SELECT substr(c.CBJYQZBM, 1, 14), {_FAMILY}, SUM(c.HTMJ), SUM(COALESCE(c.HTMJM, round(c.HTMJ * 0.0015, 2))), "
+                 "SUM(round(c.HTMJ * 0.0015, 2)) FROM CBDKXX c JOIN CBJYQZ z ON z.CBJYQZBM = c.CBJYQZBM "
+                 "LEFT JOIN CBJYQZDJB d ON d.CBJYQZBM = z.CBJYQZBM GROUP BY 1, 2")
+        self._area("cert", [(g, _t(a, b, c)) for g, _f, a, b, c in area])
+        self._area("cert_family", [(g, _t(a, b, c)) for g, f, a, b, c in area if f])
+        self._area("cert_other", [(g, _t(a, b, c)) for g, f, a, b, c in area if not f])
+
+    def _parcels(self):
+        """CBDKXX per parcel and group: counts, contract areas, and (through the parcel's DK feature) land use and
+        basic farmland — one grouped query, the sums per group and attribute in numpy."""
+        rows = self.ctx.q("SELECT DKBM, COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), SUM(HTMJ), "
+                          "SUM(COALESCE(HTMJM, round(HTMJ * 0.0015, 2))), SUM(round(HTMJ * 0.0015, 2)) FROM CBDKXX GROUP BY 1, 2")
+        if not rows:
+            self._build("dk")
+            return
+        dkbm, grp, a, b, c = zip(*rows)
+        groups, inv = np.unique(np.array(grp, dtype=object).astype(str), return_inverse=True)
+        w = [np.nan_to_num(np.array(x, dtype=float)) for x in (a, b, c)]
+        n = len(groups)
+
+        def sums(mask):
+            k = np.bincount(inv[mask], minlength=n)
+            cols = [np.bincount(inv[mask], weights=x[mask], minlength=n) for x in w]
+            return [(g, (float(x), float(y), float(z))) for g, x, y, z, m in zip(groups.tolist(), *cols, k) if m]
+        everything = np.ones(len(rows), bool)
+        self._count("parcels", [(g, int(m)) for g, m in zip(groups.tolist(), np.bincount(inv, minlength=n)) if m])
+        self._area("contract", sums(everything))
+        dk = self.ctx.ws.dk
+        index = self.ctx.dk_index()
+        pos = np.fromiter((index.get(k, -1) for k in dkbm), dtype=np.int64, count=len(rows))
+        found = pos >= 0
+        attr = {}
+        for f in ("TDYT", "SFJBNT"):
+            col = np.full(len(rows), b"", dtype="S1")
+            if dk is not None and f in dk.raw:
+                col[found] = dk.raw[f][pos[found]].astype("S1")
+            attr[f] = col
+        for m, (field, values) in _USE.items():
+            mask = found if values is None else found & np.isin(attr[field], [v.encode() for v in values])
+            self._area(m, sums(mask))
+        self._build("dk")
+
+    def _dk(self):
+        """The DK layer's measured areas by group, class, land use and basic farmland (a second basis), in numpy."""
+        dk = self.ctx.ws.dk
+        if dk is None or not dk.n or "DKBM" not in dk.raw:
+            return
+        groups, inv = np.unique(dk.raw["DKBM"].astype("S14"), return_inverse=True)
+        names = [g.decode("utf-8", "replace") for g in groups.tolist()]
+        col = {f: (dk.raw[f] if f in dk.raw else np.full(dk.n, b"", dtype="S1")) for f in ("DKLB", "TDYT", "SFJBNT")}
+        m2 = np.nan_to_num(dk.number("SCMJ"))
+        mu = dk.number("SCMJM")
+        mu = np.where(np.isnan(mu), np.round(m2 * MU, 2), mu)
+        rmu = np.round(m2 * MU + 1e-9, 2)
+
+        def sums(mask):
+            w = [np.bincount(inv[mask], weights=x[mask], minlength=len(groups)) for x in (m2, mu, rmu)]
+            n = np.bincount(inv[mask], minlength=len(groups))
+            return [(g, (float(a), float(b), float(c))) for g, a, b, c, k in zip(names, *w, n) if k], \
+                [(g, int(k)) for g, k in zip(names, n) if k]
+        noncontract = np.isin(col["DKLB"], [c.encode() for c in NONCONTRACT])
+        pairs, count = sums(noncontract)
+        self._area("noncontract", pairs)
+        self._count("noncontract", count)
+        for c in NONCONTRACT:
+            self._area("dklb" + c, sums(col["DKLB"] == c.encode())[0])
+        contract = col["DKLB"] == b"10"
+        self._area("contract", sums(contract)[0])
+        for m, (field, values) in _USE.items():
+            mask = contract if values is None else contract & np.isin(col[field], [v.encode() for v in values])
+            self._area(m, sums(mask)[0])
+
+
+def _t(a, b, c):
+    return float(a or 0), float(b or 0), float(c or 0)
+
+
+_USE = {"use1": ("TDYT", ("1",)), "use2": ("TDYT", ("2",)), "use3": ("TDYT", ("3",)), "use4": ("TDYT", ("4",)),
+        "use1234": ("TDYT", ("1", "2", "3", "4")), "use5": ("TDYT", ("5",)), "use_all": ("TDYT", None),
+        "jbnt1": ("SFJBNT", ("1",)), "jbnt2": ("SFJBNT", ("2",)), "jbnt_all": ("SFJBNT", None)}
+# Which pass computes each metric.
+_SOURCE = {**{m: "tables" for m in ("fbf", "cbf", "cbf1", "cbf2", "cbf3", "cbf23", "members")},
+           **{m: "certificates" for m in ("certs", "certs_family", "certs_other", "cert", "cert_family", "cert_other")},
+           **{m: "parcels" for m in ("parcels", "contract", *_USE)},
+           **{m: "dk" for m in ("noncontract", "dklb21", "dklb22", "dklb23", "dklb99")}}
 
 _FAMILY = "COALESCE(NULLIF(trim(d.CBFS), ''), CASE WHEN substr(z.CBJYQZBM, 19, 1) = 'J' THEN '110' ELSE '' END) IN ('110', '100')"
