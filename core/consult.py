@@ -1,6 +1,5 @@
 """The joint-consultation list (协商清单) from a registration GeoPackage, and consultation records."""
 import datetime as dt
-import getpass
 import json
 import sqlite3
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 from . import classify, gpkg, report
 from .errors import LcbError
 from .output import mask_id, mask_name, write_xlsx
+from .registration.store import user as _user
 
 STATUSES = ["待协商", "以合同面积为准", "以登簿面积为准", "重新测量", "其他"]
 DEFAULT_CLASSES = ["contract_register_mismatch", "measured_differs"]
@@ -146,13 +146,6 @@ def audit(path, dkbms, status, note=None, user=None, action="consult"):
         if c.in_transaction:
             c.execute("ROLLBACK")
         c.close()
-
-
-def _user():
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001
-        return "unknown"
 
 
 __all__ = ["build", "to_html", "to_xlsx", "set_status", "STATUSES", "mask_id"]

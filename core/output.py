@@ -1,5 +1,6 @@
 """Atomic output files, a dependency-free XLSX writer, and masking of personal data."""
 import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -7,22 +8,126 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from .errors import LcbError
+
+# errno -> (zh, en): why an output could not be written, in words a user can act on.
+_WRITE_ERRORS = {
+    errno.ENOSPC: ("磁盘空间不足", "the disk is full"),
+    errno.EDQUOT: ("超出磁盘配额", "the disk quota is exhausted"),
+    errno.EROFS: ("所在文件夹是只读的（只读磁盘或只读挂载）", "the folder is on a read-only disk"),
+    errno.EACCES: ("没有写入权限", "permission denied"),
+    errno.EPERM: ("没有写入权限", "permission denied"),
+    errno.ENOTDIR: ("路径中有一段是文件而不是文件夹", "a part of the path is a file, not a folder"),
+    errno.EEXIST: ("路径中有一段是文件而不是文件夹", "a part of the path is a file, not a folder"),
+    errno.EISDIR: ("这是一个文件夹，不是文件", "it is a folder, not a file"),
+    errno.ENOENT: ("文件夹不存在", "the folder does not exist"),
+    errno.ENAMETOOLONG: ("路径太长", "the path is too long"),
+    errno.EIO: ("磁盘读写错误", "an input/output error of the disk"),
+}
+_SQLITE_FULL = ("database or disk is full", "no space left on device")
+_SQLITE_RO = ("readonly database", "read-only file system", "unable to open database file", "attempt to write a readonly")
+
+
+def write_error(exc, path, what=("输出文件", "output file")):
+    """An LcbError that says why `path` could not be written, from an OSError (or a SQLite/GDAL error whose text
+    says the disk is full or the file cannot be opened). Returns None for other errors."""
+    reason = None
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS:
+        reason = _WRITE_ERRORS[exc.errno]
+    else:
+        text = str(exc).lower()
+        if any(s in text for s in _SQLITE_FULL):
+            reason = _WRITE_ERRORS[errno.ENOSPC]
+        elif any(s in text for s in _SQLITE_RO):
+            reason = ("无法在此处创建或写入文件（文件夹不可写、只读或不存在）", "the file cannot be created or written there (the folder is not writable, read-only or missing)")
+    if reason is None and path:  # e.g. GDAL's bare RuntimeError('') when it cannot create a GeoPackage on a full disk
+        free = free_bytes(_existing(path))
+        if free is not None and free < NEARLY_FULL:
+            reason = (f"磁盘空间不足（仅剩 {free // 1024:,} KB）", f"the disk is full ({free // 1024:,} KB left)")
+    if reason is None:
+        return None
+    return LcbError(f"无法写入{what[0]}：{reason[0]}。请换一个可写入且有足够空间的位置",
+                    f"cannot write the {what[1]}: {reason[1]}. Choose a writable location with enough free space", path=str(path))
+
+
+def _existing(path):
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_writable(target, what=("输出文件", "output file")):
+    """Raise LcbError unless `target` can be created or replaced: not a folder, and the nearest existing folder on
+    its path is a writable folder (missing folders below it are created when the file is written). Nothing is
+    created. Full disks show only when writing; atomic_path reports them."""
+    target = Path(target)
+
+    def fail(zh, en):
+        raise LcbError(f"无法写入{what[0]}：{zh}", f"cannot write the {what[1]}: {en}", path=str(target))
+    if target.is_dir():
+        fail("这是一个文件夹，请给出文件名", "it is a folder; give a file name")
+    if target.exists() and not os.access(target, os.W_OK):
+        fail("文件是只读的", "the file is read-only")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        fail(f"路径中的“{folder}”是文件而不是文件夹", f"“{folder}” on the path is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(f"文件夹“{folder}”不可写", f"the folder “{folder}” is not writable")
+    try:  # a read-only mount passes os.access for root: ask the file system itself
+        fd, probe = tempfile.mkstemp(prefix=".lcb-probe-", dir=str(folder))
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise (write_error(e, target, what) or LcbError(f"无法写入{what[0]}：{e.strerror}", f"cannot write the {what[1]}: {e.strerror}",
+                                                           path=str(target))) from None
+
+
+NEARLY_FULL = 16 << 20  # bytes: an unexplained write failure on a disk with less free space than this is the disk
+
+
+def free_bytes(path):
+    try:
+        st = os.statvfs(path)
+    except (AttributeError, OSError):  # Windows has no statvfs: rely on the writers' own errors
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def disk_full(path):
+    free = free_bytes(path)
+    return free is not None and free < 4096
+
 
 @contextlib.contextmanager
-def atomic_path(target, suffix=None):
-    """Yield a temporary path beside `target`; move it into place only if the block succeeds."""
+def atomic_path(target, suffix=None, what=("输出文件", "output file")):
+    """Yield a temporary path beside `target`; move it into place only if the block succeeds. Nothing is left
+    behind on failure, and a file-system failure (folder not writable, path is a file, disk full) becomes one
+    clear LcbError naming `target`."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix or target.suffix or ".tmp", dir=str(target.parent))
-    os.close(fd)
-    os.unlink(tmp)
+    tmp = None
     try:
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(target))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix or target.suffix or ".tmp", dir=str(target.parent))
+        os.close(fd)
+        os.unlink(tmp)
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if disk_full(tmp):  # some writers (Qt's PDF writer) drop a failed write silently and leave a cut file
+            raise OSError(errno.ENOSPC, "no space left on device", str(target))
         os.replace(tmp, target)
+    except (OSError, RuntimeError) as e:  # RuntimeError: GDAL/Qt writers report a full disk this way
+        err = write_error(e, target, what)
+        if err is None:
+            raise
+        raise err from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 

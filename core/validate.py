@@ -87,7 +87,8 @@ class ValidationContext:
         return self.conn.execute(sql, args).fetchall()
 
     def geometry_masks(self):
-        """(has a shape, non-empty, valid) boolean arrays over the DK features, computed once."""
+        """(has a shape, non-empty, valid polygon) boolean arrays over the DK features, computed once."""
+        import numpy as np
         with self._lock:
             if "masks" not in self.cache:
                 dk = self.ws.dk
@@ -95,9 +96,10 @@ class ValidationContext:
                 has = ~shapely.is_missing(g)
                 nonempty = has.copy()
                 nonempty[has] = ~shapely.is_empty(g[has])
-                valid = nonempty.copy()
+                valid = nonempty.copy()  # a valid polygon; another type is package.dk_not_polygon (integrity)
                 if nonempty.any():
-                    valid[nonempty] = shapely.is_valid(g[nonempty])
+                    valid[nonempty] = np.isin(shapely.get_type_id(g[nonempty]), (3, 6))
+                    valid[valid] = shapely.is_valid(g[valid])
                 self.cache["masks"] = (has, nonempty, valid)
             return self.cache["masks"]
 
@@ -117,7 +119,7 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
     run: the second thread prepares the geometry (layers, envelopes, validity) while this one prepares the tables
     (DK keys staged, blanks trimmed, indexes); then rules marked parallel (shapely/numpy, which release the GIL, or
     SQLite through the thread's own connection) are taken from a shared queue, longest first — the second thread
-    takes table rules only once the tables are ready — and the others run on this thread."""
+    takes table rules only once the tables are ready — and the others run on this thread at the end, in order."""
     ctx = ValidationContext(ws, params, **kw)
     ids = [r for r in REGISTRY if rule_ids is None or r in rule_ids]
     funcs = []
@@ -167,11 +169,6 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
             progress.check()
         if "error" in box:
             raise box["error"]
-        for f in own:
-            progress.check()
-            f(ctx)
-            done[0] += 1
-            progress.set(100 * done[0] / total)
         while not stop.is_set():
             progress.check()
             f = take()
@@ -183,6 +180,15 @@ def run_rules(ws, rule_ids=None, progress=NULL_PROGRESS, params=None, **kw):
         while worker.is_alive():
             worker.join(0.2)
             progress.check()
+        if "error" in box:
+            raise box["error"]
+        # The rules not marked parallel run last, alone and in registration order: the integrity rules (registered
+        # last) fold the issues that only restate an integrity condition, so they must see all the others.
+        for f in own:
+            progress.check()
+            f(ctx)
+            done[0] += 1
+            progress.set(100 * done[0] / total)
     except BaseException:
         stop.set()
         tables_ready.set()

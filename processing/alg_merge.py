@@ -1,4 +1,4 @@
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingOutputVectorLayer, QgsProcessingParameterBoolean, QgsProcessingParameterCrs,
                        QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterNumber)
@@ -24,6 +24,7 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("ON_CONFLICT", tr("When a parcel already in the database differs"),
                                                      [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
         self.addParameter(QgsProcessingParameterCrs("TARGET_CRS", tr("CRS of a new database (default: the delivery's)"), optional=True))
+        self.addParameter(QgsProcessingParameterCrs("SOURCE_CRS", tr("CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)"), optional=True))
         self.addParameter(QgsProcessingParameterFile("ZONING", tr("Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号"), optional=True))
         self.addParameter(QgsProcessingParameterBoolean("COPY_ARCHIVE", tr("Copy sketches and attachments beside the database"), defaultValue=False))
         self.addOutput(QgsProcessingOutputVectorLayer("OUTPUT", tr("Parcels (cbdk)")))
@@ -45,7 +46,8 @@ class MergeAlgorithm(LcbAlgorithm):
                           tol=self.parameterAsDouble(parameters, "AREA_TOLERANCE", context),
                           on_conflict=CONFLICT_OPTIONS[self.parameterAsEnum(parameters, "ON_CONFLICT", context)],
                           target_epsg=epsg, zoning=self.parameterAsFile(parameters, "ZONING", context) or None,
-                          copy_archive=self.parameterAsBoolean(parameters, "COPY_ARCHIVE", context), progress=self.progress(feedback))
+                          copy_archive=self.parameterAsBoolean(parameters, "COPY_ARCHIVE", context), progress=self.progress(feedback),
+                          source_crs=self._source_crs(parameters, context))
         feedback.pushInfo(f"地块 parcels {res['PARCELS']}: 新增 inserted {res['INSERTED']}, 更新 updated {res['UPDATED']}, "
                           f"未变 unchanged {res['UNCHANGED']}, 冲突 conflicts {res['CONFLICTS']}")
         for cls, n in res["classes"].items():
@@ -58,6 +60,14 @@ class MergeAlgorithm(LcbAlgorithm):
         out.update(OUTPUT=uri, FINGERPRINT=res["fingerprint"])
         self._target = target
         return out
+
+    def _source_crs(self, parameters, context):
+        if parameters.get("SOURCE_CRS") in (None, ""):
+            return None
+        crs = self.parameterAsCrs(parameters, "SOURCE_CRS", context)
+        if not crs.isValid():
+            return str(parameters["SOURCE_CRS"])  # core names what it cannot read
+        return crs.authid() if crs.authid().upper().startswith("EPSG:") else crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT2_2019)
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802
         """In the desktop, open the 面积差异 dock on the merged database (no-op in qgis_process)."""

@@ -1,4 +1,4 @@
-from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination)
 
 from ..core import classify, consult
@@ -12,7 +12,11 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
     NAME = QT_TRANSLATE_NOOP("@default", "Consultation report (协商清单)")
     GROUP = QT_TRANSLATE_NOOP("@default", "Registration (登记入库)")
     GROUP_ID = "registration"
-    HELP = QT_TRANSLATE_NOOP("@default", "The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked.")
+    HELP = QT_TRANSLATE_NOOP("@default", "The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).")
+
+    def flags(self):
+        # The atlas is a QGIS print layout: exported on the main thread, as QGIS's own layout algorithms are.
+        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile("INPUT", tr("Registration GeoPackage"), extension="gpkg"))
@@ -22,6 +26,9 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Consultation list (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_XLSX", tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_PDF", tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_ATLAS", tr("Village consultation atlas (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFile("ATLAS_TEMPLATE", tr("Atlas layout template (.qpt), replacing the bundled one"), optional=True,
+                                                     fileFilter="QGIS layout template (*.qpt)"))
         self.addOutput(QgsProcessingOutputNumber("ROWS", tr("Parcels listed")))
 
     def execute(self, parameters, context, feedback):
@@ -35,5 +42,12 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
             if p:
                 writer(p)
                 out[key] = p
+        atlas = self.parameterAsFileOutput(parameters, "OUTPUT_ATLAS", context)
+        if atlas:
+            from .maps import export_atlas
+            pages = export_atlas(self.parameterAsFile(parameters, "INPUT", context), rep, atlas,
+                                 self.parameterAsFile(parameters, "ATLAS_TEMPLATE", context) or None, feedback)
+            out["OUTPUT_ATLAS"] = atlas
+            feedback.pushInfo(f"图集 atlas pages: {pages}")
         feedback.pushInfo(f"列出地块 parcels listed: {len(rep['rows'])}")
         return out

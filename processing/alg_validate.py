@@ -78,6 +78,7 @@ class ValidateAlgorithm(LcbAlgorithm):
                 g.fromWkb(i.wkb)
                 f.setGeometry(g)
             sink.addFeature(f, QgsFeatureSink.Flag.FastInsert)
+        self.close_sink(sink, dest, len(issues))  # a full disk is an error, not a cut layer
         html_path = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
         results = {"OUTPUT": dest}
         if html_path:

@@ -18,10 +18,13 @@ class LcbProvider(QgsProcessingProvider):
         return QIcon(ICON)
 
     def loadAlgorithms(self):  # noqa: N802
+        from .alg_farmland_notice import FarmlandNoticeAlgorithm
         from .alg_inventory import InventoryAlgorithm
         from .alg_merge import MergeAlgorithm
+        from .alg_parcel_dossier import ParcelDossierAlgorithm
         from .alg_report import DiscrepancyReportAlgorithm
         from .alg_validate import ValidateAlgorithm
 
-        for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm()):
+        for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm(),
+                    FarmlandNoticeAlgorithm(), ParcelDossierAlgorithm()):
             self.addAlgorithm(alg)

@@ -5,7 +5,7 @@ from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
-                                 QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
+                                 QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from ..core import consult
 from ..core.classify import CLASSES, ORDER
@@ -142,6 +142,8 @@ class DiscrepancyDock(QDockWidget):
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setResizeContentsPrecision(50)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         v.addWidget(self.view, 1)
         c = QHBoxLayout()
         self.new_status = QComboBox()
@@ -278,6 +280,29 @@ class DiscrepancyDock(QDockWidget):
         if s.get("path"):
             self.open(s["path"])
         self.restore_filters(s)
+
+    # ------------------------------------------------------------------ right-click: parcel dossier
+    def context_menu(self):
+        menu = QMenu(self)
+        act = menu.addAction(tr("Parcel dossier (地块档案)…"))
+        act.setEnabled(bool(self.path) and bool(self.selected_rows()))
+        act.triggered.connect(self.dossier_dialog)
+        return menu
+
+    def _context_menu(self, pos):
+        row = self.view.indexAt(pos).row()
+        if row >= 0 and row not in self.selected_rows():
+            self.view.selectRow(row)
+        self.context_menu().exec_(self.view.viewport().mapToGlobal(pos))
+
+    def dossier_dialog(self):
+        """lcb:parcel_dossier's dialog for the selected parcels (the user picks the folder and runs it)."""
+        from qgis import processing
+        codes = ",".join(str(self.model.value(r, "DKBM")) for r in self.selected_rows())
+        self._dossier = processing.createAlgorithmDialog("lcb:parcel_dossier", {"INPUT": self.path, "DKBM": codes})
+        if self._dossier is not None:
+            self._dossier.show()
+        return self._dossier
 
     # ------------------------------------------------------------------ selection both ways
     def selected_rows(self):

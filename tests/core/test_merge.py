@@ -93,6 +93,30 @@ def test_passes_the_gdal_geopackage_validator(merged):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def test_spatial_index_holds_every_parcel_and_finds_it(merged):
+    """The R-tree of a new database is written packed: SQLite's own check passes, it has one box per geometry
+    containing that geometry, and a spatial query through OGR finds what a full scan finds."""
+    target, _ = merged
+    c = gpkg.connect(target)
+    assert c.execute("SELECT rtreecheck('rtree_cbdk_geom')").fetchone()[0] == "ok"
+    boxes = {i: b for i, *b in c.execute("SELECT id, minx, maxx, miny, maxy FROM rtree_cbdk_geom")}
+    geoms = {fid: gpkg.geometry_from_blob(blob) for fid, blob in c.execute("SELECT fid, geom FROM cbdk WHERE geom IS NOT NULL")}
+    c.close()
+    assert set(boxes) == set(geoms)
+    for fid, g in geoms.items():
+        x0, y0, x1, y1 = g.bounds
+        b = boxes[fid]
+        assert b[0] <= x0 and b[1] >= x1 and b[2] <= y0 and b[3] >= y1, fid
+    ds = ogr.Open(str(target))
+    lyr = ds.GetLayerByName("cbdk")
+    x0, x1, y0, y1 = lyr.GetExtent()
+    window = (x0 + (x1 - x0) * 0.3, y0 + (y1 - y0) * 0.3, x0 + (x1 - x0) * 0.6, y0 + (y1 - y0) * 0.6)
+    lyr.SetSpatialFilterRect(*window)
+    found = sorted(f.GetFID() for f in lyr)
+    box = shapely.box(*window)
+    assert found and found == sorted(fid for fid, g in geoms.items() if g.intersects(box))
+
+
 def test_remerge_is_a_no_op(demo, tmp_path):
     target = tmp_path / "reg.gpkg"
     merge.merge(demo, target)
@@ -164,7 +188,6 @@ def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path
 def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
     target = tmp_path / "new.gpkg"
     env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
-    tmp = target.with_name(f".{target.name}")
     code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; merge.merge(sys.argv[1], sys.argv[2])") % str(PLUGINS)
     p = subprocess.Popen([sys.executable, "-c", code, str(demo), str(target)], env=env)
     for _ in range(600):
@@ -173,9 +196,9 @@ def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
         time.sleep(0.05)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    assert not target.exists() and list(tmp_path.glob(f"{tmp.name}*"))
+    assert not target.exists() and list(tmp_path.glob(".new.*.lcbtmp.gpkg"))
     merge.merge(demo, target)  # the next run cleans the stale temporary file and succeeds
-    assert target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+    assert target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
 
 
 def test_second_township_merges_beside_the_first(demo, generated, tmp_path):
@@ -280,7 +303,7 @@ def test_cancel_leaves_no_target_and_an_existing_one_untouched(demo, demo_copy, 
     target = tmp_path / "new.gpkg"
     with pytest.raises(Cancelled):
         merge.merge(demo, target, progress=Progress(cancelled=cancel_after(3)))
-    assert not target.exists() and not list(tmp_path.glob("*.tmp.gpkg"))
+    assert not target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
     merge.merge(demo, target)
     before = file_hash(target)
     _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")

@@ -56,6 +56,6 @@ def test_qgis_starts_loads_the_packaged_plugin_and_quits(tmp_path):
     res, p = run_qgis(tmp_path)
     assert res.get("ok"), res.get("error")
     assert res["loaded"] and res["actions"] >= 6
-    assert res["algorithms"] == ["lcb:discrepancy_report", "lcb:inventory", "lcb:merge", "lcb:validate"]
+    assert res["algorithms"] == ["lcb:discrepancy_report", "lcb:farmland_notice", "lcb:inventory", "lcb:merge", "lcb:parcel_dossier", "lcb:validate"]
     assert res["unload"] and res["reload"] and res["provider_after_reload"]
     assert "Traceback" not in p.stderr and "land_contract_bridge" not in p.stderr.split("Python error")[-1][:0]

@@ -2,7 +2,7 @@
 import pytest
 from qgis.core import QgsApplication, QgsVectorLayer
 
-ALGS = {"lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report"}
+ALGS = {"lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report", "lcb:farmland_notice", "lcb:parcel_dossier"}
 
 
 def test_provider_registers_the_algorithms(plugin):

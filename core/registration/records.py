@@ -1,0 +1,248 @@
+"""Record building: the delivery staged as tables, and the parcel records (table REC) derived from them set-wise.
+
+1. ``stage_dk``: the DK layer's attributes and geometries (already in the target CRS, as GeoPackage blobs with
+   their bounds and a coordinate digest) into table DK of the staging database — numpy/shapely in chunks.
+2. ``classify.classify``: parcels (P), their CBDKXX rows (R), class and areas (PC).
+3. ``build``: names, links to sketches/attachments, 地籍区 prefix and every cbdk field of every parcel into REC,
+   with the content fingerprint YJHASH — one SQL statement per table, no per-row Python.
+
+REC has the cbdk fields of ``schema.HASHED`` plus ``pid`` (DKBM order), ``dk_i`` (its DK row, for the geometry),
+``ZONE`` and ``TZM`` (for 不动产单元号 allocation). The store then loads REC into the target."""
+import numpy as np
+import shapely
+
+from .. import classify, gpkg
+from ..params import Params
+from . import schema
+from .digest import geometry64
+from .store import register_functions
+
+DK_TEXT = ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM")
+DK_FIELDS = ("DKBM", "SCMJ") + DK_TEXT  # the DK columns a merge reads
+CHUNK = 50000
+
+
+# ------------------------------------------------------------------ DK
+def _texts(arr, n):
+    """A column of UTF-8 bytes (numpy S) as a list of str ('' for empty), decoded in one C call."""
+    if arr is None:
+        return [""] * n
+    vals = arr.tolist()
+    try:
+        out = b"\x00".join(vals).decode("utf-8").split("\x00")
+        if len(out) == len(vals):
+            return out
+    except UnicodeDecodeError:
+        pass
+    return [v.decode("utf-8", "replace") for v in vals]
+
+
+def _floats(arr):
+    obj = arr.astype(object)
+    obj[np.isnan(arr)] = None
+    return obj.tolist()
+
+
+def geometry_parts(geoms, transform, srs_id):
+    """GeoPackage blobs (MultiPolygon, target CRS; None when absent or empty), bounds (minx, maxx, miny, maxy)
+    and 64-bit coordinate digests of an array of delivery geometries."""
+    geoms = np.array(geoms, dtype=object, copy=True)
+    ok = ~shapely.is_missing(geoms)
+    if ok.any():
+        empty = np.zeros(len(geoms), bool)
+        empty[ok] = shapely.is_empty(geoms[ok])
+        geoms[empty] = None
+        ok &= ~empty
+    if ok.any():
+        sub = geoms[ok]
+        poly = shapely.get_type_id(sub) == 3
+        if poly.any():
+            sub[poly] = shapely.multipolygons(sub[poly], indices=np.arange(int(poly.sum())))
+        if transform is not None:
+            sub = transform(sub)
+        geoms[ok] = sub
+    bounds = np.full((len(geoms), 4), np.nan)
+    if ok.any():
+        bounds[ok] = shapely.bounds(geoms[ok])[:, [0, 2, 1, 3]]
+    return gpkg.blobs(geoms, srs_id), bounds, geometry64(geoms)
+
+
+def stage_dk(conn, dk, progress=None):
+    """Table DK(_i, DKBM, SCMJ, <DK_TEXT>) in the staging database: the DK layer's attributes, text as UTF-8."""
+    conn.execute("DROP TABLE IF EXISTS DK")
+    conn.execute(f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', '.join(t + ' TEXT' for t in DK_TEXT)})")
+    n = dk.n if dk is not None else 0
+    sql = f"INSERT INTO DK VALUES ({', '.join('?' * (3 + len(DK_TEXT)))})"
+    for s in range(0, n, CHUNK):
+        e = min(n, s + CHUNK)
+        if progress is not None:
+            progress.check()
+            progress.set(100 * s / n)
+        cols = [_texts(dk.raw["DKBM"][s:e] if "DKBM" in dk.raw else None, e - s), _floats(dk.number("SCMJ")[s:e])]
+        cols += [_texts(dk.raw[t][s:e] if t in dk.raw else None, e - s) for t in DK_TEXT]
+        conn.executemany(sql, zip(range(s, e), *cols))
+    conn.execute("DROP TABLE IF EXISTS DKG")
+    conn.execute("CREATE TABLE DKG (_i INTEGER PRIMARY KEY, geom BLOB, minx REAL, maxx REAL, miny REAL, maxy REAL, gh INTEGER)")
+    conn.commit()
+
+
+class Geometries:
+    """The DK geometries prepared for the target (GeoPackage blobs in its CRS, bounds, digests) on a second thread
+    while the attributes are classified (shapely and numpy release the GIL), then staged as table DKG."""
+
+    def __init__(self, dk, transform, srs_id):
+        import threading
+        self.dk, self.transform, self.srs_id = dk, transform, srs_id
+        self.parts, self.error = [], None
+        self.thread = threading.Thread(target=self._run, name="lcb-geometry", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            n = self.dk.n if self.dk is not None else 0
+            for s in range(0, n, CHUNK):
+                e = min(n, s + CHUNK)
+                blobs, bounds, digests = geometry_parts(self.dk.geoms[s:e], self.transform, self.srs_id)
+                self.parts.append((s, e, blobs, _bounds(bounds), digests.tolist()))
+        except BaseException as e:  # noqa: BLE001 - re-raised by stage()
+            self.error = e
+
+    def join(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stage(self, conn):
+        """Wait for the worker and write table DKG(_i, geom, minx, maxx, miny, maxy, gh)."""
+        self.join()
+        for s, e, blobs, bounds, digests in self.parts:
+            conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *bounds, digests))
+        self.parts = []
+        conn.commit()
+
+
+def _bounds(b):
+    return [_floats(b[:, k]) for k in range(4)]
+
+
+# ------------------------------------------------------------------ names
+def unit_names(ws):
+    """short(code, parent): the short name of a township (9), village (12) or group (14) code, from the unit-code
+    table, the region layers and FBF, with its parent's name taken off the front."""
+    full = {}
+    for code, name, _lvl in ws.stage.q("SELECT code, name, level FROM CODES"):
+        full[code.rstrip("0") and code] = name
+    by = {}
+    for code, name in full.items():
+        if len(code) == 14:
+            if code.endswith("00000"):
+                by[code[:9]] = name
+            if code.endswith("00"):
+                by.setdefault(code[:12], name)
+            by.setdefault(code, name)
+    for prefix, field_code, field_name in (("XJQY", "XJQYDM", "XJQYMC"), ("CJQY", "CJQYDM", "CJQYMC"), ("ZJQY", "ZJQYDM", "ZJQYMC")):
+        lyr = ws.layer(prefix)
+        if lyr is not None and lyr.n:
+            for code, name in zip(lyr.text(field_code).tolist(), lyr.text(field_name).tolist()):
+                by.setdefault(code, name)
+    for fbf, mc in ws.stage.q("SELECT FBFBM, FBFMC FROM FBF"):
+        if fbf:
+            by.setdefault(fbf, mc)
+
+    def short(code, parent):
+        n, p = by.get(code, ""), by.get(parent, "") if parent else ""
+        return n[len(p):] if p and n.startswith(p) and len(n) > len(p) else n
+    return short
+
+
+# ------------------------------------------------------------------ records
+_LINKS = """
+DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS SKC; DROP TABLE IF EXISTS FJC; DROP TABLE IF EXISTS MULTI;
+CREATE TABLE CBF1 AS SELECT * FROM CBF WHERE _row IN (SELECT MAX(_row) FROM CBF GROUP BY CBFBM);
+CREATE UNIQUE INDEX ux_CBF1 ON CBF1(CBFBM);
+-- per certificate: its sketch (the register's DKSYT) and its attachments (sorted, distinct, joined by semicolons)
+CREATE TABLE SKC AS SELECT CBJYQZBM, replace(DKSYT, '\\', '/') AS v FROM CBJYQZDJB
+  WHERE _row IN (SELECT MAX(_row) FROM CBJYQZDJB GROUP BY CBJYQZBM) AND DKSYT IS NOT NULL AND DKSYT <> '';
+CREATE UNIQUE INDEX ux_SKC ON SKC(CBJYQZBM);
+CREATE TABLE FJC AS SELECT CBJYQZBM, group_concat(v, ';') AS v FROM
+  (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2) GROUP BY CBJYQZBM;
+CREATE UNIQUE INDEX ux_FJC ON FJC(CBJYQZBM);
+CREATE INDEX IF NOT EXISTS ix_QSLYZLFJ_CBJYQZBM ON QSLYZLFJ(CBJYQZBM);
+-- parcels with several CBDKXX rows (share-only land): names of the first three holders, and the same links over all rows
+CREATE TABLE MULTI (pid INTEGER PRIMARY KEY, n1 TEXT, n2 TEXT, n3 TEXT, LZ TEXT, SK TEXT, FJ TEXT);
+INSERT INTO MULTI (pid, n1, n2, n3) SELECT p.pid,
+    (SELECT h.CBFMC FROM R r JOIN CBF1 h ON h.CBFBM = r.CBFBM WHERE r.pid = p.pid AND r.rn = 1),
+    (SELECT h.CBFMC FROM R r JOIN CBF1 h ON h.CBFBM = r.CBFBM WHERE r.pid = p.pid AND r.rn = 2),
+    (SELECT h.CBFMC FROM R r JOIN CBF1 h ON h.CBFBM = r.CBFBM WHERE r.pid = p.pid AND r.rn = 3)
+  FROM P p WHERE p.n > 1;
+UPDATE MULTI SET
+  LZ = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT r.LZHTBM AS v FROM R r WHERE r.pid = MULTI.pid AND r.LZHTBM <> '' ORDER BY 1)),
+  SK = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT k.v FROM R r JOIN SKC k ON k.CBJYQZBM = r.CBJYQZBM WHERE r.pid = MULTI.pid ORDER BY 1)),
+  FJ = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT replace(q.FJ, '\\', '/') AS v FROM R r JOIN QSLYZLFJ q ON q.CBJYQZBM = r.CBJYQZBM
+        WHERE r.pid = MULTI.pid AND q.FJ IS NOT NULL AND q.FJ <> '' ORDER BY 1));
+"""
+
+
+NUMERIC = set(classify.NUMBERS)
+TZM = "'JD'"  # 宗地特征码: J 集体土地所有权, D 土地承包经营权宗地（耕地）
+
+
+def fingerprint(alias):
+    """SQL: the content fingerprint of a record — its delivered text fields, the digest of its numbers and of its
+    geometry (the numbers and coordinates enter as digests computed by numpy)."""
+    fields = ", ".join(f"{alias}.{c}" for c in schema.HASHED if c not in NUMERIC)
+    return f"lcb_sha1(json_array({fields}, {alias}.NH, {alias}.gh), NULL)"
+
+
+def build(conn, ws, county, params=None):
+    """Classify the staged parcels and define their records (view RECV). Returns the class counts."""
+    counts = classify.classify(conn, params or Params())
+    register_functions(conn)
+    conn.executescript(_LINKS)
+    fbfbm = "COALESCE(NULLIF(f.FBFBM, ''), CASE WHEN length(p.DKBM) >= 14 THEN substr(p.DKBM, 1, 14) ELSE '' END)"
+    _stage_names(conn, ws, county, fbfbm)
+    conn.execute("DROP VIEW IF EXISTS RECV")
+    conn.execute("DROP VIEW IF EXISTS RECK")
+    conn.execute(f"""CREATE VIEW RECK AS SELECT p.pid, p.DKBM, {fbfbm} AS FBFBM, {TZM} AS TZM
+        FROM P p LEFT JOIN R f ON f._row = p.first_row LEFT JOIN DK d ON d._i = p.dk_i""")
+    cls_name = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in classify.CLASSES.items())
+    dk_text = ", ".join(f"NULLIF(d.{t}, '') AS {t}" for t in DK_TEXT)
+    single = "p.share = 1 OR p.n = 0"
+    conn.execute(f"""CREATE VIEW RECV AS
+        SELECT p.pid, p.DKBM, p.dk_i, pc.NH, g.gh, {fbfbm} AS FBFBM,
+               CASE WHEN length(p.DKBM) >= 9 THEN substr(p.DKBM, 1, 9) ELSE '' END AS XZDM, nm.XZMC,
+               CASE WHEN length(p.DKBM) >= 12 THEN substr(p.DKBM, 1, 12) ELSE '' END AS CJDM, nm.CJMC, nm.ZJMC,
+               {dk_text},
+               CASE WHEN {single} THEN NULL ELSE f.CBFBM END AS CBFBM,
+               CASE WHEN p.n = 0 THEN NULL WHEN p.n = 1 THEN h.CBFMC
+                    WHEN p.share = 1 THEN COALESCE(m.n1, '') || '、' || COALESCE(m.n2, '')
+                         || CASE WHEN p.n >= 3 THEN '、' || COALESCE(m.n3, '') ELSE '' END || CASE WHEN p.n > 3 THEN '等' ELSE '' END
+                    ELSE COALESCE(m.n1, '') END AS CBFMC,
+               CASE WHEN {single} THEN NULL ELSE f.CBHTBM END AS CBHTBM,
+               CASE WHEN {single} THEN NULL ELSE f.CBJYQZBM END AS CBJYQZBM,
+               f.CBJYQQDFS, CASE WHEN p.n > 1 THEN m.LZ ELSE NULLIF(f.LZHTBM, '') END AS LZHTBM,
+               pc.HTMJ, pc.DBMJ, pc.SCMJ, pc.HTMJM, pc.DBMJM, pc.SCMJM, pc.HTDBC, pc.HTSCC,
+               pc.CYLX, CASE pc.CYLX {cls_name} END AS CYLXMC,
+               CASE WHEN p.share = 1 THEN '按份共有' WHEN p.n > 0 THEN '单独所有' END AS GYFS,
+               CASE WHEN p.n > 1 THEN m.SK ELSE sk.v END AS DKSYT, CASE WHEN p.n > 1 THEN m.FJ ELSE fj.v END AS QSLYFJ,
+               {TZM} AS TZM
+        FROM P p JOIN PC pc ON pc.pid = p.pid
+             LEFT JOIN DK d ON d._i = p.dk_i LEFT JOIN DKG g ON g._i = p.dk_i
+             LEFT JOIN R f ON f._row = p.first_row LEFT JOIN CBF1 h ON h.CBFBM = f.CBFBM
+             LEFT JOIN MULTI m ON m.pid = p.pid
+             LEFT JOIN SKC sk ON sk.CBJYQZBM = f.CBJYQZBM LEFT JOIN FJC fj ON fj.CBJYQZBM = f.CBJYQZBM
+             LEFT JOIN NM nm ON nm.k9 = substr(p.DKBM, 1, 9) AND nm.k12 = substr(p.DKBM, 1, 12) AND nm.fbf = {fbfbm}
+             """)
+    conn.commit()
+    return counts
+
+
+def _stage_names(conn, ws, county, fbfbm):
+    """Table NM: the short township, village and group names of every (DKBM[:9], DKBM[:12], FBFBM) in the delivery."""
+    short = unit_names(ws)
+    triples = conn.execute(f"SELECT DISTINCT substr(p.DKBM, 1, 9), substr(p.DKBM, 1, 12), {fbfbm} FROM P p "
+                           "LEFT JOIN R f ON f._row = p.first_row").fetchall()
+    conn.execute("DROP TABLE IF EXISTS NM")
+    conn.execute("CREATE TABLE NM (k9 TEXT, k12 TEXT, fbf TEXT, XZMC TEXT, CJMC TEXT, ZJMC TEXT, PRIMARY KEY (k9, k12, fbf))")
+    conn.executemany("INSERT INTO NM VALUES (?,?,?,?,?,?)",
+                     [(k9, k12, f, short(k9, county + "000"), short(k12, k9), short(f, f[:12])) for k9, k12, f in triples])
