@@ -40,13 +40,14 @@ def basic(ctx):
     if not len(idx):
         return
     g = dk.geoms[idx]
-    bad = np.nonzero(~valid[idx])[0]
+    types = shapely.get_type_id(g)
+    # Only polygons can be invalid parcels; a layer of points or lines is package.dk_not_polygon (core/rules/integrity.py).
+    bad = np.nonzero(np.isin(types, (3, 6)) & ~valid[idx])[0]
     if len(bad):
         reasons = shapely.is_valid_reason(g[bad])
         for j, why in zip(bad, reasons):
             rid = "geometry.self_intersection" if "Self-intersection" in why else "geometry.invalid"
             ctx.issue(rid, rows[idx[j]][1], "geometry", why, layer="DK", wkb=shapely.to_wkb(g[j], output_dimension=2))
-    types = shapely.get_type_id(g)
     parts = shapely.get_num_geometries(g)
     for j in np.nonzero((types == 6) & (parts > 1))[0]:
         ctx.issue("geometry.multipart", rows[idx[j]][1], "geometry", int(parts[j]), layer="DK", wkb=shapely.to_wkb(g[j], output_dimension=2))

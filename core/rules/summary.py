@@ -114,6 +114,9 @@ def summary_tables(ctx):
             ctx.issue("package.summary_missing", f"汇总表格/{d.county}{d.county_name}{title}.xls", "", "", layer="汇总表格", detail=title)
     if not files:
         return
+    present = ctx.ws.stage.present
+    if not (present.get("CBF") and present.get("CBDKXX")) or not ctx.q("SELECT 1 FROM CBDKXX LIMIT 1"):
+        return  # no usable attribute database to compare with: package.not_attr_db / attr_db_empty say so
     stats = Stats(ctx)
     for kind, path in files.items():
         _check(ctx, stats, kind, path)

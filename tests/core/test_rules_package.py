@@ -60,5 +60,16 @@ def test_metadata_crs_and_attribute_database(demo_copy):
     (demo_copy / "权属数据" / "3715262018.mdb").unlink()
     issues = oracle.run(demo_copy)
     assert oracle.has(issues, "package.metadata", "矢量数据/SL3715262018.xml")
-    assert any(i.rule == "package.crs_unknown" and i.key.endswith("DK3715262018.prj") for i in issues)
+    # a WGS 84 .prj on Gauss–Krüger coordinates contradicts them; the .mdb is missing (core/rules/integrity.py words both)
+    assert any(i.rule in ("package.crs_unknown", "package.crs_contradicts") and i.key.endswith("DK3715262018.prj") for i in issues)
     assert any(i.rule == "package.missing_attr_db" for i in issues)
+
+
+def test_a_projection_that_is_not_cgcs2000_is_unknown(demo_copy):
+    from osgeo import osr
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(2363)  # Xian 1980 / 3-degree Gauss-Kruger zone 39: the coordinates fit it, but it is not CGCS2000
+    srs.MorphToESRI()
+    (demo_copy / "矢量数据" / "DK3715262018.prj").write_text(srs.ExportToWkt())
+    issues = oracle.run(demo_copy)
+    assert oracle.has(issues, "package.crs_unknown", "矢量数据/DK3715262018.prj")
