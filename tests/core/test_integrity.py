@@ -18,6 +18,7 @@ from conftest import PLUGINS, copy_package, tree_hash
 from land_contract_bridge.core import attrdb, delivery, integrity, inventory, merge, validate, vector
 from land_contract_bridge.core.errors import LcbError, Progress
 from land_contract_bridge.core.output import atomic_path, check_writable, write_text
+from land_contract_bridge.core.registration import records
 
 # case -> (the validate rule that names the file, inventory COMPLETE afterwards)
 EXPECT = {
@@ -180,7 +181,7 @@ def test_feature_by_feature_fallback_reads_a_field_subset_by_layer_position(demo
     selected (merge's subset), where it used to read each field at its index in the subset."""
     broken.truncated_dbf(demo_copy)
     d = delivery.scan(demo_copy)
-    sub = vector.read_layer(d, "DK", fields=merge.MERGE_DK_FIELDS)
+    sub = vector.read_layer(d, "DK", fields=records.DK_FIELDS)
     full = vector.read_layer(delivery.scan(demo), "DK")
     assert any("读取中断" in p[3] for p in sub.problems)  # the fallback ran
     n = sub.n
