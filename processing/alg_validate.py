@@ -7,7 +7,15 @@ from qgis.PyQt.QtCore import QVariant
 from ..core import validate
 from ..core.issues import REGISTRY
 from ..core.output import write_text
+from ..core.params import SPECS, Params
 from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
+
+# The numeric parameters of core.params, under their algorithm names (the field names in upper case); defaults from SPECS.
+NUMBERS = [("area_tolerance", QT_TRANSLATE_NOOP("@default", "Area tolerance (m²)")),
+           ("scmj_tolerance", QT_TRANSLATE_NOOP("@default", "SCMJ against geometry tolerance (m²)")),
+           ("overlap_min_area", QT_TRANSLATE_NOOP("@default", "Minimum overlap area reported (m²)")),
+           ("min_area", QT_TRANSLATE_NOOP("@default", "Minimum parcel area (m²)")),
+           ("gap_tolerance", QT_TRANSLATE_NOOP("@default", "Gaps between neighbouring parcels narrower than this are errors (m)"))]
 
 FIELDS = ["rule", "category", "severity", "layer", "key", "field", "message", "value", "village"]
 
@@ -34,10 +42,11 @@ class ValidateAlgorithm(LcbAlgorithm):
     GROUP_ID = "delivery"
 
     def shortHelpString(self):  # noqa: N802
-        lines = [tr("Checks a 汇交 delivery against the delivery rules and NY/T 2539: package, schema, codes, "
-                         "references, geometry, areas, members, dates and encoding. One row per problem in the issue "
-                         "layer, with a Chinese message, the offending key and, where there is one, its location. "
-                         "Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m²."), "",
+        lines = [tr("Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: "
+                    "package, summary tables, structure, field formats, codes, keys and references, geometry and topology, "
+                    "areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a "
+                    "Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: "
+                    "AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m."), "",
                  tr("Rule catalogue:")]
         for r in REGISTRY.values():
             lines.append(f"• {r.id} ({r.severity}): {r.description}")
@@ -45,12 +54,12 @@ class ValidateAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile("INPUT", tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterNumber("AREA_TOLERANCE", tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("SCMJ_TOLERANCE", tr("SCMJ against geometry tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("OVERLAP_MIN_AREA", tr("Minimum overlap area reported (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("MIN_AREA", tr("Minimum parcel area (m²)"), QgsProcessingParameterNumber.Type.Double, 1.0, minValue=0))
+        for name, title in NUMBERS:
+            spec = SPECS[name]
+            self.addParameter(QgsProcessingParameterNumber(spec.key, tr(title), QgsProcessingParameterNumber.Type.Double, spec.default, minValue=0))
         self.addParameter(QgsProcessingParameterFile("LEDGER", tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
-        self.addParameter(QgsProcessingParameterFile("CODELISTS", tr("Code lists CSV (list,code,label) overriding the bundled ones"), extension="csv", optional=True))
+        self.addParameter(QgsProcessingParameterFile(SPECS["codelists"].key, tr("Code lists CSV (list,code,label) overriding the bundled ones"),
+                                                     extension="csv", optional=True))
         self.addParameter(QgsProcessingParameterString("REQUIRED_LAYERS", tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
@@ -60,15 +69,12 @@ class ValidateAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, "INPUT", context)
-        params = dict(area_tolerance=self.parameterAsDouble(parameters, "AREA_TOLERANCE", context),
-                      scmj_tolerance=self.parameterAsDouble(parameters, "SCMJ_TOLERANCE", context),
-                      overlap_min_area=self.parameterAsDouble(parameters, "OVERLAP_MIN_AREA", context),
-                      min_area=self.parameterAsDouble(parameters, "MIN_AREA", context),
-                      codelists=self.parameterAsFile(parameters, "CODELISTS", context) or None)
+        params = Params.of({SPECS[name].key: self.parameterAsDouble(parameters, SPECS[name].key, context) for name, _title in NUMBERS},
+                           codelists=self.parameterAsFile(parameters, SPECS["codelists"].key, context) or None)
         ledger = self.parameterAsFile(parameters, "LEDGER", context) or None
         req = [x.strip().upper() for x in (self.parameterAsString(parameters, "REQUIRED_LAYERS", context) or "DK").split(",") if x.strip()]
         prog = self.progress(feedback)
-        issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), **params)
+        issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), params=params)
         sink, dest = self.parameterAsSink(parameters, "OUTPUT", context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
         for i in issues:
             f = QgsFeature()
@@ -82,7 +88,7 @@ class ValidateAlgorithm(LcbAlgorithm):
         html_path = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
         results = {"OUTPUT": dest}
         if html_path:
-            write_text(html_path, validate.to_html(issues, summary, validate.DEFAULTS | params))
+            write_text(html_path, validate.to_html(issues, summary, params))
             results["OUTPUT_HTML"] = html_path
         c = validate.counts(issues)
         feedback.pushInfo(f"错误 errors {c['error']}, 警告 warnings {c['warning']}, 提示 notes {c['info']}")

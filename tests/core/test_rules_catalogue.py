@@ -100,3 +100,14 @@ def test_validate_accepts_params_a_mapping_or_keywords(demo):
     assert [(i.rule, i.key) for i in a] == [(i.rule, i.key) for i in b] == [(i.rule, i.key) for i in c]
     with pytest.raises(KeyError):
         validate.validate(demo, params={"AREA_TOLERANCES": 1})
+
+
+def test_the_validate_algorithm_offers_every_numeric_parameter_by_its_name():
+    """processing/alg_validate.py builds its numeric parameters from core.params (read as text: no qgis here)."""
+    import re
+    from pathlib import Path
+    src = (Path(__file__).resolve().parents[2] / "processing" / "alg_validate.py").read_text("utf-8")
+    block = src[src.index("NUMBERS = ["):src.index("]\n", src.index("NUMBERS = ["))]
+    offered = set(re.findall(r'\("(\w+)", QT_TRANSLATE_NOOP', block))
+    assert offered == {n for n, s in params_mod.SPECS.items() if isinstance(s.default, float)}
+    assert "spec.key" in src and "params=params" in src
