@@ -271,12 +271,14 @@ def validate(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, pa
 
 
 def _stage_dk(ws):
-    """What the table rules join on from the DK layer (DKBM, DKLB), into the staging DB."""
+    """What the table rules join on from the DK layer (DKBM, DKLB, and TDYT / SFJBNT for the summary tables), into the
+    staging DB."""
     c = ws.stage.conn
-    c.execute("CREATE TABLE IF NOT EXISTS DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT)")
+    c.execute("CREATE TABLE IF NOT EXISTS DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT, TDYT TEXT, SFJBNT TEXT)")
     dk = ws.dk
     if dk is not None and dk.n:
-        c.executemany("INSERT INTO DK VALUES (?, ?, ?)", zip(range(dk.n), dk.text("DKBM").tolist(), dk.text("DKLB").tolist()))
+        cols = [dk.text(f).tolist() if f in dk.raw else [""] * dk.n for f in ("DKBM", "DKLB", "TDYT", "SFJBNT")]
+        c.executemany("INSERT INTO DK VALUES (?, ?, ?, ?, ?)", zip(range(dk.n), *cols))
         c.execute("CREATE INDEX IF NOT EXISTS ix_DK_DKBM ON DK(DKBM)")
     c.commit()
     ws.stage.index()

@@ -348,7 +348,39 @@ class Stats:
 
     def _parcels(self):
         """CBDKXX per parcel and group: counts, contract areas, and (through the parcel's DK feature) land use and
-        basic farmland — one grouped query, the sums per group and attribute in numpy."""
+        basic farmland."""
+        cols = [r[1] for r in self.ctx.q("PRAGMA table_info(DK)")]
+        if "TDYT" in cols and "SFJBNT" in cols:
+            return self._parcels_sql()
+        return self._parcels_numpy()
+
+    def _parcels_sql(self):
+        """One grouped query over CBDKXX joined with the parcel's first DK feature; only the sums per group come back."""
+        rows = self.ctx.q(
+            "SELECT g, TDYT, SFJBNT, found, COUNT(*), SUM(a), SUM(b), SUM(c) FROM ("
+            " SELECT COALESCE(NULLIF(x.FBFBM, ''), substr(x.DKBM, 1, 14)) g, x.DKBM, SUM(x.HTMJ) a, "
+            " SUM(COALESCE(x.HTMJM, round(x.HTMJ * 0.0015, 2))) b, SUM(round(x.HTMJ * 0.0015, 2)) c, "
+            " d.TDYT TDYT, d.SFJBNT SFJBNT, d.DKBM IS NOT NULL found FROM CBDKXX x LEFT JOIN DK d ON d.DKBM = x.DKBM "
+            " AND d._i = (SELECT MIN(_i) FROM DK e WHERE e.DKBM = x.DKBM) GROUP BY 1, 2) GROUP BY 1, 2, 3, 4")
+        counts, everything = {}, []
+        use = {m: [] for m in _USE}
+        for g, ty, jb, found, n, a, b, c in rows:
+            counts[g] = counts.get(g, 0) + n
+            v = (g, _t(a, b, c))
+            everything.append(v)
+            if not found:
+                continue
+            for m, (field, values) in _USE.items():
+                if values is None or (ty if field == "TDYT" else jb) in values:
+                    use[m].append(v)
+        self._count("parcels", counts.items())
+        self._area("contract", everything)
+        for m, pairs in use.items():
+            self._area(m, pairs)
+        self._build("dk")
+
+    def _parcels_numpy(self):
+        """The same from the DK arrays, for a workspace whose staged DK table lacks the attributes."""
         rows = self.ctx.q("SELECT DKBM, COALESCE(NULLIF(FBFBM, ''), substr(DKBM, 1, 14)), SUM(HTMJ), "
                           "SUM(COALESCE(HTMJM, round(HTMJ * 0.0015, 2))), SUM(round(HTMJ * 0.0015, 2)) FROM CBDKXX GROUP BY 1, 2")
         if not rows:
