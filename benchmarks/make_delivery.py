@@ -395,10 +395,13 @@ class Gen:
         n = max(len(kinds) * max(1, a.each), int(len(self.households) * a.defects))
         free = list(normal)
         units = [o for o in self.others if o["CBFLX"] == "3"]
+        lz_kinds = {"lzdks_mismatch", "lzmj_mismatch", "lz_reversed", "lz_beyond_contract"}
         for i in range(n):
             kind = kinds[i % len(kinds)]
             pool = units if kind == "org_code_invalid" else free
             for j, h in enumerate(pool[:60]):
+                if h.get("lz") and kind not in lz_kinds:  # a household that rents land out keeps its other records clean
+                    continue
                 if self._plant(kind, h) is not False:
                     pool.pop(j)
                     break
@@ -486,7 +489,7 @@ class Gen:
             p["moved"] = True
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
         elif kind in ("outside_group", "outside_county", "outside_zone"):
-            if p.get("moved"):
+            if p.get("moved") or (kind == "outside_group" and p["group"]["FBFBM"] in self.drop_zjqy):
                 return False
             x0, y0, _x1, _y1 = shapely.bounds(p["geom"])
             if kind == "outside_group":
@@ -496,11 +499,11 @@ class Gen:
             else:
                 dx, dy = (-self.zone * 1_000_000.0 if self.prefixed else self.zone * 1_000_000.0), 0.0
             self._regeom(p, [(x + dx, y + dy) for x, y in p["ring"]])
-            p["moved"] = True
+            p["moved"] = p["moved_out"] = True
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
         elif kind == "region_missing":
             g = h["grp"]["FBFBM"]
-            if g in self.drop_zjqy:
+            if g in self.drop_zjqy or any(q.get("moved_out") for q in h["grp"]["parcels"]):
                 return False
             self.drop_zjqy.add(g)
             self._rec(kind, "ZJQY", g, "ZJQYDM")

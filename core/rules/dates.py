@@ -94,7 +94,8 @@ def work_order(ctx):
 @rule("date.lz_order", "date", "error", "流转合同“{key}”的{detail}",
       "A transfer contract's period is reversed (LZQXKSRQ after LZQXJSRQ), or it was signed after its period ended (HTQDRQ after LZQXJSRQ).")
 @rule("date.lz_beyond_contract", "date", "error", "流转合同“{key}”的流转期限止 {value} 晚于承包合同 {other} 的承包期限止 {detail}",
-      "A transfer (流转) outlasts the remaining contract period: LZHT.LZQXJSRQ after the contract's CBQXZ.",
+      "A transfer (流转) outlasts the remaining contract period: LZHT.LZQXJSRQ after the contract's CBQXZ (not repeated when "
+      "the contract's own period is reversed).",
       source="《农村土地承包法》(2018) 第38条: 流转期限不得超过承包期的剩余期限.")
 @parallel
 def transfers(ctx):
@@ -106,5 +107,6 @@ def transfers(ctx):
         else:
             ctx.issue("date.lz_order", k, "HTQDRQ", qd[:10], layer="LZHT", detail=f"合同签订日期 {qd[:10]} 晚于流转期限结束日期 {js[:10]}")
     for k, js, ht, z in ctx.q(f"SELECT l.LZHTBM, l.LZQXJSRQ, h.CBHTBM, h.CBQXZ FROM LZHT l JOIN CBHT h ON h.CBHTBM = l.CBHTBM "
-                              f"WHERE l.LZQXJSRQ {ISO} AND h.CBQXZ {ISO} AND substr(l.LZQXJSRQ, 1, 10) > substr(h.CBQXZ, 1, 10)"):
+                              f"WHERE l.LZQXJSRQ {ISO} AND h.CBQXZ {ISO} AND substr(l.LZQXJSRQ, 1, 10) > substr(h.CBQXZ, 1, 10) "
+                              "AND (h.CBQXQ IS NULL OR h.CBQXQ < h.CBQXZ)"):  # a reversed contract period is date.cbqx_order
         ctx.issue("date.lz_beyond_contract", k, "LZQXJSRQ", js[:10], layer="LZHT", detail=z[:10], other=ht)
