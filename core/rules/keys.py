@@ -31,8 +31,15 @@ def _trim(col):
 
 
 def trim_keys(ctx):
-    """Record and trim code values with surrounding blanks in the staging tables."""
-    stage = ctx.ws.stage
+    """Record (ctx.key_blanks) and trim code values with surrounding blanks in the staging tables."""
+    ctx.key_blanks.extend(trim_stage(ctx.ws.stage))
+
+
+def trim_stage(stage):
+    """Trim the blanks around every code value of a staging database (core.attrdb.Staging) in place; return what was
+    trimmed as (table, record key, field, value as delivered). The merge can call this too, so that a DKBM written
+    with a trailing blank still finds its parcel."""
+    found = []
     for table, cols in KEY_COLUMNS.items():
         cols = [c for c in cols if c in stage.present.get(table, [])]
         if not cols:
@@ -40,17 +47,18 @@ def trim_keys(ctx):
         key = KEYS[table]
         cond = " OR ".join(f'"{c}" <> {_trim(c)}' for c in cols)
         sel = ", ".join(f'"{c}"' for c in cols)
-        rows = ctx.q(f'SELECT "{key}", {sel} FROM "{table}" WHERE {cond}')
+        rows = stage.conn.execute(f'SELECT "{key}", {sel} FROM "{table}" WHERE {cond}').fetchall()
         if not rows:
             continue
         for row in rows:
             rec = (row[0] or "").strip(BLANKS)
             for c, v in zip(cols, row[1:]):
                 if isinstance(v, str) and v != v.strip(BLANKS):
-                    ctx.key_blanks.append((table, rec, c, v))
+                    found.append((table, rec, c, v))
         for c in cols:
             stage.conn.execute(f'UPDATE "{table}" SET "{c}" = {_trim(c)} WHERE "{c}" <> {_trim(c)}')
         stage.conn.commit()
+    return found
 
 
 @rule("code.key_blanks", "code", "error", "{layer} 的 {field}“{value}”首尾含空白字符（已去除空白后再比对）",
