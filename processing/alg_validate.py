@@ -8,9 +8,11 @@ from ..core import validate
 from ..core.issues import REGISTRY
 from ..core.output import write_text
 from ..core.params import SPECS, Params
-from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
+from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from .base import LcbAlgorithm
+from .help import short_help
 
-# The numeric parameters of core.params, under their algorithm names (the field names in upper case); defaults from SPECS.
+# The numeric parameters of core.params (their algorithm names are SPECS[name].key); defaults from SPECS.
 NUMBERS = [("area_tolerance", QT_TRANSLATE_NOOP("@default", "Area tolerance (m²)")),
            ("scmj_tolerance", QT_TRANSLATE_NOOP("@default", "SCMJ against geometry tolerance (m²)")),
            ("overlap_min_area", QT_TRANSLATE_NOOP("@default", "Minimum overlap area reported (m²)")),
@@ -41,41 +43,54 @@ class ValidateAlgorithm(LcbAlgorithm):
     GROUP = QT_TRANSLATE_NOOP("@default", "Delivery (成果包)")
     GROUP_ID = "delivery"
 
+    # parameters
+    INPUT = "INPUT"
+    # the tunable parameters of core.params, under their algorithm names (the field names in upper case)
+    AREA_TOLERANCE = SPECS["area_tolerance"].key
+    SCMJ_TOLERANCE = SPECS["scmj_tolerance"].key
+    OVERLAP_MIN_AREA = SPECS["overlap_min_area"].key
+    MIN_AREA = SPECS["min_area"].key
+    GAP_TOLERANCE = SPECS["gap_tolerance"].key
+    LEDGER = "LEDGER"
+    CODELISTS = SPECS["codelists"].key
+    REQUIRED_LAYERS = "REQUIRED_LAYERS"
+    OUTPUT = "OUTPUT"
+    OUTPUT_HTML = "OUTPUT_HTML"
+    # outputs
+    ERROR_COUNT = "ERROR_COUNT"
+    WARNING_COUNT = "WARNING_COUNT"
+    INFO_COUNT = "INFO_COUNT"
+
     def shortHelpString(self):  # noqa: N802
-        lines = [tr("Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: "
-                    "package, summary tables, structure, field formats, codes, keys and references, geometry and topology, "
-                    "areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a "
-                    "Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: "
-                    "AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m."), "",
-                 tr("Rule catalogue:")]
+        """The help text from processing/help/lcb.yaml, then the rule catalogue from the rule registry."""
+        lines = [short_help(self.ID), "", tr("Rule catalogue:")]
         for r in REGISTRY.values():
             lines.append(f"• {r.id} ({r.severity}): {r.description}")
         return "<br>".join(lines)
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("INPUT", tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        for name, title in NUMBERS:
+        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
+        for name, title in NUMBERS:  # defaults from core.params.SPECS
             spec = SPECS[name]
             self.addParameter(QgsProcessingParameterNumber(spec.key, tr(title), QgsProcessingParameterNumber.Type.Double, spec.default, minValue=0))
-        self.addParameter(QgsProcessingParameterFile("LEDGER", tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
-        self.addParameter(QgsProcessingParameterFile(SPECS["codelists"].key, tr("Code lists CSV (list,code,label) overriding the bundled ones"),
-                                                     extension="csv", optional=True))
-        self.addParameter(QgsProcessingParameterString("REQUIRED_LAYERS", tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
-        self.addOutput(QgsProcessingOutputNumber("ERROR_COUNT", tr("Errors")))
-        self.addOutput(QgsProcessingOutputNumber("WARNING_COUNT", tr("Warnings")))
-        self.addOutput(QgsProcessingOutputNumber("INFO_COUNT", tr("Notes")))
+        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.CODELISTS, tr("Code lists CSV (list,code,label) overriding the bundled ones"), extension="csv", optional=True))
+        self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber(self.ERROR_COUNT, tr("Errors")))
+        self.addOutput(QgsProcessingOutputNumber(self.WARNING_COUNT, tr("Warnings")))
+        self.addOutput(QgsProcessingOutputNumber(self.INFO_COUNT, tr("Notes")))
 
     def execute(self, parameters, context, feedback):
-        src = self.parameterAsFile(parameters, "INPUT", context)
+        src = self.parameterAsFile(parameters, self.INPUT, context)
         params = Params.of({SPECS[name].key: self.parameterAsDouble(parameters, SPECS[name].key, context) for name, _title in NUMBERS},
-                           codelists=self.parameterAsFile(parameters, SPECS["codelists"].key, context) or None)
-        ledger = self.parameterAsFile(parameters, "LEDGER", context) or None
-        req = [x.strip().upper() for x in (self.parameterAsString(parameters, "REQUIRED_LAYERS", context) or "DK").split(",") if x.strip()]
+                           codelists=self.parameterAsFile(parameters, self.CODELISTS, context) or None)
+        ledger = self.parameterAsFile(parameters, self.LEDGER, context) or None
+        req = [x.strip().upper() for x in (self.parameterAsString(parameters, self.REQUIRED_LAYERS, context) or "DK").split(",") if x.strip()]
         prog = self.progress(feedback)
         issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), params=params)
-        sink, dest = self.parameterAsSink(parameters, "OUTPUT", context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
         for i in issues:
             f = QgsFeature()
             f.setAttributes([i.rule, i.category, i.severity, i.layer, i.key, i.field, i.message, i.value, i.village])
@@ -85,27 +100,15 @@ class ValidateAlgorithm(LcbAlgorithm):
                 f.setGeometry(g)
             sink.addFeature(f, QgsFeatureSink.Flag.FastInsert)
         self.close_sink(sink, dest, len(issues))  # a full disk is an error, not a cut layer
-        html_path = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
-        results = {"OUTPUT": dest}
+        html_path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        results = {self.OUTPUT: dest}
         if html_path:
             write_text(html_path, validate.to_html(issues, summary, params))
-            results["OUTPUT_HTML"] = html_path
+            results[self.OUTPUT_HTML] = html_path
         c = validate.counts(issues)
         feedback.pushInfo(f"错误 errors {c['error']}, 警告 warnings {c['warning']}, 提示 notes {c['info']}")
         for cat, n in validate.by_category(issues).items():
             if n["error"] or n["warning"]:
                 feedback.pushInfo(f"  {cat}: {n['error']} / {n['warning']}")
-        results.update(ERROR_COUNT=c["error"], WARNING_COUNT=c["warning"], INFO_COUNT=c["info"])
-        self._dest = dest
+        results.update({self.ERROR_COUNT: c["error"], self.WARNING_COUNT: c["warning"], self.INFO_COUNT: c["info"]})
         return results
-
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
-        """In the desktop, show the issues in the 质检结果 dock (no-op in qgis_process)."""
-        from qgis.core import QgsProcessingUtils
-
-        from ..ui.menus import ACTIVE, show_issues
-        if ACTIVE and getattr(self, "_dest", None):
-            layer = QgsProcessingUtils.mapLayerFromString(self._dest, context)
-            if layer is not None:
-                show_issues(layer)
-        return {}

@@ -1,28 +1,17 @@
-"""Shared plumbing for the lcb algorithms: translation, progress/cancel wiring, clean errors."""
+"""Shared plumbing for the lcb algorithms: names and help, progress/cancel wiring, clean errors, and the
+announcement of a finished run (processing/hooks.py) for whoever listens."""
 import os
 import sys
-from pathlib import Path
 
 from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination)
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import Cancelled, LcbError, Progress
 from ..core.output import check_writable, write_error
-
-ICON = str(Path(__file__).resolve().parent.parent / "resources" / "icon.svg")
-
-
-CONTEXT = "@default"  # the context pylupdate5 gives bare tr("...") calls
-
-
-def tr(text):
-    return QCoreApplication.translate(CONTEXT, text)
-
-
-def QT_TRANSLATE_NOOP(context, text):  # noqa: N802 - the name pylupdate5 looks for
-    return text
+from ..qtcommon import icon, tr
+from . import hooks
+from .help import short_help
 
 
 class LcbAlgorithm(QgsProcessingAlgorithm):
@@ -30,10 +19,7 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
     NAME = ""  # English display name, translated through tr()
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""
-
-    def tr(self, text):
-        return tr(text)
+    _results = None  # the last run's outputs, announced by postProcessAlgorithm
 
     def createInstance(self):  # noqa: N802
         return type(self)()
@@ -42,19 +28,20 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return self.ID
 
     def displayName(self):  # noqa: N802
-        return self.tr(self.NAME)
+        return tr(self.NAME)
 
     def group(self):
-        return self.tr(self.GROUP)
+        return tr(self.GROUP)
 
     def groupId(self):  # noqa: N802
         return self.GROUP_ID
 
     def shortHelpString(self):  # noqa: N802
-        return self.tr(self.HELP)
+        """The algorithm's entry in processing/help/lcb.yaml, translated."""
+        return short_help(self.ID)
 
     def icon(self):
-        return QIcon(ICON)
+        return icon()
 
     @staticmethod
     def progress(feedback):
@@ -63,6 +50,7 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return Progress(feedback.setProgress, feedback.isCanceled, feedback.pushInfo)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self._results = None
         profile = os.environ.get("LCB_PROFILE")  # developer aid: LCB_PROFILE=stats.prof writes cProfile stats
         self._outputs = []
         try:
@@ -71,10 +59,12 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
                 import cProfile
                 prof = cProfile.Profile()
                 try:
-                    return prof.runcall(self.execute, parameters, context, feedback)
+                    self._results = prof.runcall(self.execute, parameters, context, feedback)
                 finally:
                     prof.dump_stats(profile)
-            return self.execute(parameters, context, feedback)
+            else:
+                self._results = self.execute(parameters, context, feedback)
+            return self._results
         except LcbError as e:
             self._fail(e.text())
         except Cancelled:
@@ -151,6 +141,13 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
                 sys.stderr.write(text + "\n")
                 sys.stderr.flush()
         raise QgsProcessingException(text) from None
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        """Runs in the main thread after a successful run: announce the results (the desktop plugin opens its
+        docks; in qgis_process nobody listens)."""
+        if self._results is not None:
+            hooks.announce(self.ID, dict(self._results), context, feedback)
+        return {}
 
     def execute(self, parameters, context, feedback):
         raise NotImplementedError
