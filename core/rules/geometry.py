@@ -75,6 +75,16 @@ def vertices(ctx):
     if not len(idx):
         return
     rows = dk_rows(ctx)
+    for lo in range(0, len(idx), VERTEX_CHUNK):  # in blocks of parcels: the coordinate arrays of a county stay small
+        _vertices(ctx, rows, idx[lo:lo + VERTEX_CHUNK])
+
+
+VERTEX_CHUNK = 50_000
+PAIR_CHUNK = 200_000
+
+
+def _vertices(ctx, rows, idx):
+    dk = ctx.ws.dk
     g = dk.geoms[idx]
     # Simple polygons (one ring, the usual parcel): their coordinates are their one ring. The few with holes or parts
     # go through get_parts / get_rings.
@@ -87,37 +97,32 @@ def vertices(ctx):
     xy = np.concatenate([xy_s, xy_c])
     ci = np.concatenate([ci_s, ci_c + int(simple.sum())])
     owner = np.concatenate([owner_s, idx[~simple][pi[ri]]])  # DK row of each ring
-    rings = np.arange(len(owner))
-    n = np.bincount(ci, minlength=len(rings))
+    n = np.bincount(ci, minlength=len(owner))
     start = np.concatenate([[0], np.cumsum(n)[:-1]])
     # repeated consecutive vertices
     same = ci[1:] == ci[:-1]
     d = np.hypot(*(xy[1:] - xy[:-1]).T)
     dup = np.nonzero(same & (d < DUPLICATE_VERTEX))[0]
     if len(dup):
-        counts = np.bincount(owner[ci[dup]], minlength=dk.n)
-        for i in np.nonzero(counts)[0]:
-            ctx.issue("geometry.duplicate_vertex", rows[i][1], "geometry", int(counts[i]), layer="DK", geometry_of=rows[i][1])
+        who, counts = np.unique(owner[ci[dup]], return_counts=True)
+        for i, c in zip(who.tolist(), counts.tolist()):
+            ctx.issue("geometry.duplicate_vertex", rows[i][1], "geometry", int(c), layer="DK", geometry_of=rows[i][1])
     # spikes: the angle at each distinct vertex of a closed ring
     m = n[ci] - 1  # distinct vertices of the ring of each coordinate
     k = np.arange(len(xy)) - start[ci]
-    use = (k < m) & (m >= 3)
-    pos = np.nonzero(use)[0]
+    pos = np.nonzero((k < m) & (m >= 3))[0]
     if not len(pos):
         return
     s, mm, kk = start[ci[pos]], m[pos], k[pos]
-    prev = s + (kk - 1) % mm
-    nxt = s + (kk + 1) % mm
-    u = xy[prev] - xy[pos]
-    w = xy[nxt] - xy[pos]
+    u = xy[s + (kk - 1) % mm] - xy[pos]
+    w = xy[s + (kk + 1) % mm] - xy[pos]
     lu, lw = np.hypot(*u.T), np.hypot(*w.T)
     ok = (lu >= DUPLICATE_VERTEX) & (lw >= DUPLICATE_VERTEX)
     cos = np.ones(len(pos))
     cos[ok] = np.clip((u[ok] * w[ok]).sum(axis=1) / (lu[ok] * lw[ok]), -1, 1)
     angle = np.degrees(np.arccos(cos))
-    spikes = np.nonzero(ok & (angle < SPIKE_ANGLE))[0]
     seen = set()
-    for j in spikes:
+    for j in np.nonzero(ok & (angle < SPIKE_ANGLE))[0]:
         i = owner[ci[pos[j]]]
         if i in seen:
             continue
@@ -156,7 +161,9 @@ def neighbours(ctx):
     a, c = a[keep], c[keep]
     if not len(a):
         return
-    im = np.asarray(shapely.relate(g[a], g[c]), dtype="U9").view("U1").reshape(-1, 9)
+    im = np.empty((len(a), 9), dtype="U1")
+    for lo in range(0, len(a), PAIR_CHUNK):  # the DE-9IM matrices, in blocks (each is a Python string until converted)
+        im[lo:lo + PAIR_CHUNK] = np.asarray(shapely.relate(g[a[lo:lo + PAIR_CHUNK]], g[c[lo:lo + PAIR_CHUNK]]), dtype="U9").view("U1").reshape(-1, 9)
     # Interiors intersect (DE-9IM 2********): overlap or containment; neighbours sharing an edge do not.
     ov = np.nonzero(im[:, 0] == "2")[0]
     if len(ov):
