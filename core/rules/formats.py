@@ -54,7 +54,9 @@ def dates(ctx):
         conds = []
         for f in fields:
             q = f'"{f}"'
-            ok = f"({q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' AND {_valid_date(f'substr({q}, 1, 10)')})"
+            # days 01–28 of months 01–12 are real dates; only the 29th–31st need SQLite's calendar (julianday) to say
+            ok = (f"({q} GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]*' AND substr({q}, 6, 2) BETWEEN '01' AND '12' AND "
+                  f"(substr({q}, 9, 2) BETWEEN '01' AND '28' OR {_valid_date(f'substr({q}, 1, 10)')}))")
             bad = f"NOT {ok} OR substr({q}, 1, 10) < '{EARLIEST}'" + ("" if f in NOT_EVENTS else f" OR substr({q}, 1, 10) > '{latest}'")
             conds.append(f"({q} IS NOT NULL AND trim({q}) <> '' AND ({bad}))")
         sql = f'SELECT "{key}", {", ".join(chr(34) + f + chr(34) for f in fields)} FROM "{table}" WHERE ' + " OR ".join(conds)
