@@ -111,10 +111,32 @@ LAYER_STYLES = """CREATE TABLE IF NOT EXISTS public.layer_styles (id serial PRIM
 
 
 def pg_qml(qml, layer):
-    """A QML style of the GeoPackage layout for the PostgreSQL layer: its field names in lower case."""
+    """A QML style of the GeoPackage layout for the PostgreSQL layer: its field names in lower case, and the code
+    lists of its coded fields as value maps (a GeoPackage carries them as field domains, which QGIS shows by itself;
+    PostgreSQL has no such thing QGIS reads)."""
     for f in layer.fields:
         qml = qml.replace(f'"{f.name}"', f'"{f.name.lower()}"').replace(f"&quot;{f.name}&quot;", f"&quot;{f.name.lower()}&quot;")
+    maps = _value_maps(layer)
+    if maps and "<fieldConfiguration>" not in qml:
+        end = qml.rindex("</qgis>")
+        qml = qml[:end] + maps + qml[end:]
     return qml
+
+
+def _value_maps(layer):
+    from xml.sax.saxutils import quoteattr
+    coded = [f for f in layer.fields if getattr(f, "domain", None)]
+    if not coded or not hasattr(schema, "domains"):
+        return ""
+    domains = schema.domains()
+    parts = []
+    for f in coded:
+        _title, codes = domains.get(f.domain, ("", {}))
+        entries = "".join(f'<Option type="Map"><Option type="QString" name={quoteattr(f"{name}")} value={quoteattr(code)}/></Option>'
+                          for code, name in codes.items())
+        parts.append(f'<field name={quoteattr(f.name.lower())} configurationFlags="None"><editWidget type="ValueMap"><config>'
+                     f'<Option type="Map"><Option type="List" name="map">{entries}</Option></Option></config></editWidget></field>')
+    return "<fieldConfiguration>" + "".join(parts) + "</fieldConfiguration>"
 
 
 def qml(postgres):
@@ -236,10 +258,26 @@ def ensure(target, epsg, progress=None):
 
 
 def _standard_triggers(s):
-    """Triggers keeping the standard's tables in step with cbdk, when the layout has them (registration.standard)."""
+    """The triggers that keep the standard's tables equal to what cbdk gives (registration.standard), when the layout
+    has them: the very statements ``standard.triggers`` runs in SQLite, in one PL/pgSQL row trigger. A writer working
+    in bulk (a merge) sets ``lcb.bulk`` for its transaction and calls ``standard.refresh`` instead."""
     from . import standard
-    make = getattr(standard, "pg_triggers", None)
-    return make(s) if make else []
+    if not hasattr(standard, "statements") or not hasattr(standard, "delete_statements"):
+        return []
+
+    def body(parts):
+        return " ".join(pgsql.translate(p).sql + ";" for p in parts)
+    depends = ", ".join(q(c) for c in getattr(standard, "_DEPENDS", []))
+    return [
+        f"""CREATE OR REPLACE FUNCTION {s}.lcb_standard_row() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+            BEGIN
+              IF TG_OP IN ('UPDATE', 'DELETE') THEN {body(standard.delete_statements('OLD.BDCDYH'))} END IF;
+              IF TG_OP IN ('INSERT', 'UPDATE') THEN {body(standard.delete_statements('NEW.BDCDYH') + standard.statements('c.fid = NEW.fid'))} END IF;
+              RETURN NULL;
+            END $$""",
+        f"""CREATE TRIGGER lcb_standard AFTER INSERT OR DELETE OR UPDATE{' OF ' + depends if depends else ''} ON {s}.cbdk FOR EACH ROW
+            WHEN (current_setting('lcb.bulk', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {s}.lcb_standard_row()""",
+    ]
 
 
 def _ensure_postgis(cur, target):
@@ -544,7 +582,8 @@ class PgStore:
         for attempt in range(RETRIES):
             c = _Conn(self.target, self.conn, self.stage, self.exact, self.epsg)
             try:
-                c.execute("SELECT set_config('lcb.operator', ?, true), set_config('lcb.action', ?, true)", (os_user(), action))
+                c.execute("SELECT set_config('lcb.operator', ?, true), set_config('lcb.action', ?, true), set_config('lcb.bulk', 'on', true)",
+                          (os_user(), action))  # bulk: the standard tables are refreshed set-wise (refresh_standard), not per row
                 done = work(c)
                 if done:
                     if pause is not None:

@@ -10,6 +10,7 @@ literals and quoted names are never touched inside):
 - ``stg.<table>`` (the merge's staging database, ATTACHed in SQLite) → ``lcb_stg_<table>``, a temporary table the
   PostgreSQL store fills from the staging database with COPY when a statement first needs it (``stage_tables``);
   ``temp.<t>`` → ``<t>``, ``main.<t>`` → ``<t>``;
+- ``AND (1)`` (a condition written as SQLite's integer truth value) → ``AND (TRUE)``;
 - ``a IS b`` / ``a IS NOT b`` (SQLite's null-safe comparison) → ``IS [NOT] DISTINCT FROM`` (``IS [NOT] NULL`` kept);
 - ``round(x, n)`` → ``round((x)::numeric, n)::double precision``; ``printf('%05d', x)`` → ``lpad``;
   ``printf('%.6f', x)`` → ``round((x)::numeric, 6)::text``; ``typeof(x)`` → ``lcb_typeof(x)`` (a function of the
@@ -95,8 +96,12 @@ def _seq(toks, i, with_args, stage, stops=(")",)):
         elif kind == "op" and text == "%":
             out.append("%%" if with_args else "%")
         elif kind == "op" and text == "(":
+            before = _last_word(out)
             inner, i = _seq(toks, i + 1, with_args, stage)
-            out.append("(" + "".join(inner) + ")")
+            inner = "".join(inner)
+            if inner.strip() in ("0", "1") and before in ("and", "or", "where", "on", "not"):  # SQLite's integer truth values
+                inner = "TRUE" if inner.strip() == "1" else "FALSE"
+            out.append("(" + inner + ")")
         elif kind == "word":
             low = text.lower()
             j = _next(toks, i + 1)

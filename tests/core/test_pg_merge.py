@@ -39,6 +39,12 @@ def gpkg_rows(path, sql):
 
 
 # ------------------------------------------------------------------ what a user compares: the same database content
+def _wkb(g):
+    if g is None:
+        return None
+    return shapely.to_wkb(shapely.from_wkb(bytes(g) if not isinstance(g, str) else bytes.fromhex(g)), output_dimension=2, byte_order=1)
+
+
 def _cbdk(rows_of, geometry_sql):
     cols = [c for c in schema.CBDK.columns if c != "RKSJ"]
     out = {}
@@ -54,10 +60,16 @@ def content(rows_of, geometry_sql):
     """Everything a merge writes, keyed and ordered independently of the backend (times left out)."""
     out = {"cbdk": _cbdk(rows_of, geometry_sql)}
     for lyr in schema.LAYERS:
-        if lyr.name in ("cbdk", "lcb_meta", "audit", "batches") or lyr.geometry is not None:
+        if lyr.name in ("cbdk", "lcb_meta", "audit", "batches"):
             continue
         cols = [c for c in lyr.columns if c not in ("at", "merged_at")]
-        out[lyr.name] = rows_of(f"SELECT {', '.join(cols)} FROM {lyr.name} ORDER BY fid")
+        geom = [geometry_sql] if lyr.geometry is not None else []
+        rows = rows_of(f"SELECT {', '.join(geom + cols)} FROM {lyr.name} ORDER BY fid")
+        if geom:
+            rows = [(_wkb(r[0]),) + tuple(r[1:]) for r in rows]
+        if lyr.name.upper() in ("ZDJBXX", "NYDSYQ", "QLR"):  # derived set-wise: the same rows, not necessarily in the same order
+            rows = sorted(rows, key=lambda r: tuple((x is None, str(x)) for x in r))
+        out[lyr.name] = rows
     out["batches"] = rows_of("SELECT county, fingerprint, params, parcels, inserted, updated, unchanged, conflicts, classes, epsg FROM batches ORDER BY fid")
     out["audit"] = [(a, k, p, json.loads(d) if a == "merge" else d) for a, k, p, d in rows_of("SELECT action, DKBM, PCID, detail FROM audit ORDER BY fid")]
     return out

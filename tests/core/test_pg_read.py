@@ -71,6 +71,35 @@ def test_consultation_records_are_audited_with_the_database_role(both):
     assert len(db.rows("SELECT 1 FROM county.audit WHERE dkbm = %s", (k,))) == 2
 
 
+def test_standard_tables_follow_consultations_and_edits(both):
+    """In PostgreSQL as in the GeoPackage, a consultation outcome (or any edit of cbdk) rewrites the unit's standard
+    rows in the same transaction (a trigger running the statements of registration.standard)."""
+    from land_contract_bridge.core.registration import standard
+    if not hasattr(standard, "drift"):
+        pytest.skip("this layout has no standard tables")
+    _gp, target, db = both
+    c = pgconn.connect_read(target)
+    try:
+        assert standard.drift(c) == set()
+    finally:
+        c.close()
+    k = consult.rows(target, ["contract_register_mismatch"])[1]["DKBM"]
+    unit = db.rows("SELECT bdcdyh, htmjm, dbmjm FROM county.cbdk WHERE dkbm = %s", (k,))[0]
+    assert db.rows("SELECT qszt, cbmj FROM county.nydsyq WHERE bdcdyh = %s", (unit[0],)) == [("0", unit[2])]
+    consult.set_status(target, [k], "以合同面积为准", user="li")
+    assert db.rows("SELECT qszt, cbmj FROM county.nydsyq WHERE bdcdyh = %s", (unit[0],)) == [("1", unit[1])]
+    c = db.connect()
+    c.cursor().execute("UPDATE county.cbdk SET dkmc = '新名' WHERE dkbm = %s", (k,))
+    c.commit()
+    c.close()
+    assert "新名" in db.rows("SELECT zl FROM county.zdjbxx WHERE bdcdyh = %s", (unit[0],))[0][0]
+    c = pgconn.connect_read(target)
+    try:
+        assert standard.drift(c) == set()
+    finally:
+        c.close()
+
+
 def test_notices_and_dossiers_read_the_same(both, demo):
     gp, target, _db = both
     c = regdb.connect(gp)

@@ -89,4 +89,4 @@ def test_geopackage_statements_run_through_the_store_seam(staged, pg_db):
     assert pg_db.rows("SELECT ST_SRID(geom), round(ST_Area(geom)::numeric, 2) > 0 FROM lcb.cbdk WHERE dkbm = '3715260010010100002'") == [(4527, True)]
     res = merge.merge(job.d.root, target)
     assert (res["INSERTED"], res["CONFLICTS"], res["UNCHANGED"]) == (0, 0, 299)
-    assert pg_db.rows("SELECT count(*) FROM lcb.qlr WHERE dkbm = '3715260010010100002'") == [(1,)]
+    assert pg_db.rows("SELECT count(*) FROM lcb.qlr q JOIN lcb.cbdk c ON c.bdcdyh = q.bdcdyh WHERE c.dkbm = '3715260010010100002'") == [(1,)]

@@ -60,6 +60,21 @@ def test_the_layer_opens_with_the_class_style_and_chinese_aliases(merged_pg):
     assert lyr.attributeAlias(lyr.fields().lookupField("SCMJ")) == "实测面积（平方米）"
     assert lyr.attributeAlias(lyr.fields().lookupField("BDCDYH")) == "不动产单元号"
     assert lyr.crs().authid() == "EPSG:4527"
+    from land_contract_bridge.core.registration import schema
+    if getattr(schema.CBDK.fields[0], "domain", "absent") != "absent":  # the layout with coded fields: their names shown
+        i = lyr.fields().lookupField("CYLX")
+        setup = lyr.editorWidgetSetup(i)
+        assert setup.type() == "ValueMap"
+        from qgis.core import QgsApplication as App
+        fmt = App.fieldFormatterRegistry().fieldFormatter(setup.type())
+        assert fmt.representValue(lyr, i, setup.config(), None, "contract_register_mismatch") == "合同与登簿面积不一致"
+        for table, field, code, name in (("QLR", "GYFS", "2", "按份共有"), ("NYDSYQ", "QSZT", "1", "现势")):
+            t = QgsVectorLayer(uri.replace('"cbdk" (geom)', f'"{table.lower()}"'), table, "postgres")
+            assert t.isValid(), table
+            j = t.fields().lookupField(field)
+            s = t.editorWidgetSetup(j)
+            assert s.type() == "ValueMap" and fmt.representValue(t, j, s.config(), None, code) == name
+            assert t.attributeAlias(j) and t.attributeAlias(j) != field
 
 
 def test_the_dock_records_a_consultation_outcome_on_postgis(merged_pg, qgis_iface, plugin):
