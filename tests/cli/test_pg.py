@@ -116,7 +116,7 @@ def test_sigkill_of_a_qgis_process_merge_commits_nothing(pg_db, env, demo):
             break
         time.sleep(0.05)
     assert marker.exists(), p.communicate()[1][-1500:] if p.poll() is not None else "no pause"
-    os.killpg(p.pid, signal.SIGKILL) if False else os.kill(p.pid, signal.SIGKILL)
+    os.kill(p.pid, signal.SIGKILL)
     p.wait()
     marker.unlink(missing_ok=True)
     for _ in range(100):
@@ -139,7 +139,10 @@ def test_pg_string_and_clean_errors_without_passwords(pg_db, env, demo, tmp_path
     assert "Traceback" not in err
     code, _res, _o, err = run("lcb:merge", env, INPUT=demo, TARGET="no such connection")
     assert code != 0 and "QGIS 中的 PostgreSQL 连接名" in err and "Traceback" not in err
-    # the notices and dossiers read the database too
+    # the village atlas draws the PostGIS layer; the notices and dossiers read the database too
+    code, res, _o, err = run("lcb:discrepancy_report", env, INPUT=pg_db.uri, OUTPUT_ATLAS=tmp_path / "atlas.pdf")
+    assert code == 0 and res["ROWS"] == 124, err[-1500:]
+    assert (tmp_path / "atlas.pdf").read_bytes()[:5] == b"%PDF-"
     code, res, _o, err = run("lcb:farmland_notice", env, INPUT=pg_db.uri, OUTPUT_FOLDER=tmp_path / "notices")
     assert code == 0 and res["NOTICES"] > 0, err[-1500:]
     code, res, _o, err = run("lcb:parcel_dossier", env, INPUT=pg_db.uri, DKBM="3715260010010400065", OUTPUT_FOLDER=tmp_path / "dossiers")
