@@ -13,7 +13,7 @@ DATA = ROOT / "benchmarks" / "data"
 GOALS = {"lcb:inventory": 1.5, "lcb:validate": 2.5, "lcb:merge (new)": 3.0, "lcb:merge (again)": 1.0}
 # The PostGIS rows (issue 15) are measured against `ogr2ogr -f PostgreSQL` of the same DK layer into the same cluster.
 PG_REF = "ogr2ogr -f PostgreSQL (DK)"
-PG_GOALS = {"lcb:merge → PostGIS (new)": 3.0, "lcb:merge → PostGIS (again)": 1.0}
+PG_STEPS = ["lcb:merge → PostGIS (new)", "lcb:merge → PostGIS (again)"]  # no goal of their own: the figures are reported
 
 
 def measured(cmd, env=None):
@@ -85,7 +85,7 @@ def bench_postgis(n, work, gpkg_rows=None):
         if ref[3] != 0:
             print(f"  {PG_REF} FAILED:\n{ref[4]}")
         rows.append((PG_REF, ref))
-        for name in PG_GOALS:
+        for name in PG_STEPS:
             r = measured(qp("lcb:merge", INPUT=pkg, TARGET=db.uri, SCHEMA="bench"), env=env)
             if r[3] != 0:
                 print(f"  {name} FAILED:\n{r[4]}")
@@ -189,16 +189,17 @@ def report_postgis(n, work, gpkg=None):
     if not rows:
         return {}
     print(f"\n{n:,} parcels into PostGIS (the same cluster for the reference)")
-    print(f"  {'step':30s} {'wall s':>8s} {'cpu s':>8s} {'peak MiB':>9s} {'× ogr2ogr':>10s} {'× GPKG merge':>13s} {'goal':>6s}")
+    print(f"  {'step':30s} {'wall s':>8s} {'cpu s':>8s} {'peak MiB':>9s} {'× ogr2ogr':>10s} {'× GPKG merge':>13s}")
     g = (gpkg or {}).get("lcb:merge (new)", {}).get("wall")
     out = {}
     for name, r in rows:
         ratio = r[0] / ref
-        goal = PG_GOALS.get(name)
-        verdict = "" if goal is None else ("ok" if ratio <= goal else "MISS")
-        vs = f"{r[0] / g:13.2f}" if g and name.endswith("(new)") else " " * 13
-        print(f"  {name:30s} {r[0]:8.1f} {r[1]:8.1f} {r[2]:9.0f} {ratio:10.2f} {vs} {('≤' + str(goal)) if goal else '':>6s} {verdict}")
+        again = (gpkg or {}).get("lcb:merge (again)", {}).get("wall")
+        base = g if name.endswith("(new)") else again if name.endswith("(again)") else None
+        vs = f"{r[0] / base:13.2f}" if base else " " * 13
+        print(f"  {name:30s} {r[0]:8.1f} {r[1]:8.1f} {r[2]:9.0f} {ratio:10.2f} {vs}")
         out[name] = dict(wall=r[0], cpu=r[1], rss=r[2], rc=r[3])
+    print("  (cpu s: the client process; the server's own CPU time is not in it)")
     print(f"  parcels in bench.cbdk: {info['parcels']:,}; table with indexes {info['cbdk_bytes'] / 2**20:.0f} MiB "
           f"(ogr2ogr's dk: {info['dk_bytes'] / 2**20:.0f} MiB)")
     dock = info["dock"]
