@@ -32,7 +32,7 @@ def _layer_source(text):
     return uri if uri.table() else None
 
 
-def _from_uri(uri, schema, label=None):
+def _from_uri(uri, schema, label=None, matched=False):
     """PgTarget from a QgsDataSourceUri (its authcfg expanded through QGIS's auth manager)."""
     info = uri.connectionInfo(True)
     if uri.authConfigId() and "password=" not in info and "user=" not in info:
@@ -40,14 +40,57 @@ def _from_uri(uri, schema, label=None):
                        f"the QGIS authentication configuration {uri.authConfigId()} cannot be read (master password not entered?)",
                        path=label or uri.connectionInfo(False))
     params = pgconn.parse("PG:" + info).params
-    key = (params.get("host", ""), params.get("port", ""), params.get("dbname", ""), params.get("user", ""))
-    if "password" not in params and key in _passwords:
+    key = _key(params)
+    if "password" in params:
+        _remember(params)
+    elif key in _passwords:
         params["password"] = _passwords[key]
+    elif not uri.authConfigId() and not matched:  # a layer source saved without credentials: the QGIS connection's to that database
+        found = _matching_connection(params)
+        if found is not None:
+            return _from_uri(_with_table(found, uri), schema, label, matched=True)
     t = pgconn.PgTarget(params, schema, label=label)
     t.qgis_uri = uri.uri(False)  # with authcfg, never the expanded password
     if uri.authConfigId():
         t.qgis_uri = QgsDataSourceUri(t.qgis_uri).uri(False)
     return t
+
+
+def _key(params):
+    return (params.get("host", params.get("hostaddr", "")), params.get("port", "") or "5432", params.get("dbname", ""), params.get("user", ""),
+            params.get("service", ""))
+
+
+def _remember(params):
+    """A password met in this session (typed into a URI, or a QGIS connection's stored one), for the layer sources that
+    carry none: kept in memory, and given to QGIS's own credentials cache for its PostgreSQL layers."""
+    _passwords[_key(params)] = params["password"]
+    uri = QgsDataSourceUri()
+    if params.get("service"):
+        uri.setConnection(params["service"], params.get("dbname", ""), params.get("user", ""), "")
+    else:
+        uri.setConnection(params.get("host", ""), params.get("port", "5432"), params.get("dbname", ""), params.get("user", ""), "")
+    QgsCredentials.instance().put(uri.connectionInfo(False), params.get("user", ""), params["password"])
+
+
+def _matching_connection(params):
+    """The QgsDataSourceUri of a QGIS PostgreSQL connection to the same host, port, database (and user, when given)."""
+    md = QgsProviderRegistry.instance().providerMetadata("postgres")
+    if md is None:
+        return None
+    want = _key(params)
+    for conn in md.connections().values():
+        u = QgsDataSourceUri(conn.uri())
+        have = (u.host(), u.port() or "5432", u.database(), u.username(), u.service())
+        if have[:3] == want[:3] and have[4] == want[4] and (not want[3] or not have[3] or have[3] == want[3]):
+            return u
+    return None
+
+
+def _with_table(conn_uri, layer_uri):
+    out = QgsDataSourceUri(conn_uri.uri(False))
+    out.setDataSource(layer_uri.schema(), layer_uri.table(), layer_uri.geometryColumn(), layer_uri.sql(), layer_uri.keyColumn())
+    return out
 
 
 def _schema(explicit, own, default=pgconn.DEFAULT_SCHEMA):
@@ -73,9 +116,7 @@ def resolve(value, schema=None):
         own = pgconn.parse(text)
         t = pgconn.PgTarget(own.params, _schema(schema, own.own_schema))
         if "password" in t.params:  # remembered for this session, for the dock and QGIS's layer (never written)
-            key = (t.params.get("host", ""), t.params.get("port", ""), t.params.get("dbname", ""), t.params.get("user", ""))
-            _passwords[key] = t.params["password"]
-            QgsCredentials.instance().put(QgsDataSourceUri(layer_uri(t)).connectionInfo(False), t.params.get("user", ""), t.params["password"])
+            _remember(t.params)
         return t
     if text.lower().endswith(".gpkg") or "/" in text or "\\" in text or Path(text).exists():
         return text

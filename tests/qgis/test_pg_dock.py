@@ -127,3 +127,31 @@ def test_open_database_by_uri_and_wrong_schema(connection, qgis_iface, demo, tmp
     monkeypatch.setattr("land_contract_bridge.ui.discrepancy_dock.QMessageBox.warning", lambda *a: warned.append(a[2]))
     assert not d.open_database(CONNECTION, "nothing_here")
     assert warned and "nothing_here" in warned[0] and db.password not in warned[0]
+
+
+def test_a_connection_with_a_stored_password_reopens_without_it(pg_db, qgis_processing, plugin, qgis_iface, demo, monkeypatch):
+    """A QGIS connection that stores user and password (no auth configuration, no .pgpass): the merge's result and
+    the dock's saved state carry no password, and the dock reopens them in a later session through the connection."""
+    from qgis import processing as qp
+
+    from land_contract_bridge.processing import pgsource
+    monkeypatch.delenv("PGPASSFILE", raising=False)
+    uri = QgsDataSourceUri()
+    uri.setConnection("127.0.0.1", str(pg_db.port), pg_db.name, pg_db.user, pg_db.password)
+    md = QgsProviderRegistry.instance().providerMetadata("postgres")
+    md.saveConnection(md.createConnection(uri.uri(False), {"saveUsername": True, "savePassword": True}), "stored password")
+    try:
+        res = qp.run("lcb:merge", {"INPUT": str(demo), "TARGET": "stored password", "SCHEMA": "s2"})
+        assert res["INSERTED"] == 299 and pg_db.password not in res["TARGET"] and "authcfg" not in res["TARGET"]
+        d = plugin.docks["discrepancy"]
+        state = d.state()
+        assert pg_db.password not in json.dumps(state)
+        pgsource._passwords.clear()  # a later session: nothing remembered
+        QgsProject.instance().removeAllMapLayers()
+        warned = []
+        monkeypatch.setattr("land_contract_bridge.ui.discrepancy_dock.QMessageBox.warning", lambda *a: warned.append(a[2]))
+        e = DiscrepancyDock(qgis_iface)
+        e.restore(state)
+        assert not warned and e.table is not None and len(e.table.fid) == 299 - 168 and e.layer is not None and e.layer.isValid()
+    finally:
+        md.deleteConnection("stored password")
