@@ -52,6 +52,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def sweep():
+    """Stop and remove the clusters of test runs that were killed before they could (their owner process is gone)."""
+    for d in Path(tempfile.gettempdir()).glob("lcb-pg-*"):
+        try:
+            pid = int((d / "owner").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running: not ours to touch
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        c = Cluster()
+        c.dir = d
+        c.stop()
+
+
 class Cluster:
     def __init__(self, name="lcb", settings=None):
         self.name = name
@@ -66,8 +85,10 @@ class Cluster:
         return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
 
     def start(self):
+        sweep()
         self.dir = Path(tempfile.mkdtemp(prefix=f"lcb-pg-{self.name}-"))
         data, pwfile = self.dir / "data", self.dir / "pw"
+        (self.dir / "owner").write_text(str(os.getpid()))
         pwfile.write_text(PASSWORD + "\n")
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
