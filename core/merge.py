@@ -165,6 +165,8 @@ class MergeJob:
         st = store.GpkgStore(path, new=new)
         try:
             stage = self.ws.stage.conn
+            for pragma in store.CONNECTION_PRAGMAS:
+                stage.execute(f"PRAGMA {pragma}")
             transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
             geometries = records.Geometries(self.ws.dk, transform, st.srs_id)  # on a second core meanwhile
             try:
@@ -214,18 +216,20 @@ class MergeJob:
                            self.epsg)).lastrowid
         res["batch"] = batch
         progress.set(70)
-        with st.bulk():
-            if res["INSERTED"]:
-                with self.clock("insert"):
-                    self._insert(st, c, batch)
-            progress.set(85)
-            progress.check()
+        with st.bulk():  # new parcels in bulk, per-row triggers suspended
             if not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (self.fp, batch)).fetchone():
                 with self.clock("copy tables"):
                     _copy_tables(c, self.ws.stage.has_ledger, batch)
-            audits = self._conflicts(c, batch) if res["CONFLICTS"] else []
+            if res["INSERTED"]:
+                with self.clock("insert"):
+                    self._insert(st, c, batch)
             if self.copy_archive:
                 _archive(c, self.d, self.target, batch)
+        progress.set(85)
+        progress.check()
+        # Conflicts are few: a replacement is an ordinary UPDATE, the triggers keep the spatial index and the standard
+        # tables in step (standard.triggers).
+        audits = self._conflicts(c, batch) if res["CONFLICTS"] else []
         progress.set(95)
         audits.append((self.now, self.user, "merge", None, batch, json.dumps({k: v for k, v in res.items() if k.isupper()}, ensure_ascii=False)))
         c.executemany("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,?,?)", audits)
@@ -247,9 +251,22 @@ class MergeJob:
             FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
             ORDER BY a.pid""", (batch, self.now))
         with self.clock("spatial index"):
-            st.fill_spatial_index(last_fid)
-        with self.clock("holders"):
-            standard.derive_holders(c, f"c.fid > {int(last_fid)}", batch)
+            rows = c.execute("SELECT c.fid, d.minx, d.maxx, d.miny, d.maxy FROM cbdk c JOIN stg.P p ON p.DKBM = c.DKBM "
+                             "JOIN stg.DKG d ON d._i = p.dk_i WHERE c.fid > ? AND d.geom IS NOT NULL ORDER BY c.fid", (last_fid,)).fetchall()
+            boxes = np.array(rows, np.float64).reshape(-1, 5)
+            fids = boxes[:, 0].astype(np.int64)
+            st.fill_spatial_index("cbdk", fids, boxes[:, 1:])
+        last_zd = c.execute("SELECT COALESCE(MAX(fid), 0) FROM ZDJBXX").fetchone()[0]
+        with self.clock("standard tables"):
+            for sql in schema.STANDARD_SOURCE_INDEXES:
+                c.execute(sql)
+            standard.refresh(c, f"c.fid > {int(last_fid)}")
+        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry: the same boxes
+            zd = [r[0] for r in c.execute("SELECT fid FROM ZDJBXX WHERE fid > ? ORDER BY fid", (last_zd,))]
+            of = np.array([r[0] for r in c.execute(f"SELECT c.fid FROM cbdk c WHERE {standard.REGISTRABLE} AND c.fid > ? ORDER BY c.fid",
+                                                   (last_fid,))], np.int64)
+            assert len(zd) == len(of)  # ZDJBXX rows are written in the parcels' order
+            st.fill_spatial_index("ZDJBXX", zd, boxes[np.searchsorted(fids, of), 1:])
 
     def _conflicts(self, c, batch):
         """A DKBM already in the target with different content: recorded, never silent; replaced only on request
@@ -277,11 +294,6 @@ class MergeJob:
                 FROM (SELECT rp.fid, d.geom, {', '.join('v.' + f for f in cols)}, {records.fingerprint('v')} AS YJHASH
                       FROM temp.RP rp JOIN stg.RECV v ON v.pid = rp.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i) AS x
                 WHERE cbdk.fid = x.fid""", (batch, self.now))
-            c.execute('DELETE FROM "rtree_cbdk_geom" WHERE id IN (SELECT fid FROM temp.RP)')
-            c.execute('INSERT INTO "rtree_cbdk_geom" (id, minx, maxx, miny, maxy) SELECT rp.fid, d.minx, d.maxx, d.miny, d.maxy '
-                      "FROM temp.RP rp JOIN stg.P p ON p.pid = rp.pid JOIN stg.DKG d ON d._i = p.dk_i WHERE d.geom IS NOT NULL")
-            c.execute("DELETE FROM qlr WHERE DKBM IN (SELECT DKBM FROM cbdk WHERE fid IN (SELECT fid FROM temp.RP))")
-            standard.derive_holders(c, "c.fid IN (SELECT fid FROM temp.RP)", batch)
             res["UPDATED"] = len(rows)
         return audits
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import gpkg
 from ..errors import LcbError
-from . import schema
+from . import schema, standard
 
 
 def user():
@@ -68,12 +68,12 @@ def zero_pad(expr, n):
 
 # ------------------------------------------------------------------ create / open
 def _ogr_layers(layers):
-    return [(lyr.name, lyr.geometry, [(f.name, f.type, f.title) for f in lyr.fields]) for lyr in layers]
+    return [(lyr.name, lyr.geometry, [(f.name, f.type, f.title, f.width, f.domain) for f in lyr.fields], lyr.title) for lyr in layers]
 
 
 def create(path, epsg, wkt):
     """A new, empty registration GeoPackage at `path` (a temporary file the caller moves into place)."""
-    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg)
+    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains())
     c = gpkg.connect(path)
     try:
         c.execute("BEGIN")
@@ -81,7 +81,8 @@ def create(path, epsg, wkt):
                       [("schema_version", schema.SCHEMA_VERSION), ("epsg", str(epsg or "")), ("created_at", now()),
                        ("created_by", "Land Contract Bridge")])
         _titles(c, schema.LAYERS)
-        _store_style(c)
+        _store_styles(c)
+        standard.create_triggers(c)
         c.execute("COMMIT")
     finally:
         c.close()
@@ -99,20 +100,29 @@ def _titles(c, layers):
         if not c.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_schema'", (t,)).fetchone():
             c.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) VALUES (?, NULL, 'gpkg_schema', "
                       "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')", (t,))
-    rows = [(lyr.name, f.name, f.title, f.title) for lyr in layers for f in lyr.fields if f.title]
+    # GDAL declares gpkg_data_columns.name UNIQUE across the file: a title used in several tables gets its table's
+    # name appended there; `title` is always the plain title.
+    seen = {}
+    for lyr in layers:
+        for f in lyr.fields:
+            seen.setdefault(f.title, set()).add(lyr.name)
+    rows = [(lyr.name, f.name, f.title if len(seen[f.title]) == 1 else f"{f.title}（{lyr.name}）", f.title)
+            for lyr in layers for f in lyr.fields if f.title]
     c.executemany("INSERT INTO gpkg_data_columns (table_name, column_name, name, title) VALUES (?,?,?,?) "
                   "ON CONFLICT (table_name, column_name) DO UPDATE SET name = excluded.name, title = excluded.title", rows)
 
 
-def _store_style(c):
-    """The class-coloured style as the parcel layer's default style (QGIS reads layer_styles)."""
+def _store_styles(c):
+    """Default styles QGIS reads from layer_styles: the class-coloured one of the parcels, and the Chinese field
+    titles (aliases) of the standard's tables (their code names come from the GeoPackage's field domains)."""
     c.execute("""CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
                  f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
                  styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
                  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-    c.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
-              "useAsDefault, description, owner) VALUES ('', '', 'cbdk', 'geom', ?, ?, '', 1, 'Land Contract Bridge', '')",
-              (schema.STYLE_NAME, schema.styled_qml()))
+    rows = [("cbdk", "geom", schema.STYLE_NAME, schema.styled_qml())]
+    rows += [(lyr.name, "geom" if lyr.geometry else "", lyr.title, schema.aliases_qml(lyr)) for lyr in schema.STANDARD]
+    c.executemany("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, "
+                  "styleSLD, useAsDefault, description, owner) VALUES ('', '', ?, ?, ?, ?, '', 1, 'Land Contract Bridge', '')", rows)
     if not c.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone():
         c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
                   "VALUES ('layer_styles', 'attributes', 'layer_styles', '', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
@@ -136,13 +146,18 @@ def target_epsg(path):
         c.close()
 
 
+# 256 MiB of page cache (a county's index maintenance stays in memory), memory-mapped reads, sorts in memory.
+CONNECTION_PRAGMAS = ["cache_size=-262144", "mmap_size=1073741824", "temp_store=MEMORY"]
+
+
 class GpkgStore:
     """One connection to a registration GeoPackage for one merge (used by one thread at a time)."""
 
     def __init__(self, path, new=False):
         self.path = Path(path)
         self.c = register_functions(gpkg.connect(path))
-        self.c.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: a county's index maintenance stays in memory
+        for pragma in CONNECTION_PRAGMAS:
+            self.c.execute(f"PRAGMA {pragma}")
         if new:  # a temporary file moved into place only when complete: no journal needed
             self.c.execute("PRAGMA journal_mode=OFF")
             self.c.execute("PRAGMA synchronous=OFF")
@@ -166,6 +181,9 @@ class GpkgStore:
             stage.conn.commit()
             self.c.execute("ATTACH DATABASE ? AS stg", (str(stage.path),))
         self._attached = True
+        for pragma in CONNECTION_PRAGMAS:  # an attached database has its own (small) page cache otherwise
+            if not pragma.startswith("temp_store"):
+                self.c.execute(f"PRAGMA stg.{pragma}")
 
     @contextlib.contextmanager
     def transaction(self):
@@ -194,17 +212,16 @@ class GpkgStore:
         for t in tables:
             c.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{t}") WHERE lower(table_name) = lower(?)', (t,))
 
-    def fill_spatial_index(self, after_fid):
-        """R-tree rows of the parcels inserted in bulk (fid > after_fid), from the bounds staged with their geometry.
-        An empty R-tree (a new database) is written packed in one go; otherwise row by row."""
-        rows = ("SELECT c.fid, d.minx, d.maxx, d.miny, d.maxy FROM cbdk c JOIN stg.P p ON p.DKBM = c.DKBM "
-                "JOIN stg.DKG d ON d._i = p.dk_i WHERE c.fid > ? AND d.geom IS NOT NULL ORDER BY c.fid")
-        if not self.c.execute('SELECT 1 FROM "rtree_cbdk_geom_rowid" LIMIT 1').fetchone():
-            data = self.c.execute(rows, (after_fid,)).fetchall()
-            if data:
-                arr = np.array(data, dtype=np.float64)
-                return pack_rtree(self.c, "rtree_cbdk_geom", arr[:, 0].astype(np.int64), arr[:, 1:])
-        self.c.execute(f'INSERT INTO "rtree_cbdk_geom" (id, minx, maxx, miny, maxy) {rows}', (after_fid,))
+    def fill_spatial_index(self, table, ids, boxes):
+        """R-tree rows of a layer's features inserted in bulk (`ids`, `boxes`: minx, maxx, miny, maxy). An empty R-tree (a
+        new database) is written packed in one go; otherwise row by row."""
+        rtree = f"rtree_{table}_geom"
+        if not len(ids):
+            return
+        if not self.c.execute(f'SELECT 1 FROM "{rtree}_rowid" LIMIT 1').fetchone():
+            return pack_rtree(self.c, rtree, np.asarray(ids, np.int64), np.asarray(boxes, np.float64))
+        self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
+                           zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
     def finish(self):
         """Indexes (built once after a bulk load of a new database) and the layer extent."""
