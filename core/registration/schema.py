@@ -209,7 +209,7 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS ix_qlr_bdcdyh ON QLR(BDCDYH)",
     "CREATE UNIQUE INDEX IF NOT EXISTS ux_alloc_dkbm ON bdcdyh_alloc(DKBM)",
     "CREATE UNIQUE INDEX IF NOT EXISTS ux_alloc_bdcdyh ON bdcdyh_alloc(BDCDYH)",
-] + [f'CREATE INDEX IF NOT EXISTS "ix_{lyr.name}_pcid" ON "{lyr.name}"(PCID)' for lyr in QS + [QS_LEDGER]] + STANDARD_SOURCE_INDEXES
+] + STANDARD_SOURCE_INDEXES
 
 STYLE_NAME = "面积差异分类"
 
