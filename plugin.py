@@ -1,13 +1,16 @@
-"""QGIS entry point: translations, the dependency check, the Processing provider, menus and docks."""
-from pathlib import Path
+"""QGIS entry point: translations, the dependency check, the Processing provider, and (desktop only) menus and docks.
 
+Dependencies point one way: plugin.py → processing/ (toolbox, also qgis_process) and ui/ (desktop); both use
+qtcommon.py (tr, icon) and core/ (no Qt). The algorithms never import ui/: they announce finished runs through
+processing/hooks.py, and the plugin subscribes there in initGui to open its docks."""
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 
 from .core import deps
+from .core.paths import I18N
+from .processing import hooks
+from .qtcommon import MENU, tr
 
-PLUGIN_DIR = Path(__file__).resolve().parent
-MENU = "确权成果衔接 Land Contract Bridge"
 _translator = None
 
 
@@ -26,20 +29,16 @@ def install_translator(locale=None):
         locale = QgsSettings().value("locale/userLocale", "") or QLocale.system().name()
     locale = normalise_locale(str(locale))
     for cand in (locale, locale[:2]):
-        qm = PLUGIN_DIR / "i18n" / f"land_contract_bridge_{cand}.qm"
+        qm = I18N / f"land_contract_bridge_{cand}.qm"
         if qm.exists():
-            tr = QTranslator()
-            if tr.load(str(qm)):
+            translator = QTranslator()
+            if translator.load(str(qm)):
                 if _translator is not None:
                     QCoreApplication.removeTranslator(_translator)
-                QCoreApplication.installTranslator(tr)
-                _translator = tr
+                QCoreApplication.installTranslator(translator)
+                _translator = translator
                 return True
     return False
-
-
-def tr(text):
-    return QCoreApplication.translate("@default", text)
 
 
 class LandContractBridgePlugin:
@@ -59,11 +58,11 @@ class LandContractBridgePlugin:
         if self.missing:
             QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
             return
-        from .processing.provider import LcbProvider
+        from .processing.provider import PROVIDER_ID, LcbProvider
 
         registry = QgsApplication.processingRegistry()
-        if registry.providerById("lcb") is not None:  # a stale copy (e.g. a plugin reload): replace it
-            registry.removeProvider("lcb")
+        if registry.providerById(PROVIDER_ID) is not None:  # a stale copy (e.g. a plugin reload): replace it
+            registry.removeProvider(PROVIDER_ID)
         provider = LcbProvider()
         if registry.addProvider(provider):
             self.provider = provider
@@ -78,9 +77,20 @@ class LandContractBridgePlugin:
 
             QMessageBox.warning(self.iface.mainWindow(), tr("Land Contract Bridge: missing Python packages"), deps.message(self.missing))
             return
+        from qgis.core import QgsProject
+
         from .ui.menus import build_menus
 
         self.toolbar, self.actions = build_menus(self)
+        QgsProject.instance().writeProject.connect(self._write_project)
+        QgsProject.instance().readProject.connect(self._read_project)
+        hooks.subscribe(self._on_result)
+
+    def _on_result(self, alg_id, results, context):
+        """A finished lcb run (processing/hooks.py): open the dock that shows its result."""
+        from .ui.menus import show_result
+
+        show_result(self, alg_id, results, context)
 
     def _write_project(self, *_):
         from .ui.menus import write_state
@@ -95,15 +105,13 @@ class LandContractBridgePlugin:
     def unload(self):
         from qgis.core import QgsProject
 
+        hooks.unsubscribe(self._on_result)
         if self.actions:
             for sig, slot in ((QgsProject.instance().writeProject, self._write_project), (QgsProject.instance().readProject, self._read_project)):
                 try:
                     sig.disconnect(slot)
                 except (TypeError, RuntimeError):
                     pass
-            from .ui.menus import ACTIVE
-
-            ACTIVE[:] = [p for p in ACTIVE if p is not self]
         for action in self.actions:
             self.iface.removePluginMenu(MENU, action)
             if self.toolbar is not None:
@@ -117,7 +125,9 @@ class LandContractBridgePlugin:
             dock.deleteLater()
         self.docks = {}
         if self.provider is not None:
+            from .processing.provider import PROVIDER_ID
+
             registry = QgsApplication.processingRegistry()
-            if registry.providerById("lcb") is not None:
-                registry.removeProvider("lcb")
+            if registry.providerById(PROVIDER_ID) is not None:
+                registry.removeProvider(PROVIDER_ID)
             self.provider = None

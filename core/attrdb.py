@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,41 +18,200 @@ from osgeo import gdal
 
 from . import schema
 from .errors import LcbError
+from .output import write_error
 
 gdal.UseExceptions()
 
 _AFFINITY = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
 
 
+STAGE_PREFIX = "lcb-stage-"
+_ACCESS_MAGIC = (b"Standard Jet DB\x00", b"Standard ACE DB\x00")
+
+
+def db_file_check(path):
+    """None when `path` looks like the database its name says (Access .mdb/.accdb, SQLite .sqlite/.gpkg/.db),
+    else why not as (zh, en). Headers only, so an empty or text file never reaches mdbtools."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            head = f.read(32)
+    except OSError as e:
+        return f"文件无法打开（{e.strerror}）", f"the file cannot be opened ({e.strerror})"
+    if size == 0:
+        return "文件是空的（0 字节）", "the file is empty (0 bytes)"
+    if p.suffix.lower() in (".mdb", ".accdb"):
+        if head[4:20] not in _ACCESS_MAGIC:
+            kind = "文本文件" if _looks_like_text(head) else "其他格式的文件"
+            return (f"不是 Access 数据库，而是{kind}", "it is not an Access database but " + ("a text file" if _looks_like_text(head) else "a file of another format"))
+    elif head[:16] != b"SQLite format 3\x00":
+        return "不是 SQLite 数据库", "it is not a SQLite database"
+    return None
+
+
+def _looks_like_text(head):
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            head.decode("gb18030")
+        except UnicodeDecodeError:
+            return False
+    return not any(b < 9 for b in head)
+
+
+def stage_write_error(e, path):
+    """LcbError for a staging database that cannot be written (temp folder full or read-only), else None."""
+    return write_error(e, tempfile.gettempdir(), ("临时数据库（系统临时文件夹）", "temporary staging database (in the system's temporary folder)"))
+
+
+def _lock(fd):
+    """An exclusive lock on an open file while this process lives (POSIX); True when taken."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: an open file cannot be deleted, which is lock enough for the sweep below
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def sweep_stale_stages(folder=None):
+    """Delete staging folders left by runs that no longer exist (their lock is free). Returns how many."""
+    n = 0
+    now = time.time()
+    for d in Path(folder or tempfile.gettempdir()).glob(STAGE_PREFIX + "*"):
+        try:
+            age = now - max(d.stat().st_mtime, (d / "stage.sqlite").stat().st_mtime if (d / "stage.sqlite").exists() else 0)
+        except OSError:
+            continue
+        if age < 10:  # one being created right now
+            continue
+        lock = d / "lock"
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            fd = None
+            if age < 86400:  # no lock: left by a version before the lock, or being set up; a day old is surely dead
+                continue
+        try:
+            if fd is None or _lock(fd):
+                shutil.rmtree(d, ignore_errors=True)
+                n += not d.exists()
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return n
+
+
+class _Guard:
+    """Deletes a folder when this process ends, however it ends (SIGKILL included): a small child process blocks
+    reading a pipe whose only writer is this process; the kernel closes that pipe when this process dies, and the
+    child then deletes the folder. A normal close deletes the folder first and then lets the child go."""
+
+    def __init__(self, folder):
+        self.proc = self.w = None
+        r, w = os.pipe()
+        try:
+            if os.name == "nt":  # untested here: cmd waits for end-of-input, then removes the folder
+                args = ["cmd", "/d", "/q", "/c", f'set /p _= & rmdir /s /q "{folder}"']
+                kw = dict(creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) | subprocess.CREATE_NEW_PROCESS_GROUP)
+            else:
+                args = ["/bin/sh", "-c", 'read _ignored; exec rm -rf -- "$1"', "lcb-stage-guard", str(folder)]
+                kw = dict(start_new_session=True)  # not killed with this process's group
+            self.proc = subprocess.Popen(args, stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, **kw)
+            self.w = w
+        except OSError:  # no shell: the next run's sweep removes what a kill leaves
+            os.close(w)
+        finally:
+            os.close(r)
+
+    def release(self):
+        if self.w is not None:
+            os.close(self.w)
+            self.w = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+
 class Staging:
-    """A temporary SQLite database holding the delivery's tables under their standard names."""
+    """A temporary SQLite database holding the delivery's tables under their standard names.
+
+    It holds names, ID numbers and phones, so it never outlives the run: it lives in a private folder (mode 0700)
+    that is deleted on close, by a guard process when this process is killed, and by the next run's sweep should
+    both fail (power cut). Not in memory: at county scale (500,000 parcels) it is a few hundred MB."""
 
     def __init__(self, path=None):
         self.tmpdir = None
+        self._guard = None
+        self._lockfd = None
         if path is None:
-            self.tmpdir = tempfile.mkdtemp(prefix="lcb-stage-")
+            sweep_stale_stages()
+            try:
+                self.tmpdir = tempfile.mkdtemp(prefix=STAGE_PREFIX)
+                self._lockfd = os.open(os.path.join(self.tmpdir, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as e:
+                self._cleanup()
+                raise (stage_write_error(e, tempfile.gettempdir()) or LcbError(
+                    f"无法在系统临时文件夹中建立临时数据库：{e.strerror}", f"cannot create the staging database in the system's temporary folder: {e.strerror}",
+                    path=tempfile.gettempdir())) from None
+            _lock(self._lockfd)
+            self._guard = _Guard(self.tmpdir)
             path = os.path.join(self.tmpdir, "stage.sqlite")
         self.path = path
-        self.conn = sqlite3.connect(path)
-        self.conn.execute("PRAGMA journal_mode=OFF")
-        self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("PRAGMA temp_store=MEMORY")
-        self.conn.execute("PRAGMA cache_size=-64000")
         self.present = {}  # table -> list of columns present in the source
         self.problems = []  # (rule, key, field, message, value, layer)
-        for table, spec in schema.TABLES.items():
-            cols = ", ".join(f'"{f[0]}" {_AFFINITY[f[1]]}' for f in spec)
-            self.conn.execute(f'CREATE TABLE "{table}" (_row INTEGER PRIMARY KEY, {cols})')
-        self.conn.execute("CREATE TABLE LEDGER (_row INTEGER PRIMARY KEY, DKBM TEXT, CBFBM TEXT, CBJYQZBM TEXT, DBMJ REAL, DBMJ_RAW TEXT)")
-        self.conn.execute("CREATE TABLE CODES (code TEXT, name TEXT, level TEXT)")
+        self.db_error = None  # (zh, en) when the attribute database itself cannot be read
         self.has_ledger = False
+        self.conn = None
+        try:
+            self.conn = sqlite3.connect(path)
+            self.conn.execute("PRAGMA journal_mode=OFF")
+            self.conn.execute("PRAGMA synchronous=OFF")
+            self.conn.execute("PRAGMA temp_store=MEMORY")
+            self.conn.execute("PRAGMA cache_size=-64000")
+            for table, spec in schema.TABLES.items():
+                cols = ", ".join(f'"{f[0]}" {_AFFINITY[f[1]]}' for f in spec)
+                self.conn.execute(f'CREATE TABLE "{table}" (_row INTEGER PRIMARY KEY, {cols})')
+            self.conn.execute("CREATE TABLE LEDGER (_row INTEGER PRIMARY KEY, DKBM TEXT, CBFBM TEXT, CBJYQZBM TEXT, DBMJ REAL, DBMJ_RAW TEXT)")
+            self.conn.execute("CREATE TABLE CODES (code TEXT, name TEXT, level TEXT)")
+            self.conn.commit()
+        except sqlite3.Error as e:
+            self.close()
+            raise (stage_write_error(e, path) or LcbError(f"无法建立临时数据库：{e}", f"cannot create the temporary staging database: {e}",
+                                                          path=str(path))) from None
+
+    def attach_to(self, conn, alias):
+        """ATTACH this staging database to another sqlite3 connection under `alias` (read it as alias.TABLE).
+        Detach it (DETACH DATABASE alias) before close()."""
+        if not str(alias).isidentifier():
+            raise ValueError(f"bad schema name {alias!r}")
+        self.conn.commit()
+        conn.execute(f'ATTACH DATABASE ? AS "{alias}"', (str(self.path),))
+
+    def _cleanup(self):
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        if self._lockfd is not None:
+            os.close(self._lockfd)
+            self._lockfd = None
+        if self._guard is not None:
+            self._guard.release()
+            self._guard = None
 
     def close(self):
         try:
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()
         finally:
-            if self.tmpdir:
-                shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self._cleanup()
 
     def __enter__(self):
         return self
@@ -86,12 +246,21 @@ class Staging:
         self.conn.executemany(sql, ([r[i] for i in idx] for r in rows))
 
     def load_tables(self, db_path, rel, progress=None):
-        """Load the 12 tables from an .mdb/.accdb or .sqlite/.gpkg file."""
+        """Load the 12 tables from an .mdb/.accdb or .sqlite/.gpkg file. A file that cannot be read at all, or that
+        holds none of the 12 tables, is one problem (db_error / no tables), not twelve missing tables."""
+        why = db_file_check(db_path)
+        if why is not None:
+            self.db_error = why
+            self.problems.append(("package.unreadable", rel, "", f"无法读取属性数据库 {Path(db_path).name}：{why[0]}", "", "权属数据"))
+            return
         suffix = Path(db_path).suffix.lower()
         if suffix in (".sqlite", ".gpkg", ".db"):
             self._load_sqlite(db_path, rel)
         else:
             self._load_mdb(db_path, rel)
+        if self.db_error is not None or not self.present:
+            self.conn.commit()
+            return  # core.integrity names the condition once
         for table, spec in schema.TABLES.items():
             if table not in self.present:
                 self.problems.append(("schema.missing_table", rel, "", f"属性数据库缺少表 {table}（{schema.TABLE_TITLES[table]}）", table, table))
@@ -109,6 +278,7 @@ class Staging:
             names = {r[0].upper(): r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view')")}
             src.close()
         except sqlite3.DatabaseError as e:
+            self.db_error = (f"不是有效的 SQLite 数据库（{e}）", f"not a valid SQLite database ({e})")
             self.problems.append(("package.unreadable", rel, "", f"无法读取属性数据库：{e}", "", "权属数据"))
             return
         self.conn.execute("ATTACH DATABASE ? AS src", (uri,))
@@ -144,6 +314,8 @@ class Staging:
                 return
             why = ("文件已损坏或不是 Access 数据库" if shutil.which("mdb-export") else
                    "GDAL 的 ODBC 驱动不可用，且未安装 mdbtools（apt install mdbtools odbc-mdbtools）")
+            self.db_error = (why, "the file is damaged or not an Access database" if shutil.which("mdb-export") else
+                             "GDAL's ODBC driver is unavailable and mdbtools is not installed (apt install mdbtools odbc-mdbtools)")
             self.problems.append(("package.unreadable", rel, "", f"无法读取 Access 数据库：{why}" + (f"（{err}）" if err else ""), "", "权属数据"))
             return
         names = {ds.GetLayer(i).GetName().upper(): ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from osgeo import gdal
 
-from . import attrdb, report, schema
+from . import attrdb, integrity, report, schema
 from .delivery import missing_required
 from .errors import NULL_PROGRESS
 from .output import write_xlsx
@@ -119,6 +119,15 @@ def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_
         totals = _totals(ws)
         missing = [dict(item=p[1], message=p[3]) for p in missing_required(d)]
         warnings = [dict(item=p[1], message=p[3]) for p in ws.problems if p[0] not in {m[0] for m in missing_required(d)}]
+        # A delivery that cannot be merged is not complete: an unusable attribute database or DK layer is a
+        # required item missing (COMPLETE = false); a CRS that contradicts the coordinates is a warning.
+        for f in integrity.check(ws).findings:
+            entry = dict(item=f.file, message=f.zh)
+            if f.missing:
+                if not any(m["item"] == f.file for m in missing):
+                    missing.append(entry)
+            elif not any(w["item"] == f.file and w["message"] == f.zh for w in warnings):
+                warnings.append(entry)
         pending = _pending_groups(ws)
         inv = Inventory(root=str(d.root), county=d.county, county_name=d.county_name, year=d.year,
                         created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), files=files, totals=totals,

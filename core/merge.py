@@ -7,7 +7,7 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
    from the delivery's fingerprint (the fast path: nothing else is read).
 2. ``MergeJob.read``: the delivery opened once (DK layer and attribute tables into a staging database,
    ``core.workspace``) while its files are fingerprinted on another thread.
-   → the point where a broken delivery is refused, before anything is written (``_refuse_broken``).
+   → the point where a broken delivery is refused, before anything is written (``integrity.assert_mergeable``).
 3. ``records.stage_dk`` + ``records.build``: DK staged with its geometries in the target CRS; every parcel
    classified (``core.classify``) and its record derived (table REC) — set-wise, in SQL and numpy.
 4. ``MergeJob.load`` with a ``store.GpkgStore``: in ONE transaction, REC compared with the parcels already there
@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 
 from . import crs as crsmod
-from . import delivery, inventory
+from . import delivery, integrity, inventory
 from .errors import NULL_PROGRESS, LcbError
 from .output import atomic_path
 from .params import Params
@@ -45,28 +45,23 @@ TMP_SUFFIX = ".lcbtmp.gpkg"  # a new database is built as .<name>.<random>.lcbtm
 
 
 def merge(path, target, ledger=None, params=None, on_conflict="keep", target_epsg=None, zoning=None, copy_archive=False,
-          progress=NULL_PROGRESS, area_tolerance=None, tol=None):
+          progress=NULL_PROGRESS, area_tolerance=None, source_crs=None):
     """Merge the delivery at `path` into the registration GeoPackage `target` (created when missing).
 
     params: core.params.Params (AREA_TOLERANCE is the one the merge reads); area_tolerance= overrides it.
+    source_crs: the delivery's CRS when its .prj is missing or wrong (EPSG code or WKT; checked against the coordinates).
     Returns PARCELS, INSERTED, UPDATED, UNCHANGED, CONFLICTS, classes, fingerprint, target, epsg (and batch)."""
-    params = (params or Params()).with_(area_tolerance=area_tolerance if area_tolerance is not None else tol)
+    params = (params or Params()).with_(area_tolerance=area_tolerance)
     job = MergeJob(path, target, ledger=ledger, params=params, on_conflict=on_conflict, target_epsg=target_epsg,
-                   zoning=zoning, copy_archive=copy_archive, progress=progress)
+                   zoning=zoning, copy_archive=copy_archive, progress=progress, source_crs=source_crs)
     known = job.prepare()
     if known is not None:
         return known
     try:
         job.read()
-        _refuse_broken(job)
         return job.run()
     finally:
         job.close()
-
-
-def _refuse_broken(job):
-    """Hook: a delivery that cannot be read completely and correctly is refused here, after it was read and
-    before anything is written to the target."""
 
 
 class _Clock:
@@ -87,7 +82,7 @@ class _Clock:
 class MergeJob:
     """The state of one merge, passed between its steps instead of a dozen arguments."""
 
-    def __init__(self, path, target, ledger, params, on_conflict, target_epsg, zoning, copy_archive, progress):
+    def __init__(self, path, target, ledger, params, on_conflict, target_epsg, zoning, copy_archive, progress, source_crs=None):
         if on_conflict not in ("keep", "replace"):
             raise LcbError("ON_CONFLICT 只能是 keep 或 replace", "ON_CONFLICT must be keep or replace", field="ON_CONFLICT")
         self.target = Path(target)
@@ -96,7 +91,7 @@ class MergeJob:
         self.path, self.ledger, self.params, self.on_conflict = path, ledger, params, on_conflict
         self.requested_epsg = int(target_epsg) if target_epsg else None
         self.zoning_path, self.zoning = zoning, bdcdyh.load_zoning(zoning)
-        self.copy_archive, self.progress = copy_archive, progress
+        self.copy_archive, self.progress, self.source_crs = copy_archive, progress, source_crs
         self.exists = self.target.exists()
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
@@ -138,6 +133,8 @@ class MergeJob:
                 self.fp = box.get("fp")
                 if self.fp is None:
                     raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(self.d.root))
+        # A delivery that cannot be read completely and correctly is refused here, before the target is touched.
+        integrity.assert_mergeable(self.ws, self.target, declared_crs=self.source_crs, progress=self.progress)
         if self.ws.dk is None:
             raise LcbError("成果包中没有地块图层（DK），无法入库", "the delivery has no DK layer", path=str(self.d.root))
         if not self.exists:

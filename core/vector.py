@@ -1,4 +1,5 @@
 """Read delivery shapefiles in bulk: columns as numpy arrays, geometries as a shapely 2 array."""
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,13 +117,14 @@ def _read_one(shp, encoding, rel, fields=None, with_geometry=True):
         return None, problems
     lyr = ds.GetLayer(0)
     defn = lyr.GetLayerDefn()
-    defs, ignored = [], []
+    defs, ignored, layer_index = [], [], []  # layer_index: each selected field's position in the full layer
     for i in range(defn.GetFieldCount()):
         fd = defn.GetFieldDefn(i)
         if fields is not None and fd.GetName().upper() not in fields:
             ignored.append(fd.GetName())
             continue
         defs.append((fd.GetName().upper(), _OGR_TYPES.get(fd.GetType(), "T"), fd.GetWidth(), fd.GetPrecision()))
+        layer_index.append(i)
     if not with_geometry:
         ignored.append("OGR_GEOMETRY")
     if ignored:
@@ -171,7 +173,7 @@ def _read_one(shp, encoding, rel, fields=None, with_geometry=True):
                 break
             if f is None:
                 break
-            for i, (name, *_r) in enumerate(defs):
+            for i, (name, *_r) in zip(layer_index, defs):  # ignored fields keep their slots in the feature
                 isnull = not f.IsFieldSetAndNotNull(i)
                 nl[name].append(isnull)
                 vals[name].append(None if isnull else f.GetField(i))
@@ -207,52 +209,93 @@ def _read_one(shp, encoding, rel, fields=None, with_geometry=True):
     return (out, outn, defs, wkb, wkt, has_z, has_m), problems
 
 
-def dbf_problem(dbf):
-    """None when the .dbf header is consistent with its size, else a Chinese reason (GDAL reads a broken
+_DBF_VERSIONS = (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0x8E, 0xCB, 0xF5, 0xFB)
+SHAPE_TYPES = {0: ("空", "null"), 1: ("点", "point"), 3: ("线", "polyline"), 5: ("面", "polygon"), 8: ("多点", "multipoint"),
+               11: ("点", "point"), 13: ("线", "polyline"), 15: ("面", "polygon"), 18: ("多点", "multipoint"),
+               21: ("点", "point"), 23: ("线", "polyline"), 25: ("面", "polygon"), 28: ("多点", "multipoint"),
+               31: ("多面体", "multipatch")}
+POLYGON_TYPES = (5, 15, 25)
+
+
+def shp_header(shp):
+    """(shape type, bounding box (xmin, ymin, xmax, ymax), declared file length) from a .shp/.shx header, or None."""
+    try:
+        with open(shp, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        return None
+    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+        return None
+    return struct.unpack("<i", head[32:36])[0], struct.unpack("<4d", head[36:68]), struct.unpack(">i", head[24:28])[0] * 2
+
+
+def dbf_records(dbf):
+    """The record count a .dbf header declares, or None when it has no valid header."""
+    try:
+        with open(dbf, "rb") as f:
+            head = f.read(32)
+    except OSError:
+        return None
+    if len(head) < 32 or head[0] not in _DBF_VERSIONS:
+        return None
+    return struct.unpack("<I", head[4:8])[0]
+
+
+def dbf_check(dbf):
+    """None when the .dbf header is consistent with its size, else the reason as (zh, en) (GDAL reads a broken
     .dbf silently as 'no attributes')."""
-    import struct
     try:
         size = Path(dbf).stat().st_size
         with open(dbf, "rb") as f:
             head = f.read(32)
     except OSError as e:
-        return f"无法读取：{e}"
-    if len(head) < 32 or head[0] not in (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0x8E, 0xCB, 0xF5, 0xFB):
-        return "不是有效的 dBASE 文件头"
+        return f"无法读取：{e.strerror}", f"cannot be read: {e.strerror}"
+    if len(head) < 32 or head[0] not in _DBF_VERSIONS:
+        return "不是有效的 dBASE 文件头", "not a valid dBASE header"
     nrec, hlen, rlen = struct.unpack("<IHH", head[4:12])
     if hlen < 33 or rlen < 1 or (hlen - 1) % 32 not in (0, 31):
-        return "dBASE 文件头长度异常"
+        return "dBASE 文件头长度异常", "the dBASE header length is wrong"
     if hlen + nrec * rlen > size:
-        return f"记录被截断：声明 {nrec} 条记录，文件只够 {max(0, (size - hlen) // rlen)} 条"
+        have = max(0, (size - hlen) // rlen)
+        return (f"记录被截断：声明 {nrec} 条记录，文件只够 {have} 条",
+                f"truncated: the header declares {nrec} records, the file holds only {have}")
+    return None
+
+
+def dbf_problem(dbf):
+    why = dbf_check(dbf)
+    return why[0] if why else None
+
+
+def shp_check(shp):
+    """None when the .shp/.shx headers agree with the files' sizes and the .dbf's record count, else the reason as
+    (zh, en). Cheap (headers only), so even a run that does not read geometries notices a truncated shapefile."""
+    shp = Path(shp)
+    try:
+        size = shp.stat().st_size
+    except OSError as e:
+        return f"无法读取：{e.strerror}", f"cannot be read: {e.strerror}"
+    head = shp_header(shp)
+    if head is None:
+        return "不是有效的 .shp 文件头", "not a valid .shp header"
+    if head[2] != size:
+        return (f"文件长度 {size} 字节与文件头声明的 {head[2]} 字节不符（文件被截断或损坏）",
+                f"the file has {size} bytes but its header declares {head[2]} (truncated or damaged)")
+    shx = shp.with_suffix(".shx")
+    if shx.exists():
+        shx_head, shx_size = shp_header(shx), shx.stat().st_size
+        if shx_head is None or shx_head[2] != shx_size or (shx_size - 100) % 8:
+            return (f"索引文件 {shx.name} 已损坏或被截断", f"its index {shx.name} is damaged or truncated")
+        n_shx = (shx_size - 100) // 8
+        n_dbf = dbf_records(shp.with_suffix(".dbf"))
+        if n_dbf is not None and n_dbf != n_shx:
+            return f".shx 有 {n_shx} 条记录，.dbf 有 {n_dbf} 条", f"the .shx holds {n_shx} records, the .dbf {n_dbf}"
     return None
 
 
 def shp_problem(shp):
-    """None when the .shp/.shx headers agree with the files' sizes and the .dbf's record count, else a reason.
-    Cheap (headers only), so even a run that does not read geometries notices a truncated shapefile."""
-    import struct
-    shp = Path(shp)
-    try:
-        size = shp.stat().st_size
-        with open(shp, "rb") as f:
-            head = f.read(100)
-    except OSError as e:
-        return f"无法读取：{e}"
-    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
-        return "不是有效的 .shp 文件头"
-    declared = struct.unpack(">i", head[24:28])[0] * 2
-    if declared != size:
-        return f"文件长度 {size} 字节与文件头声明的 {declared} 字节不符（文件被截断或损坏）"
-    shx = shp.with_suffix(".shx")
-    if shx.exists():
-        n_shx = (shx.stat().st_size - 100) // 8
-        dbf = shp.with_suffix(".dbf")
-        if dbf.exists() and dbf.stat().st_size >= 32:
-            with open(dbf, "rb") as f:
-                n_dbf = struct.unpack("<I", f.read(8)[4:8])[0]
-            if n_dbf != n_shx:
-                return f".shx 有 {n_shx} 条记录，.dbf 有 {n_dbf} 条"
-    return None
+    why = shp_check(shp)
+    return why[0] if why else None
 
 
 def read_layer(delivery, prefix, with_geometry=True, fields=None):

@@ -1,4 +1,5 @@
 """Open a delivery once for any algorithm: file scan, DK layer (bulk), attribute tables (staging DB)."""
+import sqlite3
 import threading
 
 import numpy as np
@@ -51,6 +52,7 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     progress.check()
     # The DK layer is read on a second thread while the attribute tables load: GDAL and SQLite both release the
     # GIL while they work, so the two cores of a county office PC are both busy.
+    stage = attrdb.Staging()  # first: a staging database that cannot be created fails before the reader thread starts
     box = {}
 
     def read_dk():
@@ -60,7 +62,6 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
             box["error"] = e
     worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
     worker.start()
-    stage = attrdb.Staging()
     try:
         if d.attr_db is not None:
             stage.load_tables(d.attr_db, d.rel(d.attr_db))
@@ -80,6 +81,13 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
         if stage_dk:  # validate and inventory join on DK and on these indexes; the merge works from the arrays
             _stage_dk(ws)
             stage.index()
+    except sqlite3.OperationalError as e:  # the staging database's disk (the system temp folder) is full or unwritable
+        worker.join()
+        stage.close()
+        err = attrdb.stage_write_error(e, stage.path)
+        if err is None:
+            raise
+        raise err from None
     except BaseException:
         worker.join()
         stage.close()

@@ -8,7 +8,8 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core import notice, regdb
 from ..core.errors import LcbError
-from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
+from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from .base import LcbAlgorithm
 from .pdf import html_to_pdf
 
 _TYPES = {"TEXT": QVariant.String, "REAL": QVariant.Double, "INTEGER": QVariant.LongLong}
@@ -28,30 +29,41 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
     NAME = QT_TRANSLATE_NOOP("@default", "Basic-farmland notices (永久基本农田告知书)")
     GROUP = QT_TRANSLATE_NOOP("@default", "Registration (登记入库)")
     GROUP_ID = "registration"
-    HELP = QT_TRANSLATE_NOOP("@default", "Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.")
+
+    # parameters
+    INPUT = "INPUT"
+    FARMLAND = "FARMLAND"
+    MIN_OVERLAP = "MIN_OVERLAP"
+    TEMPLATE = "TEMPLATE"
+    MASK = "MASK"
+    OUTPUT = "OUTPUT"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    # outputs
+    NOTICES = "NOTICES"
+    PARCELS = "PARCELS"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("INPUT", tr("Registration GeoPackage"), extension="gpkg"))
-        self.addParameter(QgsProcessingParameterFeatureSource("FARMLAND", tr("Permanent basic farmland (default: the delivery's JBNTBHQ)"),
+        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterFeatureSource(self.FARMLAND, tr("Permanent basic farmland (default: the delivery's JBNTBHQ)"),
                                                               [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterNumber("MIN_OVERLAP", tr("Minimum overlap (m²)"), QgsProcessingParameterNumber.Double,
+        self.addParameter(QgsProcessingParameterNumber(self.MIN_OVERLAP, tr("Minimum overlap (m²)"), QgsProcessingParameterNumber.Double,
                                                        defaultValue=1.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterFile("TEMPLATE", tr("Notice template (jinja2), replacing the bundled one"), optional=True,
+        self.addParameter(QgsProcessingParameterFile(self.TEMPLATE, tr("Notice template (jinja2), replacing the bundled one"), optional=True,
                                                      fileFilter="Jinja2 (*.j2 *.html *.htm)"))
-        self.addParameter(QgsProcessingParameterBoolean("MASK", tr("Mask personal data (names, ID numbers)"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Parcels on basic farmland (overlaps)"), QgsProcessing.TypeVectorPolygon,
+        self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Parcels on basic farmland (overlaps)"), QgsProcessing.TypeVectorPolygon,
                                                             optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", tr("Folder for the notices")))
-        self.addOutput(QgsProcessingOutputNumber("NOTICES", tr("Notices written")))
-        self.addOutput(QgsProcessingOutputNumber("PARCELS", tr("Parcels on basic farmland")))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, tr("Folder for the notices")))
+        self.addOutput(QgsProcessingOutputNumber(self.NOTICES, tr("Notices written")))
+        self.addOutput(QgsProcessingOutputNumber(self.PARCELS, tr("Parcels on basic farmland")))
 
     def _farmland(self, parameters, context, feedback, c, epsg):
-        source = self.parameterAsSource(parameters, "FARMLAND", context)
+        source = self.parameterAsSource(parameters, self.FARMLAND, context)
         if source is None:
             layers = regdb.farmland_layers(c)
             if not layers:
                 raise LcbError("登记库记录的成果包中找不到永久基本农田图层（JBNTBHQ），请指定 FARMLAND",
-                               "no JBNTBHQ layer found in the deliveries recorded in the database; choose FARMLAND", field="FARMLAND")
+                               "no JBNTBHQ layer found in the deliveries recorded in the database; choose FARMLAND", field=self.FARMLAND)
             geoms, ids = [], []
             for shp in layers:
                 feedback.pushInfo(f"永久基本农田 farmland: {shp}")
@@ -73,7 +85,7 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
         return np.array(geoms, dtype=object), ids
 
     def execute(self, parameters, context, feedback):
-        path = self.parameterAsFile(parameters, "INPUT", context)
+        path = self.parameterAsFile(parameters, self.INPUT, context)
         progress = self.progress(feedback)
         c = regdb.connect(path)
         try:
@@ -82,17 +94,17 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
         finally:
             c.close()
         progress.check()
-        min_overlap = self.parameterAsDouble(parameters, "MIN_OVERLAP", context)
-        template = self.parameterAsFile(parameters, "TEMPLATE", context) or None
-        mask = self.parameterAsBoolean(parameters, "MASK", context)
+        min_overlap = self.parameterAsDouble(parameters, self.MIN_OVERLAP, context)
+        template = self.parameterAsFile(parameters, self.TEMPLATE, context) or None
+        mask = self.parameterAsBoolean(parameters, self.MASK, context)
         res = notice.build(path, farm, ids, min_overlap, mask, progress.sub(0, 30))
-        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         written = notice.write(res, folder, template, pdf=lambda html, p: html_to_pdf(html, p, title="永久基本农田保护告知书"),
                                progress=progress.sub(30, 95))
-        out = {"NOTICES": len(res["notices"]), "PARCELS": len(res["rows"]), "OUTPUT_FOLDER": folder}
-        if parameters.get("OUTPUT") is not None:
+        out = {self.NOTICES: len(res["notices"]), self.PARCELS: len(res["rows"]), self.OUTPUT_FOLDER: folder}
+        if parameters.get(self.OUTPUT) is not None:
             crs = QgsCoordinateReferenceSystem(f"EPSG:{epsg}") if epsg else QgsCoordinateReferenceSystem()
-            sink, dest = self.parameterAsSink(parameters, "OUTPUT", context, overlap_fields(), QgsWkbTypes.MultiPolygon, crs)
+            sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, overlap_fields(), QgsWkbTypes.MultiPolygon, crs)
             if sink is not None:
                 for r in res["rows"]:
                     f = QgsFeature()
@@ -102,7 +114,7 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
                     f.setGeometry(g)
                     f.setAttributes([r.get(name) for name, _t, _title in notice.FIELDS])
                     sink.addFeature(f, QgsFeatureSink.FastInsert)
-                out["OUTPUT"] = dest
+                out[self.OUTPUT] = dest
         progress.set(100)
         feedback.pushInfo(f"地块 parcels on basic farmland: {len(res['rows'])}; 告知书 notices: {len(res['notices'])}; "
                           f"files: {len(written)}")

@@ -7,7 +7,9 @@ from qgis.PyQt.QtCore import QVariant
 from ..core import validate
 from ..core.issues import REGISTRY
 from ..core.output import write_text
-from .base import QT_TRANSLATE_NOOP, LcbAlgorithm, tr
+from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from .base import LcbAlgorithm
+from .help import short_help
 
 FIELDS = ["rule", "category", "severity", "layer", "key", "field", "message", "value", "village"]
 
@@ -33,43 +35,56 @@ class ValidateAlgorithm(LcbAlgorithm):
     GROUP = QT_TRANSLATE_NOOP("@default", "Delivery (成果包)")
     GROUP_ID = "delivery"
 
+    # parameters
+    INPUT = "INPUT"
+    AREA_TOLERANCE = "AREA_TOLERANCE"
+    SCMJ_TOLERANCE = "SCMJ_TOLERANCE"
+    OVERLAP_MIN_AREA = "OVERLAP_MIN_AREA"
+    MIN_AREA = "MIN_AREA"
+    LEDGER = "LEDGER"
+    CODELISTS = "CODELISTS"
+    REQUIRED_LAYERS = "REQUIRED_LAYERS"
+    OUTPUT = "OUTPUT"
+    OUTPUT_HTML = "OUTPUT_HTML"
+    # outputs
+    ERROR_COUNT = "ERROR_COUNT"
+    WARNING_COUNT = "WARNING_COUNT"
+    INFO_COUNT = "INFO_COUNT"
+
     def shortHelpString(self):  # noqa: N802
-        lines = [tr("Checks a 汇交 delivery against the delivery rules and NY/T 2539: package, schema, codes, "
-                         "references, geometry, areas, members, dates and encoding. One row per problem in the issue "
-                         "layer, with a Chinese message, the offending key and, where there is one, its location. "
-                         "Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m²."), "",
-                 tr("Rule catalogue:")]
+        """The help text from processing/help/lcb.yaml, then the rule catalogue from the rule registry."""
+        lines = [short_help(self.ID), "", tr("Rule catalogue:")]
         for r in REGISTRY.values():
             lines.append(f"• {r.id} ({r.severity}): {r.description}")
         return "<br>".join(lines)
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile("INPUT", tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterNumber("AREA_TOLERANCE", tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("SCMJ_TOLERANCE", tr("SCMJ against geometry tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("OVERLAP_MIN_AREA", tr("Minimum overlap area reported (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber("MIN_AREA", tr("Minimum parcel area (m²)"), QgsProcessingParameterNumber.Type.Double, 1.0, minValue=0))
-        self.addParameter(QgsProcessingParameterFile("LEDGER", tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
-        self.addParameter(QgsProcessingParameterFile("CODELISTS", tr("Code lists CSV (list,code,label) overriding the bundled ones"), extension="csv", optional=True))
-        self.addParameter(QgsProcessingParameterString("REQUIRED_LAYERS", tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_HTML", tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
-        self.addOutput(QgsProcessingOutputNumber("ERROR_COUNT", tr("Errors")))
-        self.addOutput(QgsProcessingOutputNumber("WARNING_COUNT", tr("Warnings")))
-        self.addOutput(QgsProcessingOutputNumber("INFO_COUNT", tr("Notes")))
+        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
+        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.SCMJ_TOLERANCE, tr("SCMJ against geometry tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP_MIN_AREA, tr("Minimum overlap area reported (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.MIN_AREA, tr("Minimum parcel area (m²)"), QgsProcessingParameterNumber.Type.Double, 1.0, minValue=0))
+        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.CODELISTS, tr("Code lists CSV (list,code,label) overriding the bundled ones"), extension="csv", optional=True))
+        self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber(self.ERROR_COUNT, tr("Errors")))
+        self.addOutput(QgsProcessingOutputNumber(self.WARNING_COUNT, tr("Warnings")))
+        self.addOutput(QgsProcessingOutputNumber(self.INFO_COUNT, tr("Notes")))
 
     def execute(self, parameters, context, feedback):
-        src = self.parameterAsFile(parameters, "INPUT", context)
-        params = dict(area_tolerance=self.parameterAsDouble(parameters, "AREA_TOLERANCE", context),
-                      scmj_tolerance=self.parameterAsDouble(parameters, "SCMJ_TOLERANCE", context),
-                      overlap_min_area=self.parameterAsDouble(parameters, "OVERLAP_MIN_AREA", context),
-                      min_area=self.parameterAsDouble(parameters, "MIN_AREA", context),
-                      codelists=self.parameterAsFile(parameters, "CODELISTS", context) or None)
-        ledger = self.parameterAsFile(parameters, "LEDGER", context) or None
-        req = [x.strip().upper() for x in (self.parameterAsString(parameters, "REQUIRED_LAYERS", context) or "DK").split(",") if x.strip()]
+        src = self.parameterAsFile(parameters, self.INPUT, context)
+        params = dict(area_tolerance=self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context),
+                      scmj_tolerance=self.parameterAsDouble(parameters, self.SCMJ_TOLERANCE, context),
+                      overlap_min_area=self.parameterAsDouble(parameters, self.OVERLAP_MIN_AREA, context),
+                      min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
+                      codelists=self.parameterAsFile(parameters, self.CODELISTS, context) or None)
+        ledger = self.parameterAsFile(parameters, self.LEDGER, context) or None
+        req = [x.strip().upper() for x in (self.parameterAsString(parameters, self.REQUIRED_LAYERS, context) or "DK").split(",") if x.strip()]
         prog = self.progress(feedback)
         issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), **params)
-        sink, dest = self.parameterAsSink(parameters, "OUTPUT", context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
         for i in issues:
             f = QgsFeature()
             f.setAttributes([i.rule, i.category, i.severity, i.layer, i.key, i.field, i.message, i.value, i.village])
@@ -78,27 +93,16 @@ class ValidateAlgorithm(LcbAlgorithm):
                 g.fromWkb(i.wkb)
                 f.setGeometry(g)
             sink.addFeature(f, QgsFeatureSink.Flag.FastInsert)
-        html_path = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
-        results = {"OUTPUT": dest}
+        self.close_sink(sink, dest, len(issues))  # a full disk is an error, not a cut layer
+        html_path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
+        results = {self.OUTPUT: dest}
         if html_path:
             write_text(html_path, validate.to_html(issues, summary, validate.DEFAULTS | params))
-            results["OUTPUT_HTML"] = html_path
+            results[self.OUTPUT_HTML] = html_path
         c = validate.counts(issues)
         feedback.pushInfo(f"错误 errors {c['error']}, 警告 warnings {c['warning']}, 提示 notes {c['info']}")
         for cat, n in validate.by_category(issues).items():
             if n["error"] or n["warning"]:
                 feedback.pushInfo(f"  {cat}: {n['error']} / {n['warning']}")
-        results.update(ERROR_COUNT=c["error"], WARNING_COUNT=c["warning"], INFO_COUNT=c["info"])
-        self._dest = dest
+        results.update({self.ERROR_COUNT: c["error"], self.WARNING_COUNT: c["warning"], self.INFO_COUNT: c["info"]})
         return results
-
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
-        """In the desktop, show the issues in the 质检结果 dock (no-op in qgis_process)."""
-        from qgis.core import QgsProcessingUtils
-
-        from ..ui.menus import ACTIVE, show_issues
-        if ACTIVE and getattr(self, "_dest", None):
-            layer = QgsProcessingUtils.mapLayerFromString(self._dest, context)
-            if layer is not None:
-                show_issues(layer)
-        return {}

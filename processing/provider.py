@@ -1,12 +1,14 @@
+"""The lcb Processing provider: its algorithms, in the toolbox and in qgis_process alike."""
 from qgis.core import QgsProcessingProvider
-from qgis.PyQt.QtGui import QIcon
 
-from .base import ICON, tr
+from ..qtcommon import icon, tr
+
+PROVIDER_ID = "lcb"
 
 
 class LcbProvider(QgsProcessingProvider):
     def id(self):
-        return "lcb"
+        return PROVIDER_ID
 
     def name(self):
         return tr("Land Contract Bridge (确权成果衔接)")
@@ -15,7 +17,7 @@ class LcbProvider(QgsProcessingProvider):
         return self.name()
 
     def icon(self):
-        return QIcon(ICON)
+        return icon()
 
     def loadAlgorithms(self):  # noqa: N802
         from .alg_farmland_notice import FarmlandNoticeAlgorithm

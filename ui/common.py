@@ -4,9 +4,10 @@ from pathlib import Path
 from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from ..processing.base import tr
+from ..core.paths import resource
+from ..qtcommon import tr
 
-STYLE = str(Path(__file__).resolve().parent.parent / "resources" / "styles" / "cbdk.qml")
+STYLE = str(resource("styles", "cbdk.qml"))
 
 __all__ = ["tr", "cbdk_layer_for", "zoom_and_flash", "TableModel"]
 

@@ -10,11 +10,12 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockW
 from ..core import consult
 from ..core.classify import CLASSES, ORDER
 from ..core.errors import LcbError
+from ..core.params import MU
 from ..core.parcel_table import UNSET, ParcelTable
-from ..processing.base import QT_TRANSLATE_NOOP
+from ..qtcommon import QT_TRANSLATE_NOOP
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
-MU = 0.0015
+
 COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only": "#9e9ac8",
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
 

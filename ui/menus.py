@@ -1,14 +1,13 @@
-"""Menu, toolbar and docks of the plugin (desktop only)."""
+"""Menu, toolbar and docks of the plugin (desktop only). The plugin object passed in is used only through its
+public attributes: iface, docks (kind → dock widget)."""
 import json
 
-from qgis.core import QgsProject
+from qgis.core import QgsProcessingUtils, QgsProject
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from ..processing.base import ICON, tr
+from ..qtcommon import MENU, icon, tr
 
-ACTIVE = []  # the running plugin instance (desktop), for algorithms that open docks after a run
 STATE_SCOPE = "land_contract_bridge"
 
 
@@ -19,8 +18,7 @@ def _run_dialog(alg_id):
 
 
 def build_menus(plugin):
-    from ..plugin import MENU
-
+    """The 插件 → 确权成果衔接 menu and the toolbar; returns (toolbar, actions)."""
     iface = plugin.iface
     toolbar = iface.addToolBar(tr("Land Contract Bridge"))
     toolbar.setObjectName("LandContractBridgeToolbar")
@@ -34,7 +32,7 @@ def build_menus(plugin):
         ("discrepancy_dock", tr("Area discrepancies dock (面积差异)"), lambda: dock(plugin, "discrepancy", show=True)),
     ]
     for key, text, slot in entries:
-        a = QAction(QIcon(ICON), text, iface.mainWindow())
+        a = QAction(icon(), text, iface.mainWindow())
         a.setObjectName(f"lcb_{key}")
         a.triggered.connect(slot)
         iface.addPluginToMenu(MENU, a)
@@ -42,9 +40,6 @@ def build_menus(plugin):
     toolbar.addAction(actions[0])
     toolbar.addAction(actions[4])
     toolbar.addAction(actions[5])
-    QgsProject.instance().writeProject.connect(plugin._write_project)
-    QgsProject.instance().readProject.connect(plugin._read_project)
-    ACTIVE[:] = [plugin]
     return toolbar, actions
 
 
@@ -65,22 +60,20 @@ def dock(plugin, kind, show=False):
     return d
 
 
-def _show(kind, load, arg):
-    if not ACTIVE:
-        return None
-    d = dock(ACTIVE[0], kind, show=True)
-    getattr(d, load)(arg)
-    return d
-
-
-def show_issues(layer):
-    """Called after lcb:validate ran in the desktop."""
-    return _show("issues", "load_layer", layer)
-
-
-def show_discrepancies(path):
-    """Called after lcb:merge ran in the desktop."""
-    return _show("discrepancy", "open", path)
+def show_result(plugin, alg_id, results, context):
+    """After a desktop run of lcb:validate show its issues in the 质检结果 dock; after lcb:merge open the merged
+    database in the 面积差异 dock. (The plugin subscribes this to processing/hooks.py; other runs show nothing.)"""
+    if alg_id == "validate" and results.get("OUTPUT"):
+        layer = QgsProcessingUtils.mapLayerFromString(results["OUTPUT"], context)
+        if layer is not None:
+            d = dock(plugin, "issues", show=True)
+            d.load_layer(layer)
+            return d
+    elif alg_id == "merge" and results.get("TARGET"):
+        d = dock(plugin, "discrepancy", show=True)
+        d.open(results["TARGET"])
+        return d
+    return None
 
 
 def write_state(plugin):

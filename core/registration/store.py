@@ -174,12 +174,7 @@ class GpkgStore:
     def attach_stage(self, stage):
         """The staged tables of this merge as stg.<table>. The one place the staging database is attached
         (outside any transaction, as SQLite requires)."""
-        attach = getattr(stage, "attach_to", None)
-        if attach is not None:
-            attach(self.c, "stg")
-        else:
-            stage.conn.commit()
-            self.c.execute("ATTACH DATABASE ? AS stg", (str(stage.path),))
+        stage.attach_to(self.c, "stg")
         self._attached = True
         for pragma in CONNECTION_PRAGMAS:  # an attached database has its own (small) page cache otherwise
             if not pragma.startswith("temp_store"):

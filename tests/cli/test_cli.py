@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LCBP = str(ROOT / "scripts" / "lcb-process")
 
 
-def lcbp(*args):
-    return subprocess.run([LCBP, *map(str, args)], capture_output=True, text=True, timeout=600)
+def lcbp(*args, env=None):
+    return subprocess.run([LCBP, *map(str, args)], capture_output=True, text=True, timeout=600, env=env)
 
 
 def run_json(alg, **params):
@@ -77,3 +77,39 @@ def test_bad_target_fails_without_damage(demo, tmp_path):
     p, _ = run_json("lcb:merge", INPUT=demo, TARGET=bad)
     assert p.returncode != 0 and "Traceback" not in p.stdout + p.stderr
     assert bad.read_bytes() == b"junk"
+
+
+# Loaded by qgis_process's embedded Python through PYTHONPATH: an audit hook logs every import of the plugin's
+# modules (and of Qt widgets) as it happens; Debian's own sitecustomize still runs after it.
+IMPORT_LOGGER = """
+import os, sys, sysconfig
+from pathlib import Path
+_log = os.environ["LCB_IMPORT_LOG"]
+def _hook(event, args):
+    if event == "import" and str(args[0]).startswith(("land_contract_bridge", "PyQt5.QtWidgets", "PyQt6.QtWidgets")):
+        with open(_log, "a", encoding="utf-8") as f:
+            f.write(str(args[0]) + "\\n")
+sys.addaudithook(_hook)
+_orig = Path(sysconfig.get_paths()["stdlib"]) / "sitecustomize.py"
+if _orig.exists():
+    exec(compile(_orig.read_text("utf-8"), str(_orig), "exec"))
+"""
+
+
+def test_nothing_gui_related_happens_in_qgis_process(demo, tmp_path):
+    """validate and merge announce their results; in qgis_process nobody listens, and none of ui/ is ever imported."""
+    import os
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(IMPORT_LOGGER, "utf-8")
+    log = tmp_path / "imports.log"
+    env = dict(os.environ, LCB_IMPORT_LOG=str(log), PYTHONPATH=f"{site}:{os.environ.get('PYTHONPATH', '')}")
+    for alg, params in (("lcb:validate", {"INPUT": demo, "OUTPUT": tmp_path / "issues.gpkg"}),
+                        ("lcb:merge", {"INPUT": demo, "TARGET": tmp_path / "reg.gpkg"})):
+        p = lcbp("--json", "run", alg, "--", *[f"{k}={v}" for k, v in params.items()], env=env)
+        assert p.returncode == 0, p.stderr[-2000:]
+    imported = set(log.read_text("utf-8").split())
+    # the logger saw the run (positive control) ...
+    assert {"land_contract_bridge.processing.alg_validate", "land_contract_bridge.processing.hooks"} <= imported
+    # ... and the plugin's GUI never came in: no ui/ module, so no dock, menu or widget of ours
+    assert not {m for m in imported if m.startswith("land_contract_bridge.ui")}

@@ -1,33 +1,59 @@
 """The runtime dependency check shown when the plugin loads in the user's QGIS Python."""
+import os
+import subprocess
 
 from land_contract_bridge.core import deps
+from land_contract_bridge.core.deps import Dep
 
 
 def test_current_environment_is_complete():
     assert deps.check() == []
 
 
-def test_missing_and_too_old_are_reported_with_an_exact_command(monkeypatch):
-    fake = [("json", "jsonlib", (99, 0), "x"), ("no_such_module_lcb", "no-such", (1, 0), "y")]
+def test_required_set_is_what_the_code_imports():
+    """sqlite-utils is not required (README: the side tables must also live in PostGIS); xlsxwriter is."""
+    names = {d.pip for d in deps.REQUIRED}
+    assert names == {"shapely", "pyproj", "jinja2", "xlsxwriter"}
+
+
+def test_missing_and_too_old_are_reported_with_an_exact_command():
+    fake = [Dep("json", "jsonlib", (99, 0), "x"), Dep("no_such_module_lcb", "no-such", (1, 0), "y", cap="<2"),
+            Dep("pytest", "pytest", (1, 0), "z", cap="<2")]  # pytest is newer than the cap: still fine at run time
     problems = deps.check(fake)
-    assert [p[0] for p in problems] == ["jsonlib", "no-such"]
+    assert [p[0].pip for p in problems] == ["jsonlib", "no-such"]
     msg = deps.message(problems)
     assert "jsonlib >= 99.0" in msg and "未安装 not installed" in msg
     cmd = deps.install_command(problems, python="/usr/bin/python3")
-    assert cmd.startswith("/usr/bin/python3 -m pip install --user") and "'no-such>=1.0'" in cmd
+    assert cmd.startswith("/usr/bin/python3 -m pip install --user") and "'no-such>=1.0,<2'" in cmd and "'jsonlib>=99.0'" in cmd
+    import numpy
+    assert f"'numpy=={numpy.__version__}'" in cmd  # pip may not replace the numpy QGIS's GDAL was built against
     if deps.externally_managed():
         assert "--break-system-packages" in cmd
 
 
 def test_debian_qgis_python_without_the_venv_gets_the_message():
     """The user's situation: Debian's own Python (shapely 1.8 or none) - the check names shapely and the command."""
-    import os
-    import subprocess
-
     from conftest import PLUGINS
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import deps; p = deps.check(); "
             "print(deps.message(p) if p else 'OK')" % str(PLUGINS))
-    out = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, env=env)
+    out = subprocess.run(["/usr/bin/python3", "-s", "-c", code], capture_output=True, text=True, env=env)
     assert "shapely >= 2.0" in out.stdout
-    assert "/usr/bin/python3 -m pip install --user --break-system-packages" in out.stdout
+    assert "sqlite" not in out.stdout
+    assert "/usr/bin/python3 -m pip install --user --break-system-packages 'shapely>=2.0,<2.1'" in out.stdout
+    assert "'numpy==" in out.stdout
+
+
+def test_the_command_names_the_python_qgis_runs_not_the_one_on_path(tmp_path):
+    """qgis_process's embedded Python guesses sys.executable from PATH (here a pyenv shim once); the command must
+    name the installation QGIS uses: /usr/bin/python3 on Debian, whatever python3 is first on PATH."""
+    from conftest import PLUGINS
+    shim = tmp_path / "python3"
+    shim.write_text("#!/bin/sh\nexec /usr/bin/python3 \"$@\"\n")
+    shim.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    code = ("import sys; sys.executable = %r; sys.path.insert(0, %r); from land_contract_bridge.core import deps; "
+            "print(deps.install_command([(deps.REQUIRED[0], None)]))" % (str(shim), str(PLUGINS)))
+    out = subprocess.run(["/usr/bin/python3", "-s", "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.startswith("/usr/bin/python3 -m pip install --user"), out.stdout + out.stderr

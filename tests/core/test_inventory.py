@@ -19,7 +19,11 @@ def test_counts_equal_truth(demo, truth):
     for k in COUNT_KEYS:
         assert inv.totals[k] == truth["counts"][k], k
     assert inv.totals["townships"] == 1 and inv.totals["villages"] == 2
-    assert inv.totals["htmj_mu"] == round(inv.totals["htmj_m2"] * 0.0015, 2)
+    # contract area: the sum of the parcels' HTMJ in truth.json (written by the sample's generator), and 亩 as
+    # 1 亩 = 10000/15 m², not the implementation's factor
+    htmj = round(sum(p["HTMJ"] for p in truth["parcels"].values() if p["HTMJ"]), 2)
+    assert inv.totals["htmj_m2"] == htmj == 374646.01
+    assert inv.totals["htmj_mu"] == round(htmj / (10000 / 15), 2) == 561.97
     assert inv.pending_groups == []
     assert tree_hash(demo) == before
 
@@ -63,10 +67,33 @@ def test_outputs_have_no_personal_data_and_a_signature_block(demo, tmp_path):
     assert "韩东" not in html  # no names of contractors either
     inventory.to_xlsx(inv, tmp_path / "inv.xlsx")
     with zipfile.ZipFile(tmp_path / "inv.xlsx") as z:
-        names = z.namelist()
-        sheet = z.read("xl/worksheets/sheet2.xml").decode()
-    assert "xl/workbook.xml" in names and "DK3715262018.shp" in sheet
+        text = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert "DK3715262018.shp" in text
+    ids, names = personal_data(demo)
+    assert len(ids) > 100 and not [i for i in ids if i in text] and not [n for n in names if n in text]
+    files = xlsx_sheet(tmp_path / "inv.xlsx", inventory.FILES_SHEET)
+    assert len(files) == inv.file_count
+    shp = next(r for r in files if r["相对路径"] == "矢量数据/DK3715262018.shp")
+    assert shp["字节数"] == (demo / "矢量数据/DK3715262018.shp").stat().st_size  # a number, not text
     assert len(inventory.read_previous(tmp_path / "inv.xlsx")) == inv.file_count
+
+
+def personal_data(demo):
+    """ID numbers and names of the sample's family members, read with mdb-export (not the plugin's reader)."""
+    import csv
+    import io
+    import subprocess
+    out = subprocess.run(["mdb-export", str(demo / "权属数据" / "3715262018.mdb"), "CBF_JTCY"], capture_output=True, text=True, check=True)
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    return {r["CYZJHM"] for r in rows if r["CYZJHM"]}, {r["CYXM"] for r in rows if len(r["CYXM"] or "") >= 2}
+
+
+def xlsx_sheet(path, name):
+    """Rows of one sheet as dicts, read by GDAL's XLSX driver with its own type detection."""
+    from osgeo import gdal
+    ds = gdal.OpenEx(str(path), gdal.OF_VECTOR, open_options=["HEADERS=FORCE", "FIELD_TYPES=AUTO"])
+    lyr = ds.GetLayerByName(name)
+    return [f.items() for f in lyr]
 
 
 def test_truncated_shapefile_is_reported_and_the_rest_inventoried(demo_copy, truth):

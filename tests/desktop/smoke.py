@@ -25,10 +25,25 @@ def run():
         result["unload"] = qu.unloadPlugin("land_contract_bridge")
         result["reload"] = qu.loadPlugin("land_contract_bridge") and qu.startPlugin("land_contract_bridge")
         result["provider_after_reload"] = reg.providerById("lcb") is not None
+        demo = os.environ.get("LCB_SMOKE_DEMO")
+        if demo:  # a desktop run of validate and merge opens the docks by itself
+            from qgis import processing
+            tmp = os.environ["LCB_SMOKE_TMP"]
+            p = plugins["land_contract_bridge"]
+            processing.run("lcb:validate", {"INPUT": demo, "OUTPUT": os.path.join(tmp, "issues.gpkg")})
+            d = p.docks.get("issues")
+            result["issues_dock"] = [d.isVisible(), d.model.rowCount()] if d else None
+            processing.run("lcb:merge", {"INPUT": demo, "TARGET": os.path.join(tmp, "reg.gpkg")})
+            d = p.docks.get("discrepancy")
+            result["discrepancy_dock"] = [d.isVisible(), d.model.rowCount()] if d else None
+            # saving and reading the project runs the plugin's project slots (errors there reach the log only)
+            proj = os.path.join(tmp, "smoke.qgz")
+            result["project_saved"] = QgsProject.instance().write(proj)
+            result["project_read"] = QgsProject.instance().read(proj)
         gpkg = os.environ.get("LCB_SMOKE_GPKG")
         if gpkg:
-            from land_contract_bridge.ui.menus import ACTIVE, dock, show_issues
-            p = ACTIVE[0]
+            from land_contract_bridge.ui.menus import dock
+            p = plugins["land_contract_bridge"]
             d = dock(p, "discrepancy", show=True)
             d.open(gpkg)
             d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
@@ -38,7 +53,7 @@ def run():
             if issues:
                 from qgis.core import QgsVectorLayer
                 lyr = QgsVectorLayer(issues, "质检问题", "ogr")
-                show_issues(lyr)
+                dock(p, "issues", show=True).load_layer(lyr)
             iface.mainWindow().resize(1600, 1000)
             canvas = iface.mapCanvas()
             canvas.setExtent(d.layer.extent())

@@ -95,3 +95,131 @@ def test_zh_cn_translation_loads():
         if pl._translator is not None:
             QCoreApplication.removeTranslator(pl._translator)
             pl._translator = None
+
+
+def test_docks_open_after_desktop_runs_and_not_after_unload(qgis_iface, qgis_processing, demo, tmp_path, truth):
+    """The algorithms announce their results (processing/hooks.py); the plugin, once its GUI is up, opens the
+    质检结果 dock after lcb:validate and the 面积差异 dock after lcb:merge (shown: isHidden() is False; the offscreen main window itself is never visible).
+    Without the GUI nothing listens."""
+    from qgis import processing
+
+    from land_contract_bridge import classFactory
+    from land_contract_bridge.processing import hooks
+
+    p = classFactory(qgis_iface)
+    p.initGui()
+    try:
+        assert hooks.listeners() == [p._on_result]
+        processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
+        issues = p.docks["issues"]
+        assert not issues.isHidden() and issues.model.rowCount() == 39
+        assert "discrepancy" not in p.docks
+        processing.run("lcb:merge", {"INPUT": str(demo), "TARGET": str(tmp_path / "reg.gpkg")})
+        disc = p.docks["discrepancy"]
+        by = truth["counts"]["by_class"]
+        assert not disc.isHidden() and disc.model.rowCount() == sum(by.values()) - by["consistent"]
+        assert disc.table.class_counts == by
+    finally:
+        p.unload()
+    assert hooks.listeners() == []
+    q = classFactory(qgis_iface)
+    q.initProcessing()  # what qgis_process does: the provider only, no GUI
+    try:
+        processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "again.gpkg")})
+        assert q.docks == {} and hooks.listeners() == []
+    finally:
+        q.unload()
+
+
+def test_a_failing_listener_does_not_fail_the_run(processing_ready, demo, tmp_path):
+    from qgis import processing
+    from qgis.core import QgsProcessingFeedback
+
+    from land_contract_bridge.processing import hooks
+
+    seen = []
+
+    def broken(alg_id, results, context):
+        seen.append(alg_id)
+        raise RuntimeError("listener bug")
+
+    class Feedback(QgsProcessingFeedback):
+        errors = []
+
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803
+            self.errors.append(error)
+
+    hooks.subscribe(broken)
+    try:
+        fb = Feedback()
+        res = processing.run("lcb:inventory", {"INPUT": str(demo), "OUTPUT_HTML": str(tmp_path / "i.html"), "OUTPUT_XLSX": ""}, feedback=fb)
+    finally:
+        hooks.unsubscribe(broken)
+    assert res["FILE_COUNT"] == 191 and seen == ["inventory"]
+    assert any("listener bug" in e for e in fb.errors)
+
+
+def test_algorithm_help_comes_from_the_help_file_and_is_translated():
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from land_contract_bridge.plugin import install_translator
+    from land_contract_bridge.processing.help import texts
+
+    assert set(texts()) == {a.split(":")[1] for a in ALGS}
+    from land_contract_bridge import classFactory
+    p = classFactory(None)
+    p.initProcessing()
+    try:
+        merge = QgsApplication.processingRegistry().algorithmById("lcb:merge")
+        assert merge.shortHelpString() == texts()["merge"]
+        assert install_translator("zh_CN")
+        assert merge.shortHelpString().startswith("将成果包整合入县级不动产登记库")
+        validate = QgsApplication.processingRegistry().algorithmById("lcb:validate")
+        assert validate.shortHelpString().startswith("按汇交办法和 NY/T 2539 检查成果包") and "package.missing_layer" in validate.shortHelpString()
+    finally:
+        install_translator("en_US")
+        from land_contract_bridge import plugin as pl
+        if pl._translator is not None:
+            QCoreApplication.removeTranslator(pl._translator)
+            pl._translator = None
+        p.unload()
+
+
+def test_the_test_profile_lives_in_lcb_not_in_the_checkout():
+    """pytest-qgis points QGIS at <rootdir>/.qgis-settings; scripts/setup makes that name a link into .lcb/, so the
+    profile it writes (qgis.db, qgis-auth.db, QGIS3.ini) sits with the scratch state, never in a tracked folder."""
+    import os
+    from pathlib import Path
+
+    from qgis.core import QgsApplication
+
+    from conftest import ROOT
+    state = (ROOT / ".lcb").resolve()
+    assert (ROOT / ".qgis-settings").is_symlink()
+    assert state in Path(os.environ["QGIS_CUSTOM_CONFIG_PATH"]).resolve().parents
+    assert state in Path(QgsApplication.qgisSettingsDirPath()).resolve().parents
+    assert state in Path(QgsApplication.qgisAuthDatabaseFilePath()).resolve().parents
+
+
+def test_docks_open_after_a_run_in_a_background_task(plugin, qgis_processing, demo, tmp_path):
+    """The toolbox dialog's path: QgsProcessingAlgRunnerTask runs the algorithm in a worker thread and
+    postProcessAlgorithm (the announcement) in the main thread when the task finishes."""
+    import time
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("lcb:validate")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    task = QgsProcessingAlgRunnerTask(alg, {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")}, context, feedback)
+    done = []
+    task.executed.connect(lambda ok, results: done.append(ok))
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.time() + 120
+    while not done and time.time() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+    assert done == [True]
+    QCoreApplication.processEvents()
+    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 39
