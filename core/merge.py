@@ -162,7 +162,7 @@ class MergeJob:
         st = store.GpkgStore(path, new=new)
         try:
             stage = self.ws.stage.conn
-            for pragma in store.CONNECTION_PRAGMAS:
+            for pragma in store.STAGE_PRAGMAS:
                 stage.execute(f"PRAGMA {pragma}")
             transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
             geometries = records.Geometries(self.ws.dk, transform, st.srs_id)  # on a second core meanwhile
@@ -174,6 +174,7 @@ class MergeJob:
                     bdcdyh.stage_zoning(stage, self.zoning)
             finally:
                 geometries.join()
+            _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
             with self.clock("stage geometry"):
                 geometries.stage(stage)
             self.progress.set(65)
@@ -297,6 +298,15 @@ class MergeJob:
 
 class _NothingToDo(Exception):
     pass
+
+
+def _release(dk):
+    """Drop the DK layer's columns and geometries once staged (at county scale they are hundreds of MiB)."""
+    dk.raw, dk.nulls = {}, {}
+    cache = getattr(getattr(dk, "fields", None), "cache", None)
+    if cache is not None:
+        cache.clear()
+    dk.geoms = np.empty(0, dtype=object)
 
 
 # ------------------------------------------------------------------ helpers

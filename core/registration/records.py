@@ -115,9 +115,10 @@ class Geometries:
     def stage(self, conn):
         """Wait for the worker and write table DKG(_i, geom, minx, maxx, miny, maxy, gh)."""
         self.join()
-        for s, e, blobs, bounds, digests in self.parts:
+        self.parts.reverse()
+        while self.parts:  # each chunk freed once written
+            s, e, blobs, bounds, digests = self.parts.pop()
             conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *bounds, digests))
-        self.parts = []
         conn.commit()
 
 

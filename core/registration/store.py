@@ -1,19 +1,28 @@
 """The GeoPackage backend of the registration database: create it, open it, run one merge in one transaction,
-and load the staged records in bulk.
+and load the records in bulk.
 
-The seam a second backend (PostgreSQL/PostGIS) implements, with the same method names:
+What a second backend (PostgreSQL/PostGIS) provides — the seam, with the same names:
 
-- ``create(path, epsg, wkt)`` / ``open``: the schema of ``schema.LAYERS`` (tables, titles, code domains,
-  indexes, default styles) and ``lcb_meta.schema_version``; ``srs_id`` of the parcel geometry column.
-- ``transaction()``: one all-or-nothing unit (``BEGIN IMMEDIATE`` … ``COMMIT``; a killed process leaves nothing).
-- ``attach_stage(stage)``: make the staged tables of the merge (``records``) readable as ``stg.<table>``;
-  a server backend copies (``COPY``) the staged REC/DK/stage tables into a temporary schema named ``stg``.
-- ``bulk()``: a context in which inserts skip per-row triggers (the spatial index is then filled in bulk).
-- the SQL statements in ``records``/``bdcdyh``/``merge`` are plain SQL (window functions, ``UPDATE … FROM``) that
-  PostgreSQL runs as they are, except ``printf`` (→ ``format``/``lpad``) and ``GLOB`` (→ ``~``), which go through
-  the ``dialect`` helpers below; the content fingerprint function ``lcb_sha1`` is ``encode(sha1(...), 'hex')`` there.
-- ``fill_spatial_index(batch)`` and ``finish()`` (extent, feature counts, indexes): GeoPackage bookkeeping a
-  PostGIS backend does with a GiST index and nothing else.
+1. ``create(path, epsg, wkt)``: the tables of ``schema.LAYERS`` with ``schema.Field`` types and widths (TEXT(n) →
+   varchar(n)), the coded-value domains of ``schema.domains()`` (a CHECK or lookup table; titles as COMMENT ON),
+   the default styles (QGIS's ``public.layer_styles``), ``lcb_meta.schema_version`` and the three triggers of
+   ``standard.triggers()`` (as PL/pgSQL functions running the same statements); ``target_epsg(path)`` refuses an
+   unknown layout (``schema.check_version``).
+2. ``GpkgStore(path, new)``: ``srs_id``; ``attach_stage(stage)``: the staged tables and views of the merge readable
+   as ``stg.<name>`` — for a server, COPY the rows of ``stg.RECV`` (the records), ``stg.RECK`` (keys for numbering),
+   ``stg.P``, ``stg.DKG`` (geometries and bounds), ``stg.ZN`` and the 12 delivery tables + LEDGER into a temporary
+   schema ``stg`` (views evaluated on the SQLite side, so only plain tables cross).
+3. ``transaction()``: one all-or-nothing unit (a killed process leaves the target as before); ``bulk()``: per-row
+   triggers off while rows are loaded (``ALTER TABLE … DISABLE TRIGGER USER``).
+4. The statements the merge runs on the target are plain SQL that PostgreSQL takes as they are — window functions,
+   ``UPDATE … FROM``, correlated subqueries — except what goes through the dialect helpers below (``digits`` GLOB →
+   ``~ '^[0-9]{n}'``, ``zero_pad`` printf → ``lpad``), ``printf('%.6f')`` in ``standard`` (→ ``to_char``), and the
+   record fingerprint ``lcb_sha1(json_array(...))`` of ``records.fingerprint`` (→ ``encode(sha1(json_build_array(...)::text), 'hex')``
+   or md5; it only has to be stable within one backend).
+5. ``fill_spatial_index(table, ids, boxes)`` and ``finish()`` (indexes, layer extent): GeoPackage bookkeeping; PostGIS
+   has a GiST index on each geometry column and needs neither.
+6. Outside the merge: ``consult.set_status`` updates ``cbdk`` (the triggers keep ZDJBXX/NYDSYQ/QLR in step) and
+   appends to ``audit`` — the same two statements on a server connection.
 """
 import contextlib
 import datetime as dt
@@ -146,8 +155,12 @@ def target_epsg(path):
         c.close()
 
 
-# 256 MiB of page cache (a county's index maintenance stays in memory), memory-mapped reads, sorts in memory.
-CONNECTION_PRAGMAS = ["cache_size=-262144", "mmap_size=1073741824", "temp_store=MEMORY"]
+# Page caches: 256 MiB for the target (a county's index maintenance stays in memory), 64 MiB for the staged tables
+# read through it, 128 MiB for the staging connection that builds them; sorts in memory. (Memory-mapped I/O would
+# save some system time but counts the mapped files into the process's resident size.)
+CONNECTION_PRAGMAS = ["cache_size=-262144", "temp_store=MEMORY"]
+STAGE_PRAGMAS = ["cache_size=-131072", "temp_store=MEMORY"]
+ATTACHED_CACHE = "cache_size=-65536"
 
 
 class GpkgStore:
@@ -176,9 +189,7 @@ class GpkgStore:
         (outside any transaction, as SQLite requires)."""
         stage.attach_to(self.c, "stg")
         self._attached = True
-        for pragma in CONNECTION_PRAGMAS:  # an attached database has its own (small) page cache otherwise
-            if not pragma.startswith("temp_store"):
-                self.c.execute(f"PRAGMA stg.{pragma}")
+        self.c.execute(f"PRAGMA stg.{ATTACHED_CACHE}")  # an attached database has its own (small) page cache otherwise
 
     @contextlib.contextmanager
     def transaction(self):
