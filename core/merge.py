@@ -162,8 +162,6 @@ class MergeJob:
         st = store.GpkgStore(path, new=new)
         try:
             stage = self.ws.stage.conn
-            for pragma in store.STAGE_PRAGMAS:
-                stage.execute(f"PRAGMA {pragma}")
             transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
             geometries = records.Geometries(self.ws.dk, transform, st.srs_id)  # on a second core meanwhile
             try:

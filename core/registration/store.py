@@ -155,12 +155,11 @@ def target_epsg(path):
         c.close()
 
 
-# Page caches: 256 MiB for the target (a county's index maintenance stays in memory), 64 MiB for the staged tables
-# read through it, 128 MiB for the staging connection that builds them; sorts in memory. (Memory-mapped I/O would
-# save some system time but counts the mapped files into the process's resident size.)
-CONNECTION_PRAGMAS = ["cache_size=-262144", "temp_store=MEMORY"]
-STAGE_PRAGMAS = ["cache_size=-131072", "temp_store=MEMORY"]
-ATTACHED_CACHE = "cache_size=-65536"
+# Page caches: 128 MiB for the target, 32 MiB for the staged tables read through it (the staging connection keeps
+# its own 64 MiB); large sorts spill to temporary files. Bounded, so a county of 500,000 parcels stays well within
+# 2 GiB. (Memory-mapped I/O would save some system time but counts the mapped files into the resident size.)
+CONNECTION_PRAGMAS = ["cache_size=-131072"]
+ATTACHED_CACHE = "cache_size=-32768"
 
 
 class GpkgStore:
