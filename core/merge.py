@@ -239,29 +239,33 @@ class MergeJob:
         with self.clock("allocate"):
             bdcdyh.allocate(c, f"(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.ST s JOIN stg.RECK k ON k.pid = s.pid WHERE s.st = {NEW})",
                             batch, self.now, self.d.county, self.zoning)
-        last_fid = c.execute("SELECT COALESCE(MAX(fid), 0) FROM cbdk").fetchone()[0]
+        base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
         cols = schema.HASHED
-        c.execute(f"""INSERT INTO cbdk (geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
-            SELECT d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
+        c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
+            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
             FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
-            ORDER BY a.pid""", (batch, self.now))
-        with self.clock("spatial index"):
-            rows = c.execute("SELECT c.fid, d.minx, d.maxx, d.miny, d.maxy FROM cbdk c JOIN stg.P p ON p.DKBM = c.DKBM "
-                             "JOIN stg.DKG d ON d._i = p.dk_i WHERE c.fid > ? AND d.geom IS NOT NULL ORDER BY c.fid", (last_fid,)).fetchall()
+            ORDER BY a.n""", (base, batch, self.now))
+        staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
+        with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
+            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.n",
+                             (base,)).fetchall()
             boxes = np.array(rows, np.float64).reshape(-1, 5)
             fids = boxes[:, 0].astype(np.int64)
             st.fill_spatial_index("cbdk", fids, boxes[:, 1:])
-        last_zd = c.execute("SELECT COALESCE(MAX(fid), 0) FROM ZDJBXX").fetchone()[0]
+        next_zd = _next_fid(c, "ZDJBXX")
         with self.clock("standard tables"):
             for sql in schema.STANDARD_SOURCE_INDEXES:
                 c.execute(sql)
-            standard.refresh(c, f"c.fid > {int(last_fid)}")
-        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry: the same boxes
-            zd = [r[0] for r in c.execute("SELECT fid FROM ZDJBXX WHERE fid > ? ORDER BY fid", (last_zd,))]
-            of = np.array([r[0] for r in c.execute(f"SELECT c.fid FROM cbdk c WHERE {standard.REGISTRABLE} AND c.fid > ? ORDER BY c.fid",
-                                                   (last_fid,))], np.int64)
-            assert len(zd) == len(of)  # ZDJBXX rows are written in the parcels' order
+            written = standard.refresh(c, f"c.fid > {int(base)}")[0]
+        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
+            of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
+                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.n", (base,))], np.int64)
+            zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
+            ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
+            if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "
+                                                   "(SELECT BDCDYH FROM cbdk WHERE fid = ?)", e).fetchone()[0] for e in ends):
+                raise RuntimeError("ZDJBXX rows not in the parcels' order")  # an invariant; never a user's error
             st.fill_spatial_index("ZDJBXX", zd, boxes[np.searchsorted(fids, of), 1:])
 
     def _conflicts(self, c, batch):
@@ -296,6 +300,12 @@ class MergeJob:
 
 class _NothingToDo(Exception):
     pass
+
+
+def _next_fid(c, table):
+    """The largest fid `table` has ever had (AUTOINCREMENT remembers deleted ones): new rows come after it."""
+    return c.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
+                     f"COALESCE((SELECT MAX(fid) FROM {table}), 0))").fetchone()[0]
 
 
 def _release(dk):

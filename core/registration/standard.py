@@ -18,6 +18,9 @@ they stay in ``cbdk`` for follow-up, with their 不动产单元号 reserved). Pa
 from . import schema
 
 REGISTRABLE = "c.geom IS NOT NULL AND c.BDCDYH IS NOT NULL AND COALESCE(c.CYLX, '') <> 'unmatched'"
+# The same for a parcel about to be inserted, read from the staged tables (P p, PC pc, DKG d): a merge uses it to know
+# the ZDJBXX rows it writes without reading them back.
+REGISTRABLE_STAGED = "d.minx IS NOT NULL AND COALESCE(pc.CYLX, '') <> 'unmatched'"
 PENDING = ("待协商", "重新测量", "其他")  # consultation outcomes that do not settle the area yet
 DJYY = "农村土地承包经营权确权登记成果移交整合"  # 登记原因 of the rights taken over from the confirmation results
 
@@ -109,11 +112,11 @@ def delete_statements(codes):
 
 
 def refresh(c, where):
-    """Rewrite the standard rows of the parcels `where` (SQL condition on cbdk c) from their working data."""
+    """Rewrite the standard rows of the parcels `where` (SQL condition on cbdk c) from their working data.
+    Returns the numbers of ZDJBXX, NYDSYQ and QLR rows written."""
     for sql in delete_statements(f"SELECT c.BDCDYH FROM cbdk c WHERE ({where}) AND c.BDCDYH IS NOT NULL"):
         c.execute(sql)
-    for sql in statements(where):
-        c.execute(sql)
+    return [c.execute(sql).rowcount for sql in statements(where)]
 
 
 # The columns of cbdk the derivation reads: an UPDATE touching none of them (a consultation note) changes nothing.
