@@ -143,7 +143,7 @@
         <translation>缺失文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
         <source>Parcels</source>
         <translation>地块数</translation>
     </message>
@@ -163,17 +163,17 @@
         <translation>清单指纹（SHA-256）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="16" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="17" />
         <source>Integrate into registration database (整合入库)</source>
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="42" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="43" />
         <source>Registration database (created or updated): a GeoPackage, or PostgreSQL (postgresql://…, PG:…, or a QGIS connection name)</source>
         <translation>登记库（新建或更新）：GeoPackage，或 PostgreSQL（postgresql://…、PG:… 或 QGIS 连接名）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="46" />
         <source>Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty</source>
         <translation>确权登记发证台账（CSV/XLSX/XLS/DBF，含 DKBM 与 DBMJ 列；为空时在“其他资料”中查找）</translation>
     </message>
@@ -183,72 +183,72 @@
         <translation>面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="47" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
         <source>When a parcel already in the database differs</source>
         <translation>已入库地块与新成果不一致时</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="47" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
         <source>keep the existing record (record the conflict)</source>
         <translation>保留原记录（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="47" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
         <source>replace it (record the conflict)</source>
         <translation>替换（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="51" />
         <source>CRS of a new database (default: the delivery's)</source>
         <translation>新建登记库的坐标系（默认与成果相同）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="50" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="52" />
         <source>CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)</source>
         <translation>成果的坐标系（.prj 缺失或有误时指定，仍按坐标校核）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="51" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="53" />
         <source>Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号</source>
         <translation>地籍区划对照表（code、DJQ、DJZQ），用于不动产单元号</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="52" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="54" />
         <source>Copy sketches and attachments beside the database</source>
         <translation>将地块示意图和权属来源附件复制到登记库旁</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="53" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
         <source>PostgreSQL schema of the registration database (created if missing)</source>
         <translation>登记库所在的 PostgreSQL 模式（不存在时自动建立）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="54" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
         <source>Parcels (cbdk)</source>
         <translation>承包地块（cbdk）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
         <source>Inserted</source>
         <translation>新增</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
         <source>Updated</source>
         <translation>更新</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
         <source>Unchanged</source>
         <translation>未变</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
         <source>Conflicts</source>
         <translation>冲突</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="61" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="63" />
         <source>Delivery fingerprint (SHA-256)</source>
         <translation>成果包指纹（SHA-256）</translation>
     </message>
@@ -708,4 +708,4 @@
         <translation>面积差异面板</translation>
     </message>
 </context>
-<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, right holders (按份共有 shares for share-only land), archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge. TARGET may also be a shared PostgreSQL/PostGIS database — a postgresql://user@host:port/dbname URI, a PG: connection string or the name of a QGIS PostgreSQL connection (its credentials stay in QGIS's authentication manager) — with the tables in SCHEMA (default lcb, created if missing); several counties may merge into it at the same time.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），建立权利人（确股不确地按份共有），关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。TARGET 也可以是共享的 PostgreSQL/PostGIS 数据库——postgresql://用户@主机:端口/库名、PG: 连接串或 QGIS 中 PostgreSQL 连接的名称（其口令保存在 QGIS 认证管理器中）——各表建在 SCHEMA 模式中（默认 lcb，不存在时自动建立）；多个县可同时向其整合入库。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration database (GeoPackage, or PostgreSQL with SCHEMA): parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration database (GeoPackage, or PostgreSQL with SCHEMA) whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration database (GeoPackage, or PostgreSQL with SCHEMA): the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message></context></TS>
+<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, and the registration database standard's tables ZDJBXX (宗地), NYDSYQ (the contract right, area in 亩) and QLR (right holders, 按份共有 shares for share-only land), kept in step with the parcel layer cbdk; archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge. TARGET may also be a shared PostgreSQL/PostGIS database — a postgresql://user@host:port/dbname URI, a PG: connection string or the name of a QGIS PostgreSQL connection (its credentials stay in QGIS's authentication manager) — with the tables in SCHEMA (default lcb, created if missing); several counties may merge into it at the same time.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），按不动产登记数据库标准生成宗地基本信息 ZDJBXX、土地承包经营权 NYDSYQ（面积单位为亩）和权利人 QLR（确股不确地按份共有），并与地块工作图层 cbdk 保持一致；关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。TARGET 也可以是共享的 PostgreSQL/PostGIS 数据库——postgresql://用户@主机:端口/库名、PG: 连接串或 QGIS 中 PostgreSQL 连接的名称（其口令保存在 QGIS 认证管理器中）——各表建在 SCHEMA 模式中（默认 lcb，不存在时自动建立）；多个县可同时向其整合入库。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration database (GeoPackage, or PostgreSQL with SCHEMA): parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration database (GeoPackage, or PostgreSQL with SCHEMA) whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration database (GeoPackage, or PostgreSQL with SCHEMA): the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message></context></TS>
