@@ -148,10 +148,8 @@ def qml(postgres):
 def styles():
     """(table, geometry column, style name, QML) of the default styles stored in public.layer_styles."""
     out = [("cbdk", "geom", schema.STYLE_NAME, pg_qml(schema.styled_qml(), schema.CBDK))]
-    aliases = getattr(schema, "aliases_qml", None)
-    for lyr in getattr(schema, "STANDARD", []):
-        if aliases is not None:
-            out.append((lyr.name.lower(), "geom" if lyr.geometry else None, getattr(lyr, "title", "") or lyr.name, pg_qml(aliases(lyr), lyr)))
+    for lyr in schema.STANDARD:
+        out.append((lyr.name.lower(), "geom" if lyr.geometry else None, lyr.title or lyr.name, pg_qml(schema.aliases_qml(lyr), lyr)))
     return out
 
 
@@ -262,12 +260,10 @@ def _standard_triggers(s):
     has them: the very statements ``standard.triggers`` runs in SQLite, in one PL/pgSQL row trigger. A writer working
     in bulk (a merge) sets ``lcb.bulk`` for its transaction and calls ``standard.refresh`` instead."""
     from . import standard
-    if not hasattr(standard, "statements") or not hasattr(standard, "delete_statements"):
-        return []
 
     def body(parts):
         return " ".join(pgsql.translate(p).sql + ";" for p in parts)
-    depends = ", ".join(q(c) for c in getattr(standard, "_DEPENDS", []))
+    depends = ", ".join(q(c) for c in standard._DEPENDS)  # noqa: SLF001 - the columns its SQLite trigger watches
     return [
         f"""CREATE OR REPLACE FUNCTION {s}.lcb_standard_row() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
             BEGIN
@@ -709,17 +705,11 @@ class PgStore:
             copy(self.stage, cur, q(schema.QS_PREFIX + "tz"), ["dkbm", "cbfbm", "cbjyqzbm", "dbmj", "pcid"], fields,
                  "FROM LEDGER ORDER BY _row", self.exact)
 
-    def refresh_standard(self, c, where, batch, replaced=False):
-        """Right holders (and the standard's tables, when the layout has them) of the parcels `where` (a condition on
-        cbdk c), by the statements the GeoPackage runs. replaced: their old rows are removed first."""
+    def refresh_standard(self, c, where, batch=None, replaced=False):
+        """The standard's tables (ZDJBXX, NYDSYQ, QLR) of the parcels `where` (a condition on cbdk c) rewritten from their
+        working data by the statements the GeoPackage runs (registration.standard.refresh)."""
         from . import standard
-        refresh = getattr(standard, "refresh", None)
-        if refresh is not None:
-            refresh(c, where)
-            return
-        if replaced:
-            c.execute(f"DELETE FROM qlr WHERE DKBM IN (SELECT c.DKBM FROM cbdk c WHERE {where})")
-        standard.derive_holders(c, where, batch)
+        standard.refresh(c, where)
 
 
 def merge_work(job, st):
