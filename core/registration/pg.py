@@ -558,6 +558,10 @@ class PgStore:
         self.target = target
         self.conn = target.connect(autocommit=False)
         cur = self.conn.cursor()
+        # memory for this session's temporary tables (the merge's keys and staged records; settable before their first
+        # use only) and for its sorts: a county's records sorted on disk in 4 MiB pieces otherwise
+        cur.execute("SET temp_buffers = '256MB'")
+        cur.execute("SET work_mem = '128MB'")
         cur.execute("SELECT session_user")
         self.role = cur.fetchone()[0]
         self.conn.commit()
