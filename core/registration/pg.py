@@ -638,19 +638,22 @@ class PgStore:
         cur.execute(f"CREATE INDEX ON {table} (dkbm)")
         cur.execute(f"ANALYZE {table}")
 
-    def allocate(self, c, source, batch, at, county, zoning, zones="SELECT DISTINCT zone FROM lcb_k"):
+    def allocate(self, c, source, batch, at, county, zoning, zones="SELECT DISTINCT zone FROM lcb_k", wanted=None, na_table=True):
         """不动产单元号 for the parcels of `source` (a staging subquery with pid, DKBM, FBFBM, TZM): bdcdyh.allocate in
         the staging database against the numbers the database has already given to these DKBMs and the highest serial
-        of each sub-zone of `zones` (PostgreSQL); the new ones COPYed into bdcdyh_alloc. Call under lock()."""
+        of each sub-zone of `zones` (PostgreSQL); the new ones COPYed into bdcdyh_alloc. Call under lock(). `wanted`: a
+        PostgreSQL table (dkbm) already holding the DKBMs of `source` (else they are COPYed); na_table: leave lcb_na."""
         from . import bdcdyh
         st, cur = self.stage, self.conn.cursor()
         st.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
         st.execute("CREATE TABLE bdcdyh_alloc (DKBM TEXT, BDCDYH TEXT, PCID INTEGER, at TEXT)")
         st.execute("DROP TABLE IF EXISTS ALLOC_SRC")
         st.execute(f"CREATE TABLE ALLOC_SRC AS SELECT * FROM {source}")
-        cur.execute("CREATE TEMP TABLE lcb_want (dkbm text) ON COMMIT DROP")
-        copy(st, cur, "lcb_want", ["dkbm"], [("DKBM", "TEXT")], "FROM ALLOC_SRC", self.exact)
-        cur.execute("SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN lcb_want w ON w.dkbm = a.dkbm")
+        if wanted is None:
+            wanted = "lcb_want"
+            cur.execute("CREATE TEMP TABLE lcb_want (dkbm text) ON COMMIT DROP")
+            copy(st, cur, "lcb_want", ["dkbm"], [("DKBM", "TEXT")], "FROM ALLOC_SRC", self.exact)
+        cur.execute(f"SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN {wanted} w ON w.dkbm = a.dkbm")
         st.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (?, ?)", cur.fetchall())
         # the highest serial of each sub-zone, as one stand-in row (no DKBM) that allocate() counts from
         cur.execute(f"""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
@@ -667,9 +670,10 @@ class PgStore:
         copy(st, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
              [("DKBM", "TEXT"), ("BDCDYH", "TEXT"), (str(int(batch)), "RAW"), (_sqlite_lit(at), "TEXT")],
              "FROM temp.NA WHERE fresh ORDER BY pid", self.exact)
-        cur.execute("CREATE TEMP TABLE lcb_na (pid integer PRIMARY KEY, dkbm text, bdcdyh text) ON COMMIT DROP")
-        copy(st, cur, "lcb_na", ["pid", "dkbm", "bdcdyh"], [("pid", "INTEGER"), ("DKBM", "TEXT"), ("BDCDYH", "TEXT")],
-             "FROM temp.NA ORDER BY pid", self.exact)
+        if na_table:
+            cur.execute("CREATE TEMP TABLE lcb_na (pid integer PRIMARY KEY, dkbm text, bdcdyh text) ON COMMIT DROP")
+            copy(st, cur, "lcb_na", ["pid", "dkbm", "bdcdyh"], [("pid", "INTEGER"), ("DKBM", "TEXT"), ("BDCDYH", "TEXT")],
+                 "FROM temp.NA ORDER BY pid", self.exact)
 
     def insert_parcels(self, c, batch, at, fingerprints=None):
         """The parcels of temp.NA (allocate) from the staged records (RECV, DKG) into cbdk, by COPY. `fingerprints`:
@@ -758,7 +762,7 @@ def merge_work(job, st):
         if res["INSERTED"]:
             with clock("allocate"):
                 st.allocate(c, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM RECK k WHERE k.pid NOT IN (SELECT pid FROM STP))",
-                            batch, job.now, job.d.county, job.zoning)
+                            batch, job.now, job.d.county, job.zoning, wanted="lcb_k", na_table=False)
             with clock("insert parcels"):
                 st.insert_parcels(c, batch, job.now, fingerprints="OUTK")
         progress.set(85)
