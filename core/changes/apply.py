@@ -120,8 +120,8 @@ class ApplyJob:
         res.update(ALREADY=sum(1 for s in status.values() if s == ALREADY), CONFLICTS=len(conflicts),
                    conflicts=[dict(seq=r["seq"], entity=r["entity"], key=r["key"], kind=r["kind"], held=status[r["seq"]] == HELD) for r in conflicts])
         progress.set(45)
-        if not todo and not conflicts:
-            progress.set(100)
+        if not todo and (not conflicts or self._applied_before(any_outcome=True)):
+            progress.set(100)  # nothing to apply, and the conflicts are on record already
             return dict(res, noop=True)
         self._mutate(todo)
         progress.set(55)
@@ -133,11 +133,12 @@ class ApplyJob:
         progress.set(100)
         return res
 
-    def _applied_before(self):
-        """This package was applied before without conflicts."""
+    def _applied_before(self, any_outcome=False):
+        """This package was applied before (without conflicts, unless any_outcome)."""
         c = open_readonly(self.target)
         try:
-            return c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND COALESCE(conflicts, 0) = 0 LIMIT 1", (self.pkg_id,)).fetchone() is not None
+            cond = "" if any_outcome else " AND COALESCE(conflicts, 0) = 0"
+            return c.execute(f"SELECT 1 FROM batches WHERE fingerprint = ?{cond} LIMIT 1", (self.pkg_id,)).fetchone() is not None
         except Exception:  # noqa: BLE001 - a bad target is reported by the full path
             return False
         finally:
