@@ -210,8 +210,41 @@ def read_package(folder, sender_key=None):
             except ValueError:
                 raise LcbError("changes.jsonl 中有一行不是有效的 JSON", "a line of changes.jsonl is not valid JSON", path=str(path), record=f"第 {n} 行 line {n}") from None
             records.append(r)
+    normalise(records, path)
     expected = (manifest.get("counts") or {}).get("records")
     if expected is not None and expected != len(records):
         raise LcbError(f"changes.jsonl 有 {len(records)} 条记录，清单写的是 {expected}", f"changes.jsonl holds {len(records)} records, the manifest says {expected}",
                        path=str(path))
     return manifest, records
+
+
+def normalise(records, path=None):
+    """Fill what a package written by another system may leave out (docs/change-package.md, 'optional'):
+    seq (line order), fields, parcels, village, kind (diff.infer_kinds) and case (diff._cases). A record that names
+    an unknown entity or change, or lacks its key or values, is refused."""
+    from . import diff
+    from .state import ENTITIES, _village
+    for n, r in enumerate(records, 1):
+        ent, change = r.get("entity"), r.get("change")
+        bad = ent not in ENTITIES or change not in (diff.NEW, diff.CHANGED, diff.REMOVED) or not isinstance(r.get("key"), str) \
+            or (change != diff.NEW and not isinstance(r.get("old"), dict)) or (change != diff.REMOVED and not isinstance(r.get("new"), dict))
+        if bad:
+            raise LcbError("changes.jsonl 中有无法识别的记录（entity、change、key、old、new 不完整或不正确）",
+                           "changes.jsonl holds a record this version cannot read (entity, change, key, old or new missing or wrong)",
+                           path=str(path) if path else None, record=f"第 {n} 行 line {n}")
+        r.setdefault("seq", n)
+        if "fields" not in r:
+            fields = diff.DK_VALUES if ent == "DK" else ENTITIES[ent].fields
+            old, new = r.get("old") or {}, r.get("new") or {}
+            r["fields"] = [f for f in fields if change == diff.CHANGED and old.get(f) != new.get(f)]
+        obj = r.get("new") or r.get("old")
+        if "parcels" not in r:
+            r["parcels"] = [str(obj["DKBM"]).strip()] if obj.get("DKBM") else []
+        if "village" not in r:
+            r["village"] = _village(obj.get(ENTITIES[ent].village) or (r["key"] if ent == "DK" else ""))
+    if any("kind" not in r for r in records):
+        missing = [r for r in records if "kind" not in r]
+        diff.infer_kinds(missing)
+    if any("case" not in r for r in records):
+        diff._cases(records)  # noqa: SLF001 - the same grouping the exporter writes
+    return records

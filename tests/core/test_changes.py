@@ -432,3 +432,30 @@ def test_sigkill_during_apply_leaves_the_target_as_it_was(world, tmp_path):
     assert "\n".join(sqlite3.connect(t).iterdump()) == dump  # a reader rolls the hot journal back
     assert state.fingerprint(t) == before
     assert apply_changes(pkg, t)["APPLIED"] == 33  # and the package still applies
+
+
+def test_a_package_written_by_another_system_from_the_documented_format(world, tmp_path):
+    """docs/change-package.md is enough: only the required members, no fingerprints, checksums by hashlib."""
+    ours = tmp_path / "ours"
+    export_changes(world["D"], world["D2"], ours)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    lines = []
+    for r in records_of(ours):
+        slim = {k: r[k] for k in ("entity", "key", "change", "old", "new") if k in r}
+        slim.update({k: r[k] for k in ("geometry", "old_geometry") if k in r})
+        lines.append(json.dumps(slim, ensure_ascii=False))
+    (theirs / "changes.jsonl").write_text("\n".join(reversed(lines)) + "\n", "utf-8")  # any order
+    (theirs / "summary.html").write_text("<html><body>变更摘要</body></html>", "utf-8")
+    m = {"format": "lcb-change-package", "format_version": "1.0", "county": "371526", "sender": "其他系统",
+         "crs": json.loads((ours / "manifest.json").read_text("utf-8"))["crs"], "base": None, "result": None,
+         "counts": {"records": len(lines)},
+         "files": [{"path": n, "sha256": file_hash(theirs / n), "bytes": (theirs / n).stat().st_size} for n in ("changes.jsonl", "summary.html")]}
+    m["manifest_sha256"] = hashlib.sha256(json.dumps(m, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    (theirs / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), "utf-8")
+    t = target_copy(world, tmp_path)
+    res = apply_changes(theirs, t)
+    assert (res["APPLIED"], res["CONFLICTS"]) == (33, 0)
+    assert state.fingerprint(t)["registration"] == state.fingerprint(world["A2"])["registration"]
+    kinds = {r[0] for r in rows(t, "SELECT action FROM audit WHERE action LIKE 'change:%'")}
+    assert kinds == {f"change:{k}" for k in ("首次登记", "转让", "互换", "家庭成员变化", "流转", "更正", "注销")}  # inferred here
