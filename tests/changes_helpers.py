@@ -43,17 +43,44 @@ class Delivery:
         self.root = Path(root)
         self.c = sqlite3.connect(str(_db(root)))
         self.changed = {}
+        self._ledger_ops = []  # applied to the ledger CSV once, at close
+        self._ds = None  # the DK shapefile, opened once for update
+        self._repack = False
+        self._households = None
 
     def close(self):
         self.c.commit()
         self.c.close()
+        if self._ds is not None:
+            if self._repack:
+                lyr = self._ds.GetLayer(0)
+                self._ds.ExecuteSQL(f"REPACK {lyr.GetName()}")
+            self._ds = None
+        if self._ledger_ops:
+            path = _ledger(self.root)
+            rows = list(csv.reader(path.read_text("utf-8-sig").splitlines()))
+            body = rows[1:]
+            for fn in self._ledger_ops:
+                body = fn(body)
+            with open(path, "w", encoding="utf-8-sig", newline="") as f:
+                csv.writer(f, lineterminator="\n").writerows([rows[0]] + body)
+
+    def dk_layer(self):
+        if self._ds is None:
+            self._ds = ogr.Open(str(_dk(self.root)), 1)
+        return self._ds.GetLayer(0)
 
     def q(self, sql, args=()):
         return self.c.execute(sql, args).fetchall()
 
     # ------------------------------------------------------------------ building blocks
     def households(self):
-        """CBFBM of the households with exactly one contract and at least two single-holder parcels."""
+        """CBFBM of the households with exactly one contract and at least two single-holder parcels (as at first asked)."""
+        if self._households is None:
+            self._households = self._query_households()
+        return self._households
+
+    def _query_households(self):
         return [r[0] for r in self.q(
             "SELECT x.CBFBM FROM CBDKXX x WHERE COALESCE(x.SFQQQG, '') <> '1' GROUP BY x.CBFBM HAVING COUNT(*) >= 2 "
             "AND COUNT(DISTINCT x.CBHTBM) = 1 ORDER BY x.CBFBM")]
@@ -74,12 +101,7 @@ class Delivery:
                        "WHERE CBHTBM = ?", (area, area, n, cbhtbm))
 
     def _ledger_edit(self, fn):
-        path = _ledger(self.root)
-        text = path.read_text("utf-8-sig")
-        rows = list(csv.reader(text.splitlines()))
-        rows = [rows[0]] + fn(rows[1:])
-        with open(path, "w", encoding="utf-8-sig", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
+        self._ledger_ops.append(fn)
 
     # ------------------------------------------------------------------ business kinds
     def transfer(self, dkbm, to_cbfbm):
@@ -123,16 +145,15 @@ class Delivery:
 
     def correct(self, dkbm, name="更正后地块名", shift=0.5):
         """更正: the parcel's name and its boundary (every vertex moved by `shift` m east), same contractor."""
-        ds = ogr.Open(str(_dk(self.root)), 1)
-        lyr = ds.GetLayer(0)
+        lyr = self.dk_layer()
         lyr.SetAttributeFilter(f"DKBM = '{dkbm}'")
-        for f in lyr:
+        for f in list(lyr):
             g = shapely.from_wkb(bytes(f.GetGeometryRef().ExportToWkb()))
             g = shapely.transform(g, lambda xy: xy + [shift, 0.0])
             f.SetGeometry(ogr.CreateGeometryFromWkb(shapely.to_wkb(g)))
             f.SetField("DKMC", name)
             lyr.SetFeature(f)
-        ds = None
+        lyr.SetAttributeFilter(None)
         self.changed.setdefault("更正", []).append(dkbm)
 
     def cancel(self, dkbm):
@@ -141,14 +162,13 @@ class Delivery:
         self.c.execute("DELETE FROM CBDKXX WHERE DKBM = ?", (dkbm,))
         self._move_area(r["CBHTBM"], -r["HTMJ"], -1)
         self._ledger_edit(lambda rows: [x for x in rows if x[0] != dkbm])
-        ds = ogr.Open(str(_dk(self.root)), 1)
-        lyr = ds.GetLayer(0)
+        lyr = self.dk_layer()
         lyr.SetAttributeFilter(f"DKBM = '{dkbm}'")
         fids = [f.GetFID() for f in lyr]
+        lyr.SetAttributeFilter(None)
         for fid in fids:
             lyr.DeleteFeature(fid)
-        ds.ExecuteSQL(f"REPACK {lyr.GetName()}")
-        ds = None
+        self._repack = True
         self.changed.setdefault("注销", []).append(dkbm)
 
     def first_registration(self, template_dkbm, serial="99001", cbf_serial="0999"):
@@ -158,8 +178,7 @@ class Delivery:
         fbf = t["FBFBM"]
         dkbm, cbfbm = fbf + serial, fbf + cbf_serial
         cbht = cbfbm + "J"
-        ds = ogr.Open(str(_dk(self.root)), 1)
-        lyr = ds.GetLayer(0)
+        lyr = self.dk_layer()
         lyr.SetAttributeFilter(f"DKBM = '{template_dkbm}'")
         src = next(iter(lyr))
         g = shapely.transform(shapely.from_wkb(bytes(src.GetGeometryRef().ExportToWkb())), lambda xy: xy + [0.0, 2000.0])
@@ -172,7 +191,6 @@ class Delivery:
         f.SetGeometry(ogr.CreateGeometryFromWkb(shapely.to_wkb(g)))
         lyr.SetAttributeFilter(None)
         lyr.CreateFeature(f)
-        ds = None
         htmj = round(g.area, 2)
         self.c.execute("INSERT INTO CBF SELECT ?, CBFLX, '新承包户', CBFZJLX, '371526199001010022', CBFDZ, YZBM, LXDH, 1, CBFDCRQ, CBFDCY, CBFDCJS, "
                        "GSJS, GSJSR, GSSHRQ, GSSHR FROM CBF WHERE CBFBM = ?", (cbfbm, t["CBFBM"]))

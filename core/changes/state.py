@@ -59,11 +59,7 @@ class Entity:
 
     @property
     def fields(self):
-        if self.name == "DK":
-            return DK_VALUES
-        if self.name == "LEDGER":
-            return LEDGER_FIELDS
-        return tuple(f[0] for f in dschema.TABLES[self.name])
+        return _FIELDS[self.name]
 
 
 def _e(name, title, key, village, family=None):
@@ -87,21 +83,27 @@ ENTITIES = {e.name: e for e in [
     _e("LZHT", "流转合同", ("LZHTBM",), "CBHTBM"),
     _e("FBF", "发包方", ("FBFBM",), "FBFBM"),
 ]}
+_FIELDS = {name: DK_VALUES if name == "DK" else LEDGER_FIELDS if name == "LEDGER" else tuple(f[0] for f in dschema.TABLES[name])
+           for name in ENTITIES}
 TABLES = [e for e in ENTITIES.values() if e.name != "DK"]
 HEADS = {"CBF_JTCY": "CBF", "CBJYQZ": "CBJYQZDJB", "CBJYQZ_QZBF": "CBJYQZDJB", "CBJYQZ_QZHF": "CBJYQZDJB",
          "CBJYQZ_QZZX": "CBJYQZDJB", "QSLYZLFJ": "CBJYQZDJB"}
 DERIVED = [c for c in rschema.HASHED if c not in DK_VALUES and c != "DKBM"]  # the working layer's derived fields
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def dumps(v):
     """Canonical JSON: UTF-8, no ASCII escapes, no spaces (what the record hashes and the package use)."""
-    return json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODE(v)
 
 
-def record_hash(ent, key, values, gh=None):
-    """SHA-256 (hex) of one record: entity, key, canonical JSON of its values, and a parcel's geometry digest."""
-    text = f"{ent}\x1f{key}\x1f{dumps(list(values))}" + (f"\x1f{int(gh)}" if gh is not None else "")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def record_hash(ent, key, values, gh=None, text=None):
+    """SHA-256 (hex) of one record: entity, key, canonical JSON of its values (`text` when already encoded), and a
+    parcel's geometry digest."""
+    body = f"{ent}\x1f{key}\x1f{text if text is not None else dumps(list(values))}" + (f"\x1f{int(gh)}" if gh is not None else "")
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def _s(v):
@@ -182,7 +184,8 @@ class State:
             elif e.family:
                 fam = _s(vals[e.key[0]])
             gh = geoms.get(k, (None, 0))[1] if ent == "DK" else None
-            out.append((ent, k, fam, _village(vals.get(e.village)), record_hash(ent, k, values, gh), dumps(list(values))))
+            text = dumps(list(values))
+            out.append((ent, k, fam, _village(vals.get(e.village)), record_hash(ent, k, None, gh, text), text))
         self.conn.executemany("INSERT OR REPLACE INTO E VALUES (?,?,?,?,?,?)", out)
         if geoms:
             self.conn.executemany("INSERT OR REPLACE INTO G VALUES (?,?,?)", [(k, w, gh) for k, (w, gh) in geoms.items()])
@@ -342,7 +345,8 @@ def _put_all(st, parcels_dk, geoms, reached):
     for _ent, v in dk_rows:
         k, vals = v[0], v[1:]
         gh = seen_geoms.get(k, (None, 0))[1]
-        out.append(("DK", k, None, _village(k), record_hash("DK", k, vals, gh), dumps(list(vals))))
+        text = dumps(list(vals))
+        out.append(("DK", k, None, _village(k), record_hash("DK", k, None, gh, text), text))
     st.conn.executemany("INSERT OR REPLACE INTO E VALUES (?,?,?,?,?,?)", out)
     st.conn.executemany("INSERT OR REPLACE INTO G VALUES (?,?,?)", [(k, w, gh) for k, (w, gh) in seen_geoms.items()])
     st.put([(ent, v) for ent in ENTITIES if ent != "DK" for v in reached.get(ent, [])])
