@@ -42,6 +42,9 @@ class Delivery:
     def __init__(self, root):
         self.root = Path(root)
         self.c = sqlite3.connect(str(_db(root)))
+        self.c.execute("CREATE TEMP TABLE X AS SELECT rowid AS r, DKBM, CBFBM FROM CBDKXX")  # lookups without touching the delivery's schema
+        self.c.execute("CREATE INDEX temp.ix_x_cbf ON X(CBFBM)")
+        self.c.execute("CREATE INDEX temp.ix_x_dk ON X(DKBM)")
         self.changed = {}
         self._ledger_ops = []  # applied to the ledger CSV once, at close
         self._ds = None  # the DK shapefile, opened once for update
@@ -68,7 +71,18 @@ class Delivery:
     def dk_layer(self):
         if self._ds is None:
             self._ds = ogr.Open(str(_dk(self.root)), 1)
+            lyr = self._ds.GetLayer(0)
+            lyr.SetIgnoredFields([lyr.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(lyr.GetLayerDefn().GetFieldCount())
+                                  if lyr.GetLayerDefn().GetFieldDefn(i).GetName() != "DKBM"] + ["OGR_GEOMETRY"])
+            self._fids = {}
+            for f in lyr:
+                self._fids.setdefault(f.GetField("DKBM"), []).append(f.GetFID())
+            lyr.SetIgnoredFields([])
         return self._ds.GetLayer(0)
+
+    def dk_features(self, dkbm):
+        lyr = self.dk_layer()
+        return [lyr.GetFeature(fid) for fid in self._fids.get(dkbm, [])]
 
     def q(self, sql, args=()):
         return self.c.execute(sql, args).fetchall()
@@ -86,10 +100,11 @@ class Delivery:
             "AND COUNT(DISTINCT x.CBHTBM) = 1 ORDER BY x.CBFBM")]
 
     def parcels_of(self, cbfbm):
-        return [r[0] for r in self.q("SELECT DKBM FROM CBDKXX WHERE CBFBM = ? AND COALESCE(SFQQQG, '') <> '1' ORDER BY DKBM", (cbfbm,))]
+        return [r[0] for r in self.q("SELECT c.DKBM FROM temp.X x JOIN CBDKXX c ON c.rowid = x.r WHERE x.CBFBM = ? "
+                                     "AND COALESCE(c.SFQQQG, '') <> '1' ORDER BY c.DKBM", (cbfbm,))]
 
     def row(self, dkbm):
-        cur = self.c.execute("SELECT * FROM CBDKXX WHERE DKBM = ?", (dkbm,))
+        cur = self.c.execute("SELECT c.* FROM temp.X x JOIN CBDKXX c ON c.rowid = x.r WHERE x.DKBM = ?", (dkbm,))
         names = [d[0] for d in cur.description]
         return dict(zip(names, cur.fetchone()))
 
@@ -110,6 +125,7 @@ class Delivery:
         to_ht = self.contract_of(to_cbfbm)
         cert = self.q("SELECT CBJYQZBM FROM CBDKXX WHERE CBFBM = ? LIMIT 1", (to_cbfbm,))[0][0]
         self.c.execute("UPDATE CBDKXX SET CBFBM = ?, CBHTBM = ?, CBJYQZBM = ? WHERE DKBM = ?", (to_cbfbm, to_ht, cert, dkbm))
+        self.c.execute("UPDATE temp.X SET CBFBM = ? WHERE DKBM = ?", (to_cbfbm, dkbm))
         self._move_area(r["CBHTBM"], -r["HTMJ"], -1)
         self._move_area(to_ht, r["HTMJ"], 1)
         self._ledger_edit(lambda rows: [[x[0], to_cbfbm, cert, x[3]] if x[0] == dkbm else x for x in rows])
@@ -120,6 +136,7 @@ class Delivery:
         ra, rb = self.row(a), self.row(b)
         for dk, r in ((a, rb), (b, ra)):
             self.c.execute("UPDATE CBDKXX SET CBFBM = ?, CBHTBM = ?, CBJYQZBM = ? WHERE DKBM = ?", (r["CBFBM"], r["CBHTBM"], r["CBJYQZBM"], dk))
+            self.c.execute("UPDATE temp.X SET CBFBM = ? WHERE DKBM = ?", (r["CBFBM"], dk))
         self._move_area(ra["CBHTBM"], rb["HTMJ"] - ra["HTMJ"], 0)
         self._move_area(rb["CBHTBM"], ra["HTMJ"] - rb["HTMJ"], 0)
         swap = {a: (rb["CBFBM"], rb["CBJYQZBM"]), b: (ra["CBFBM"], ra["CBJYQZBM"])}
@@ -146,27 +163,23 @@ class Delivery:
     def correct(self, dkbm, name="更正后地块名", shift=0.5):
         """更正: the parcel's name and its boundary (every vertex moved by `shift` m east), same contractor."""
         lyr = self.dk_layer()
-        lyr.SetAttributeFilter(f"DKBM = '{dkbm}'")
-        for f in list(lyr):
+        for f in self.dk_features(dkbm):
             g = shapely.from_wkb(bytes(f.GetGeometryRef().ExportToWkb()))
             g = shapely.transform(g, lambda xy: xy + [shift, 0.0])
             f.SetGeometry(ogr.CreateGeometryFromWkb(shapely.to_wkb(g)))
             f.SetField("DKMC", name)
             lyr.SetFeature(f)
-        lyr.SetAttributeFilter(None)
         self.changed.setdefault("更正", []).append(dkbm)
 
     def cancel(self, dkbm):
         """注销: the parcel leaves DK, CBDKXX and the ledger; its contract's totals shrink."""
         r = self.row(dkbm)
         self.c.execute("DELETE FROM CBDKXX WHERE DKBM = ?", (dkbm,))
+        self.c.execute("DELETE FROM temp.X WHERE DKBM = ?", (dkbm,))
         self._move_area(r["CBHTBM"], -r["HTMJ"], -1)
         self._ledger_edit(lambda rows: [x for x in rows if x[0] != dkbm])
         lyr = self.dk_layer()
-        lyr.SetAttributeFilter(f"DKBM = '{dkbm}'")
-        fids = [f.GetFID() for f in lyr]
-        lyr.SetAttributeFilter(None)
-        for fid in fids:
+        for fid in self._fids.pop(dkbm, []):
             lyr.DeleteFeature(fid)
         self._repack = True
         self.changed.setdefault("注销", []).append(dkbm)
@@ -179,8 +192,7 @@ class Delivery:
         dkbm, cbfbm = fbf + serial, fbf + cbf_serial
         cbht = cbfbm + "J"
         lyr = self.dk_layer()
-        lyr.SetAttributeFilter(f"DKBM = '{template_dkbm}'")
-        src = next(iter(lyr))
+        src = self.dk_features(template_dkbm)[0]
         g = shapely.transform(shapely.from_wkb(bytes(src.GetGeometryRef().ExportToWkb())), lambda xy: xy + [0.0, 2000.0])
         f = ogr.Feature(lyr.GetLayerDefn())
         for i in range(src.GetFieldCount()):
@@ -189,7 +201,6 @@ class Delivery:
         f.SetField("DKMC", "新承包地")
         f.SetField("SCMJ", round(g.area, 2))
         f.SetGeometry(ogr.CreateGeometryFromWkb(shapely.to_wkb(g)))
-        lyr.SetAttributeFilter(None)
         lyr.CreateFeature(f)
         htmj = round(g.area, 2)
         self.c.execute("INSERT INTO CBF SELECT ?, CBFLX, '新承包户', CBFZJLX, '371526199001010022', CBFDZ, YZBM, LXDH, 1, CBFDCRQ, CBFDCY, CBFDCJS, "
@@ -202,8 +213,9 @@ class Delivery:
                        "FROM CBJYQZDJB WHERE CBJYQZBM = ?", (cbht, cbfbm, f"图件/{fbf}/DKSYT{cbht}.pdf", t["CBJYQZBM"]))
         self.c.execute("INSERT INTO CBJYQZ SELECT ?, FZJG, FZRQ, QZSFLQ, QZLQRQ, QZLQRXM, QZLQRZJLX, QZLQRZJHM FROM CBJYQZ WHERE CBJYQZBM = ?",
                        (cbht, t["CBJYQZBM"]))
-        self.c.execute("INSERT INTO CBDKXX (DKBM, FBFBM, CBFBM, CBJYQQDFS, HTMJ, CBHTBM, LZHTBM, CBJYQZBM, YHTMJ, HTMJM, YHTMJM, SFQQQG) "
-                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (dkbm, fbf, cbfbm, "110", htmj, cbht, None, cbht, None, round(htmj * 0.0015, 2), None, "2"))
+        r = self.c.execute("INSERT INTO CBDKXX (DKBM, FBFBM, CBFBM, CBJYQQDFS, HTMJ, CBHTBM, LZHTBM, CBJYQZBM, YHTMJ, HTMJM, YHTMJM, SFQQQG) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (dkbm, fbf, cbfbm, "110", htmj, cbht, None, cbht, None, round(htmj * 0.0015, 2), None, "2"))
+        self.c.execute("INSERT INTO temp.X VALUES (?,?,?)", (r.lastrowid, dkbm, cbfbm))
         self._ledger_edit(lambda rows: rows + [[dkbm, cbfbm, cbht, f"{htmj:.2f}"]])
         self.changed.setdefault("首次登记", []).append(dkbm)
         return dkbm

@@ -123,6 +123,13 @@ def test_round_trip_registration_databases(world, tmp_path):
     want, got = state.fingerprint(world["A2"]), state.fingerprint(t)
     assert got["content"] == want["content"] == res["result"]
     assert got["registration"] == want["registration"]
+    # still a valid GeoPackage (cbdk_history registered), its spatial index whole and in step with the parcels
+    script = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"
+    p = subprocess.run([sys.executable, script, str(t)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert rows(t, "SELECT rtreecheck('rtree_cbdk_geom')") == [("ok",)]
+    assert rows(t, "SELECT COUNT(*) FROM rtree_cbdk_geom")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk WHERE geom IS NOT NULL")[0][0]
+    assert rows(t, "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'cbdk'")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk")[0][0]
 
 
 def test_round_trip_from_two_deliveries_and_from_mixed_states(world, tmp_path):
