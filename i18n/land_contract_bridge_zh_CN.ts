@@ -18,7 +18,7 @@
         <translation>增量共享</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/processing/alg_export_changes.py" line="33" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="306" />
         <source>Change package folder</source>
         <translation>变更包文件夹</translation>
     </message>
@@ -143,7 +143,7 @@
         <translation>登记入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="195" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="210" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
@@ -483,157 +483,177 @@
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="25" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="27" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="30" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="30" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="28" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="30" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="31" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="31" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="31" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="209" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="324" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="105" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="107" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="106" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="108" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="108" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="110" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="117" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="119" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="122" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="124" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="129" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="131" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="131" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="133" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="132" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="134" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="153" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="316" />
+        <source>Change package: none</source>
+        <translation>变更包：未选择</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="141" />
+        <source>Change package…</source>
+        <translation>变更包…</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="142" />
+        <source>Show only the parcels of a change package (folder with manifest.json)</source>
+        <translation>只显示某个变更包涉及的地块（含 manifest.json 的文件夹）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="144" />
+        <source>All parcels</source>
+        <translation>全部地块</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="168" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="359" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="420" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="157" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="172" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="184" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="199" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="209" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="224" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="223" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="238" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
@@ -643,7 +663,17 @@
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="288" />
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="340" />
+        <source>Change package:</source>
+        <translation>变更包：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="340" />
+        <source>parcels</source>
+        <translation>地块</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-changes/ui/discrepancy_dock.py" line="349" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>

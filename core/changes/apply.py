@@ -234,87 +234,96 @@ class ApplyJob:
                 c.execute("INSERT INTO E (ent, k, fam, vil, h, v) VALUES (?,?,?,?,?,?)", (ent, k, *row))
         c.commit()
 
-    def _rows(self, ent, where="", args=()):
-        """[(key, values)] of the new state's records of `ent`, in their order."""
-        return [(k, json.loads(v)) for k, v in self.state.conn.execute(f"SELECT k, v FROM E WHERE ent = ? {where} ORDER BY rowid", (ent, *args))]
+    def _codes(self, name, values):
+        """A temporary table temp.<name>(x) of codes in the state's database, for set-wise lookups."""
+        c = self.state.conn
+        c.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        c.execute(f"CREATE TEMP TABLE {name} (x TEXT PRIMARY KEY)")
+        c.executemany(f"INSERT OR IGNORE INTO temp.{name} VALUES (?)", [(v,) for v in values if v is not None])
+        return f"(SELECT x FROM temp.{name})"
+
+    def _rows(self, ent, codes, by="k"):
+        """[(key, values)] of the new state's records of `ent` whose key (by="k", without a #n suffix) or family
+        (by="fam") is in the temporary table `codes` (see _codes), in their order."""
+        col = "fam" if by == "fam" else "CASE WHEN instr(k, '#') > 0 THEN substr(k, 1, instr(k, '#') - 1) ELSE k END"
+        return [(k, json.loads(v)) for k, v in self.state.conn.execute(
+            f"SELECT k, v FROM E WHERE ent = ? AND {col} IN {codes} ORDER BY rowid", (ent,))]
+
+    def _parcels_referencing(self, field, codes):
+        """DKBMs whose CBDKXX rows (new state) have `field` in the temporary table `codes`."""
+        i = ENTITIES["CBDKXX"].fields.index(field)
+        return {r[0] for r in self.state.conn.execute(
+            f"SELECT DISTINCT fam FROM E WHERE ent = 'CBDKXX' AND json_extract(v, '$[{i}]') IN {codes}")}
 
     def _build(self, todo):
         """Affected parcels, their staged new state and their working-layer records (stg.RECV)."""
         from .. import attrdb
-        fx = ENTITIES["CBDKXX"].fields
-        xrows = self._rows("CBDKXX")
-        by = defaultdict(lambda: defaultdict(set))  # field -> code -> DKBMs (new state and the old rows that change)
-        for _k, v in xrows:
-            d = dict(zip(fx, v))
-            for f in ("CBFBM", "CBHTBM", "CBJYQZBM", "LZHTBM", "FBFBM"):
-                if d.get(f):
-                    by[f][d[f]].add(str(d["DKBM"]).strip())
-        for v in self.old_rows.get("CBDKXX", []):
-            d = dict(zip(fx, v))
-            for f in ("CBFBM", "CBHTBM", "CBJYQZBM", "LZHTBM", "FBFBM"):
-                if d.get(f):
-                    by[f][d[f]].add(str(d["DKBM"]).strip())
-        direct = set()
+        direct, old_contracts = set(), set()
         self.touched = defaultdict(set)  # family kind -> codes whose rows this batch writes
+        via = defaultdict(set)  # CBDKXX field -> changed codes whose parcels are redefined
         for r in todo:
             ent = r["entity"]
             obj = r.get("new") or r.get("old")
             if ent in ("DK", "CBDKXX", "LEDGER"):
                 direct.add(str(obj["DKBM"]).strip())
+                if ent == "CBDKXX" and r.get("old") and r["old"].get("CBHTBM"):
+                    old_contracts.add(r["old"]["CBHTBM"])  # the contract a row leaves: its parcels' class may change
             elif ent in ("CBF", "CBF_JTCY"):
                 self.touched["CBF"].add(obj["CBFBM"])
-                direct |= by["CBFBM"].get(obj["CBFBM"], set())
+                via["CBFBM"].add(obj["CBFBM"])
             elif ent in HEADS or ent == "CBJYQZDJB":
                 self.touched["CBJYQZDJB"].add(obj["CBJYQZBM"])
-                direct |= by["CBJYQZBM"].get(obj["CBJYQZBM"], set())
+                via["CBJYQZBM"].add(obj["CBJYQZBM"])
             elif ent in ("CBHT", "LZHT", "FBF"):
-                code = obj[ENTITIES[ent].key[0]]
-                self.touched[ent].add(code)
                 field = {"CBHT": "CBHTBM", "LZHT": "LZHTBM", "FBF": "FBFBM"}[ent]
-                direct |= by[field].get(code, set())
-                if ent == "CBHT":
-                    direct |= by["CBHTBM"].get(code, set())
+                code = obj[field]
+                self.touched[ent].add(code)
+                via[field].add(code)
+        for field, codes in via.items():
+            direct |= self._parcels_referencing(field, self._codes("Q", codes))
         # every parcel of the contracts involved (a contract's total decides its parcels' class)
-        contracts = {c for c, ps in by["CBHTBM"].items() if ps & direct}
-        affected = set(direct)
-        for code in contracts:
-            affected |= by["CBHTBM"][code]
+        i = ENTITIES["CBDKXX"].fields.index("CBHTBM")
+        d = self._codes("D", direct)
+        contracts = {r[0] for r in self.state.conn.execute(
+            f"SELECT DISTINCT json_extract(v, '$[{i}]') FROM E WHERE ent = 'CBDKXX' AND fam IN {d}")} | old_contracts
+        affected = direct | self._parcels_referencing("CBHTBM", self._codes("Q", contracts))
+        present = {r[0] for r in self.state.conn.execute(
+            f"SELECT k FROM E WHERE ent = 'DK' AND k IN {d} UNION SELECT fam FROM E WHERE ent = 'CBDKXX' AND fam IN {d}")}
         self.direct = direct
-        parcels_new = {k for k, _v in self._rows("DK")} | {str(dict(zip(fx, v))["DKBM"]).strip() for _k, v in xrows}
-        self.cancelled = sorted(d for d in direct if d not in parcels_new)
-        self.affected = sorted(affected & parcels_new)
+        self.cancelled = sorted(direct - present)
+        self.affected = sorted(affected - set(self.cancelled))
         self.stage = attrdb.Staging()
-        self._stage(self.affected, xrows)
+        self._stage(self.affected)
 
-    def _stage(self, affected, xrows):
+    def _stage(self, affected):
         conn = self.stage.conn
-        aff = set(affected)
+        aff = self._codes("A", affected)
+        rows = [v for _k, v in self._rows("CBDKXX", aff, "fam")]
         fx = ENTITIES["CBDKXX"].fields
-        rows = [v for _k, v in xrows if str(dict(zip(fx, v))["DKBM"]).strip() in aff]
         refs = defaultdict(set)
         for v in rows:
             d = dict(zip(fx, v))
             for f in ("CBFBM", "CBHTBM", "CBJYQZBM", "FBFBM"):
                 if d.get(f):
                     refs[f].add(d[f])
-        refs["FBFBM"] |= {k[:14] for k in aff if len(k) >= 14}
+        refs["FBFBM"] |= {k[:14] for k in affected if len(k) >= 14}
 
         def put(table, values):
-            cols = ENTITIES[table].fields if table != "LEDGER" else ("DKBM", "CBFBM", "CBJYQZBM", "DBMJ")
+            cols = ENTITIES[table].fields
             conn.executemany(f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES ({", ".join("?" * len(cols))})', values)
         put("CBDKXX", rows)
-        cbht = [v for _k, v in self._rows("CBHT") if v[0] in refs["CBHTBM"]]
+        cbht = [v for _k, v in self._rows("CBHT", self._codes("Q", refs["CBHTBM"]))]
         put("CBHT", cbht)
-        for v in cbht:
-            refs["CBFBM"].add(v[3])
-        put("CBF", [v for _k, v in self._rows("CBF") if v[0] in refs["CBFBM"]])
-        put("CBJYQZDJB", [v for _k, v in self._rows("CBJYQZDJB") if v[0] in refs["CBJYQZBM"]])
-        put("QSLYZLFJ", [v for _k, v in self._rows("QSLYZLFJ") if v[0] in refs["CBJYQZBM"]])
-        put("FBF", [v for _k, v in self._rows("FBF") if v[0] in refs["FBFBM"]])
-        put("LEDGER", [v for _k, v in self._rows("LEDGER") if str(v[0]) in aff])
+        refs["CBFBM"] |= {v[ENTITIES["CBHT"].fields.index("CBFBM")] for v in cbht}
+        put("CBF", [v for _k, v in self._rows("CBF", self._codes("Q", refs["CBFBM"]))])
+        certs = self._codes("Q", refs["CBJYQZBM"])
+        put("CBJYQZDJB", [v for _k, v in self._rows("CBJYQZDJB", certs)])
+        put("QSLYZLFJ", [v for _k, v in self._rows("QSLYZLFJ", certs, "fam")])
+        put("FBF", [v for _k, v in self._rows("FBF", self._codes("Q", refs["FBFBM"]))])
+        put("LEDGER", [v for _k, v in self._rows("LEDGER", aff, "fam")])
         self.stage.has_ledger = True
+        dk = self._rows("DK", aff)
         # DK: the new attributes; geometries in the target's CRS (the target's own blob when unchanged)
-        dk = [(k, v) for k, v in self._rows("DK") if k in aff]
         conn.execute("DROP TABLE IF EXISTS DK")
         conn.execute(f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', '.join(t + ' TEXT' for t in records.DK_TEXT)})")
         conn.executemany(f"INSERT INTO DK VALUES ({', '.join('?' * (3 + len(records.DK_TEXT)))})",
@@ -437,29 +446,25 @@ class ApplyJob:
     def _write_copies(self, c, batch, redefined):
         """qs_* copies of this batch: the CBDKXX and ledger rows of every parcel redefined, and each changed
         household, register (with its certificate family), contract, transfer contract and contracting party."""
-        red = set(redefined)
-
         def insert(ent, values):
             e = ENTITIES[ent]
             if not values:
                 return
             cols = ", ".join(f'"{f}"' for f in e.fields)
             c.executemany(f'INSERT INTO "{e.qs}" ({cols}, PCID) VALUES ({", ".join("?" * (len(e.fields) + 1))})', [(*v, batch) for v in values])
-        fx = ENTITIES["CBDKXX"].fields
-        insert("CBDKXX", [v for _k, v in self._rows("CBDKXX") if str(dict(zip(fx, v))["DKBM"]).strip() in red])
-        insert("LEDGER", [v for _k, v in self._rows("LEDGER") if str(v[0]) in red])
+        red = self._codes("R", redefined)
+        insert("CBDKXX", [v for _k, v in self._rows("CBDKXX", red, "fam")])
+        insert("LEDGER", [v for _k, v in self._rows("LEDGER", red, "fam")])
         for head, children in (("CBF", ["CBF_JTCY"]), ("CBJYQZDJB", [e for e, h in HEADS.items() if h == "CBJYQZDJB"])):
-            codes = self.touched.get(head, set())
-            if not codes:
+            if not self.touched.get(head):
                 continue
-            insert(head, [v for _k, v in self._rows(head) if v[0] in codes])
+            codes = self._codes("Q", self.touched[head])
+            insert(head, [v for _k, v in self._rows(head, codes)])
             for ch in children:
-                insert(ch, [v for _k, v in self._rows(ch) if v[0] in codes])
+                insert(ch, [v for _k, v in self._rows(ch, codes, "fam")])
         for ent in ("CBHT", "LZHT", "FBF"):
-            codes = self.touched.get(ent, set())
-            if codes:
-                i = ENTITIES[ent].fields.index(ENTITIES[ent].key[0])
-                insert(ent, [v for _k, v in self._rows(ent) if v[i] in codes])
+            if self.touched.get(ent):
+                insert(ent, [v for _k, v in self._rows(ent, self._codes("Q", self.touched[ent]))])
 
     def _cancel(self, c, batch):
         """Cancelled parcels leave the working layer for cbdk_history; their 不动产单元号 stays in bdcdyh_alloc."""

@@ -136,6 +136,7 @@ class State:
         self.county, self.county_name, self.epsg, self.wkt = county, county_name, epsg, wkt
         self.conn = stage.conn
         self._fp = None
+        self.registration = False  # whether X (the derived records) was read
         c = self.conn
         c.execute("CREATE TABLE IF NOT EXISTS E (ent TEXT, k TEXT, fam TEXT, vil TEXT, h TEXT, v TEXT, PRIMARY KEY (ent, k))")
         c.execute("CREATE TABLE IF NOT EXISTS G (k TEXT PRIMARY KEY, wkb BLOB, gh INTEGER)")
@@ -168,29 +169,58 @@ class State:
     # ------------------------------------------------------------------ writing records
     def put(self, rows, geoms=None):
         """rows: (ent, values) in source order; keys made unique with #n. geoms: {DKBM: (wkb, gh)}."""
-        seen = defaultdict(int)
-        out = []
         geoms = geoms or {}
-        for ent, values in rows:
-            e = ENTITIES[ent]
-            k = key_of(ent, values)
-            seen[(ent, k)] += 1
-            if seen[(ent, k)] > 1:
-                k = f"{k}#{seen[(ent, k)]}"
-            vals = dict(zip(e.fields, values))
-            fam = None
-            if e.family == "parcel":
-                fam = _s(vals["DKBM"])
-            elif e.family:
-                fam = _s(vals[e.key[0]])
-            gh = geoms.get(k, (None, 0))[1] if ent == "DK" else None
-            text = dumps(list(values))
-            out.append((ent, k, fam, _village(vals.get(e.village)), record_hash(ent, k, None, gh, text), text))
+        out = []
+        seen = defaultdict(int)
+        sha = hashlib.sha256
+        for ent, group in _grouped(rows):
+            key, fam_i, vil_i = _KEYS[ent]
+            for values in group:
+                text = dumps(list(values))
+                k = key(values, text)
+                n = seen[(ent, k)] = seen[(ent, k)] + 1
+                if n > 1:
+                    k = f"{k}#{n}"
+                gh = geoms.get(k, (None, 0))[1] if ent == "DK" else None
+                body = f"{ent}\x1f{k}\x1f{text}" + (f"\x1f{int(gh)}" if gh is not None else "")
+                fam = None if fam_i is None else (_s(values[fam_i]).strip() if ent in ("CBDKXX", "LEDGER") else _s(values[fam_i]))
+                vil = values[vil_i]
+                vil = "" if vil is None else (str(vil)[:12] if len(str(vil)) >= 12 else str(vil))
+                out.append((ent, k, fam, vil, sha(body.encode("utf-8")).hexdigest(), text))
         self.conn.executemany("INSERT OR REPLACE INTO E VALUES (?,?,?,?,?,?)", out)
         if geoms:
             self.conn.executemany("INSERT OR REPLACE INTO G VALUES (?,?,?)", [(k, w, gh) for k, (w, gh) in geoms.items()])
         self.conn.commit()
         self._fp = None
+
+
+def _grouped(rows):
+    """Consecutive (ent, values) rows grouped by entity."""
+    ent, group = None, []
+    for e, v in rows:
+        if e != ent and group:
+            yield ent, group
+            group = []
+        ent = e
+        group.append(v)
+    if group:
+        yield ent, group
+
+
+def _key_function(e):
+    f = e.fields
+    if e.name == "CBF_JTCY":
+        i, j, m = f.index("CBFBM"), f.index("CYZJHM"), f.index("CYXM")
+        return lambda v, _t: f"{_s(v[i])}|{_s(v[j]) or '~' + _s(v[m])}"
+    idx = [None if k == "*" else f.index(k) for k in e.key]
+
+    def key(v, text):
+        return "|".join(hashlib.sha256(text.encode("utf-8")).hexdigest()[:16] if i is None else _s(v[i]) for i in idx)
+    return key
+
+
+_KEYS = {name: (_key_function(e), None if not e.family else e.fields.index("DKBM" if e.family == "parcel" else e.key[0]),
+                e.fields.index(e.village)) for name, e in ENTITIES.items() if name != "DK"}
 
 
 def _fingerprints(c):
@@ -203,7 +233,7 @@ def _fingerprints(c):
         n += 1
     reg = hashlib.sha256(content.hexdigest().encode())
     for ent, k, h in c.execute("SELECT ent, k, h FROM X ORDER BY ent, k"):
-        reg.update(f"{ent}\t{k}\t{h}\n".encode("utf-8"))
+        reg.update(f"{ent}\t{k}\t{h}\n".encode("utf-8"))  # (empty unless read with registration=True)
     parcels = c.execute("SELECT COUNT(*) FROM (SELECT k FROM E WHERE ent = 'DK' UNION SELECT fam FROM E WHERE ent = 'CBDKXX')").fetchone()[0]
     return dict(content=content.hexdigest(), registration=reg.hexdigest(), records=n, parcels=parcels,
                 villages={v: h.hexdigest() for v, h in sorted(villages.items())})
@@ -215,11 +245,12 @@ def is_registration(path):
     return p.is_file() and p.suffix.lower() == ".gpkg"
 
 
-def read_state(path, epsg=None, progress=NULL_PROGRESS):
-    """The state of a registration GeoPackage (.gpkg) or a delivery folder, geometries in `epsg` (None: its own)."""
+def read_state(path, epsg=None, progress=NULL_PROGRESS, registration=False):
+    """The state of a registration GeoPackage (.gpkg) or a delivery folder, geometries in `epsg` (None: its own).
+    registration=True also reads a registration database's derived records (for the registration fingerprint)."""
     p = Path(path)
     if is_registration(p):
-        return _read_gpkg(p, epsg, progress)
+        return _read_gpkg(p, epsg, progress, registration)
     if p.is_dir():
         return _read_delivery(p, epsg, progress)
     raise LcbError("既不是登记库（.gpkg）也不是成果包文件夹", "neither a registration GeoPackage (.gpkg) nor a delivery folder", path=str(p))
@@ -227,7 +258,7 @@ def read_state(path, epsg=None, progress=NULL_PROGRESS):
 
 def fingerprint(path, epsg=None):
     """The content fingerprints of a registration GeoPackage or a delivery (see the module's docstring)."""
-    with read_state(path, epsg) as st:
+    with read_state(path, epsg, registration=True) as st:
         return dict(st.fingerprint(), county=st.county, epsg=st.epsg)
 
 
@@ -382,7 +413,7 @@ def _columns(c, table):
     return [r[1] for r in c.execute(f'PRAGMA table_info("{table}")')]
 
 
-def _read_gpkg(path, epsg, progress):
+def _read_gpkg(path, epsg, progress, registration=False):
     from ..registration import store
     src_epsg = store.target_epsg(path)  # also refuses what is not a registration database of this version
     c = open_readonly(path)
@@ -394,7 +425,7 @@ def _read_gpkg(path, epsg, progress):
         county, county_name = (row or ("", ""))
         st = State("registration", path, stage, county or "", county_name or "", epsg or src_epsg, wkt)
         have = set(_columns(c, "cbdk"))
-        derived = [f for f in DERIVED if f in have]
+        derived = [f for f in DERIVED if f in have] if registration else []
         cols = ["DKBM", "PCID", "BDCDYH", "geom"] + list(DK_VALUES) + list(NAMES) + derived
         cur = c.execute(f"SELECT {', '.join(cols)} FROM cbdk ORDER BY DKBM")
         parcels_dk, pcid, blobs, names, reg = {}, {}, [], [], []
@@ -411,9 +442,10 @@ def _read_gpkg(path, epsg, progress):
                 keys.append(k)
                 blobs.append(d["geom"])
             names.append((k, d["XZMC"], d["CJMC"], d["ZJMC"], d["BDCDYH"], d["PCID"]))
-            reg.append(("REG", k, _village(k), [d["BDCDYH"]] + [d[f] for f in derived]))
+            if registration:
+                reg.append(("REG", k, _village(k), [d["BDCDYH"]] + [d[f] for f in derived]))
         progress.set(30)
-        geoms = np.array([gpkg.geometry_from_blob(b) for b in blobs] or [], dtype=object)
+        geoms = _from_blobs(blobs)
         wkb, gh = _geom_parts(geoms, _transform(src_epsg, epsg, wkt)) if len(geoms) else ([], [])
         geo = {k: (wkb[i], int(gh[i])) for i, k in enumerate(keys)}
         progress.set(50)
@@ -421,16 +453,10 @@ def _read_gpkg(path, epsg, progress):
         reached = _closure(set(pcid), rows)
         _put_all(st, parcels_dk, geo, reached)
         st.conn.executemany("INSERT OR REPLACE INTO N VALUES (?,?,?,?,?,?)", names)
-        holders = _holders(c)
-        by_code = {n[4]: n[0] for n in names if n[4]}
-        hold = defaultdict(list)
-        for code, vals in holders:
-            hold[by_code.get(code, code)].append(vals)
-        x = [(e, k, vil, record_hash(e, k, v), dumps(v)) for e, k, vil, v in reg]
-        x += [("QLR", k, _village(k), record_hash("QLR", k, sorted(map(dumps, v))), dumps(sorted(map(dumps, v))))
-              for k, v in hold.items()]
-        st.conn.executemany("INSERT OR REPLACE INTO X VALUES (?,?,?,?,?)", x)
+        if registration:
+            _derived(st, c, names, reg)
         st.conn.commit()
+        st.registration = registration
         progress.set(100)
         return st
     except BaseException:
@@ -438,6 +464,37 @@ def _read_gpkg(path, epsg, progress):
         raise
     finally:
         c.close()
+
+
+def _derived(st, c, names, reg):
+    """Table X: per parcel its 不动产单元号 and derived working-layer fields (REG) and its right holders (QLR)."""
+    by_code = {n[4]: n[0] for n in names if n[4]}
+    hold = defaultdict(list)
+    for code, vals in _holders(c):
+        hold[by_code.get(code, code)].append(dumps(vals))
+    x = []
+    for e, k, vil, v in reg:
+        text = dumps(v)
+        x.append((e, k, vil, record_hash(e, k, None, None, text), text))
+    for k, v in hold.items():
+        text = dumps(sorted(v))
+        x.append(("QLR", k, _village(k), record_hash("QLR", k, None, None, text), text))
+    st.conn.executemany("INSERT OR REPLACE INTO X VALUES (?,?,?,?,?)", x)
+
+
+def _from_blobs(blobs):
+    """Shapely geometries of GeoPackage blobs (None for a missing or empty one), decoded in one call."""
+    out = np.full(len(blobs), None, dtype=object)
+    wkb, idx = [], []
+    for i, b in enumerate(blobs):
+        if b is None or len(b) < 8 or (b[3] >> 4) & 1:
+            continue
+        env = (b[3] >> 1) & 7
+        wkb.append(bytes(b[8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(env, 0):]))
+        idx.append(i)
+    if idx:
+        out[np.array(idx)] = shapely.from_wkb(np.array(wkb, dtype=object))
+    return out
 
 
 def _holders(c):
