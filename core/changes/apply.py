@@ -18,7 +18,12 @@
    inserted with a 不动产单元号 (``bdcdyh.allocate``: the sender's number when it is free, else the next serial of
    the village's sub-zone), cancelled parcels moved to ``cbdk_history`` (their number stays allocated, never
    reused); right holders and the standard tables refreshed (``sync_standard``); ``conflicts`` and ``audit`` rows.
-   A killed process leaves the target as it was (SQLite's journal)."""
+   A killed process leaves the target as it was (SQLite's journal).
+
+The database work goes through the merge's store seam (``_store``: transaction, staged tables attached as ``stg``,
+``bdcdyh.allocate``, ``sync_standard``). Reading the target's state (state.read_state) and a few look-ups
+(``open_readonly``: its CRS, geometries, allocated sub-zones) are plain SELECTs on the GeoPackage; a PostgreSQL
+target needs the same SELECTs through its connection (geometries as WKB) and ``cbdk_history`` created by its store."""
 import json
 import types
 from collections import defaultdict
@@ -394,10 +399,16 @@ class ApplyJob:
                          [(by[0].get(k9, xz), by[1].get(k12, cj), by[2].get(fbf, zj), k9, k12, fbf) for k9, k12, fbf, xz, cj, zj in rows])
 
     # ------------------------------------------------------------------ 4. write
+    def _store(self):
+        """The write side of the registration database: the store seam (registration/store.py). A PostgreSQL TARGET
+        gets its PgStore here; everything written goes through its transaction() and plain SQL (UPDATE … FROM,
+        temporary tables, window functions in bdcdyh.allocate), like the merge's."""
+        return store.GpkgStore(self.target)
+
     def _write(self, todo, conflicts, status):
         from ..merge import _test_pause
         m = self.manifest
-        st = store.GpkgStore(self.target)
+        st = self._store()
         out = {}
         try:
             st.attach_stage(self.stage)
@@ -422,7 +433,7 @@ class ApplyJob:
                 out["CANCELLED"] = self._cancel(c, batch)
                 cols = schema.HASHED
                 c.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{f} = x.{f}' for f in cols)}, YJHASH = x.YJHASH, PCID = ?, RKSJ = ?,
-                        XSZT = CASE WHEN x.CYLX = 'contract_register_mismatch' AND cbdk.CYLX IS NOT 'contract_register_mismatch'
+                        XSZT = CASE WHEN x.CYLX = 'contract_register_mismatch' AND COALESCE(cbdk.CYLX, '') <> 'contract_register_mismatch'
                                     AND cbdk.XSZT IS NULL THEN '待协商' ELSE cbdk.XSZT END
                     FROM (SELECT a.fid, d.geom, {', '.join('v.' + f for f in cols)}, {fp} AS YJHASH
                           FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i WHERE a.st = 2) AS x
