@@ -308,7 +308,7 @@ class ApplyJob:
         refs = defaultdict(set)
         for v in rows:
             d = dict(zip(fx, v))
-            for f in ("CBFBM", "CBHTBM", "CBJYQZBM", "FBFBM"):
+            for f in ("CBFBM", "CBHTBM", "CBJYQZBM", "FBFBM", "LZHTBM"):
                 if d.get(f):
                     refs[f].add(d[f])
         refs["FBFBM"] |= {k[:14] for k in affected if len(k) >= 14}
@@ -321,9 +321,14 @@ class ApplyJob:
         put("CBHT", cbht)
         refs["CBFBM"] |= {v[ENTITIES["CBHT"].fields.index("CBFBM")] for v in cbht}
         put("CBF", [v for _k, v in self._rows("CBF", self._codes("Q", refs["CBFBM"]))])
+        put("CBF_JTCY", [v for _k, v in self._rows("CBF_JTCY", self._codes("Q", refs["CBFBM"]), "fam")])
         certs = self._codes("Q", refs["CBJYQZBM"])
         put("CBJYQZDJB", [v for _k, v in self._rows("CBJYQZDJB", certs)])
-        put("QSLYZLFJ", [v for _k, v in self._rows("QSLYZLFJ", certs, "fam")])
+        for ent in ("CBJYQZ", "CBJYQZ_QZBF", "CBJYQZ_QZHF", "CBJYQZ_QZZX", "QSLYZLFJ"):  # everything record building may read
+            put(ent, [v for _k, v in self._rows(ent, certs, "fam")])
+        lz = ENTITIES["LZHT"].fields
+        put("LZHT", [v for _k, v in self.state.conn.execute("SELECT k, v FROM E WHERE ent = 'LZHT' ORDER BY rowid")
+                     for v in [json.loads(v)] if v[lz.index("LZHTBM")] in refs["LZHTBM"] or v[lz.index("CBHTBM")] in refs["CBHTBM"]])
         put("FBF", [v for _k, v in self._rows("FBF", self._codes("Q", refs["FBFBM"]))])
         put("LEDGER", [v for _k, v in self._rows("LEDGER", aff, "fam")])
         self.stage.has_ledger = True
