@@ -133,6 +133,11 @@ def test_round_trip_registration_databases(world, tmp_path):
     assert rows(t, "SELECT rtreecheck('rtree_cbdk_geom')") == [("ok",)]
     assert rows(t, "SELECT COUNT(*) FROM rtree_cbdk_geom")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk WHERE geom IS NOT NULL")[0][0]
     assert rows(t, "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'cbdk'")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk")[0][0]
+    from land_contract_bridge.core.registration import standard, store
+    if hasattr(standard, "drift"):  # the registration standard's tables (issue 11) say what the working layer says
+        c = store.register_functions(gpkg.connect(t))
+        assert standard.drift(c) == set()
+        c.close()
 
 
 def test_round_trip_from_two_deliveries_and_from_mixed_states(world, tmp_path):
