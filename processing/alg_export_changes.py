@@ -42,7 +42,7 @@ class ExportChangesAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.PACKAGE_ID, tr("Package id")))
 
     def execute(self, parameters, context, feedback):
-        folder = self.parameterAsString(parameters, self.OUTPUT, context)
+        folder = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         res = changes.export_changes(self.parameterAsFile(parameters, self.BASE, context), self.parameterAsFile(parameters, self.CURRENT, context),
                                      folder, sender=self.parameterAsString(parameters, self.SENDER, context),
                                      receiver=self.parameterAsString(parameters, self.RECEIVER, context),

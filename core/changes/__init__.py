@@ -6,7 +6,8 @@
 - ``diff``: the records that differ between two states, each with its change type (新增/变更/注销) and the
   business kind inferred from it (首次登记, 转让, 互换, 家庭成员变化, 流转, 更正, 注销).
 - ``package``: writing and reading a change package (manifest.json, changes.jsonl, summary.html, optional
-  manifest.sig); every checksum verified; ``sign`` holds the optional Ed25519 signature.
+  manifest.sig); every checksum verified; the optional Ed25519 signature (python3-cryptography); ``summary``
+  renders summary.html.
 - ``apply``: applying a package to a registration GeoPackage in one transaction with the merge's own parts
   (record building and area classes, 不动产单元号 allocation, right holders, provenance and audit).
 
