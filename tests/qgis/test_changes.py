@@ -1,6 +1,7 @@
 """Change packages in a real (offscreen) QGIS: processing.run of both algorithms, the batch dialog, and the
 面积差异 dock showing a change package's parcels after a desktop apply."""
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,8 @@ def test_export_and_apply_through_processing_run(plugin, qgis_processing, states
     assert not (set(states["changed"]["注销"]) & shown)
     again = processing.run("lcb:apply_changes", {"INPUT": str(pkg), "TARGET": str(target)})
     assert again["APPLIED"] == 0 and again["ALREADY"] == 33
+    tmp = processing.run("lcb:export_changes", {"BASE": str(states["D"]), "CURRENT": str(states["D2"]), "OUTPUT": "TEMPORARY_OUTPUT"})
+    assert (Path(tmp["OUTPUT"]) / "manifest.json").is_file() and tmp["CHANGES"] == 33
 
 
 def test_a_tampered_package_is_a_clean_processing_error(plugin, qgis_processing, states, tmp_path):
