@@ -481,3 +481,25 @@ def test_a_package_written_by_another_system_from_the_documented_format(world, t
     assert state.fingerprint(t)["registration"] == state.fingerprint(world["A2"])["registration"]
     kinds = {r[0] for r in rows(t, "SELECT action FROM audit WHERE action LIKE 'change:%'")}
     assert kinds == {f"change:{k}" for k in ("首次登记", "转让", "互换", "家庭成员变化", "流转", "更正", "注销")}  # inferred here
+
+
+def test_a_package_in_the_other_zone_convention_applies_exactly(tmp_path):
+    """A delivery in EPSG:4548 (no zone prefix), its registration database in EPSG:4527: geometries are compared
+    and written through the exact zone shift."""
+    d, _ = run_generator(tmp_path / "g", "--parcels", "120", "--seed", "9", "--epsg", "4548")
+    a = tmp_path / "A.gpkg"
+    merge.merge(d, a, target_epsg=4527)
+    d2 = helpers.copy_delivery(d, tmp_path / "d2")
+    ed = helpers.Delivery(d2)
+    hh = ed.households()
+    ed.correct(ed.parcels_of(hh[0])[0])
+    ed.first_registration(ed.parcels_of(hh[1])[0])
+    ed.close()
+    pkg = tmp_path / "pkg"
+    res = export_changes(d, d2, pkg)
+    assert json.loads((pkg / "manifest.json").read_text("utf-8"))["crs"]["epsg"] == 4548
+    out = apply_changes(pkg, a)
+    assert out["APPLIED"] == res["CHANGES"] and out["CONFLICTS"] == 0
+    assert state.fingerprint(a, epsg=4548)["content"] == state.fingerprint(d2)["content"]
+    blob = rows(a, "SELECT geom FROM cbdk WHERE DKBM = ?", (ed.changed["首次登记"][0],))[0][0]
+    assert 39_000_000 < shapely.bounds(gpkg.geometry_from_blob(blob))[0] < 40_000_000  # zone 39's prefix in the easting
