@@ -4,6 +4,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputNumber, 
                        QgsProcessingParameterNumber)
 
 from ..core import classify, merge
+from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from .base import LcbAlgorithm
 
@@ -20,7 +21,7 @@ class MergeAlgorithm(LcbAlgorithm):
     INPUT = "INPUT"
     TARGET = "TARGET"
     LEDGER = "LEDGER"
-    AREA_TOLERANCE = "AREA_TOLERANCE"
+    AREA_TOLERANCE = SPECS["area_tolerance"].key  # the one parameter of core.params the merge reads
     ON_CONFLICT = "ON_CONFLICT"
     TARGET_CRS = "TARGET_CRS"
     SOURCE_CRS = "SOURCE_CRS"
@@ -39,7 +40,8 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterFileDestination(self.TARGET, tr("Registration GeoPackage (created or updated)"), "GeoPackage (*.gpkg)"))
         self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty"), optional=True))
-        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double,
+                                                       SPECS["area_tolerance"].default, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
                                                      [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
         self.addParameter(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database (default: the delivery's)"), optional=True))
@@ -64,7 +66,7 @@ class MergeAlgorithm(LcbAlgorithm):
             if crs.isValid() and crs.authid().upper().startswith("EPSG:"):
                 epsg = int(crs.authid().split(":")[1])
         res = merge.merge(src, target, ledger=self.parameterAsFile(parameters, self.LEDGER, context) or None,
-                          tol=self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context),
+                          params=Params.of({self.AREA_TOLERANCE: self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context)}),
                           on_conflict=CONFLICT_OPTIONS[self.parameterAsEnum(parameters, self.ON_CONFLICT, context)],
                           target_epsg=epsg, zoning=self.parameterAsFile(parameters, self.ZONING, context) or None,
                           copy_archive=self.parameterAsBoolean(parameters, self.COPY_ARCHIVE, context), progress=self.progress(feedback),
