@@ -24,6 +24,7 @@ The database work goes through the merge's store seam (``_store``: transaction, 
 ``bdcdyh.allocate``, ``sync_standard``). Reading the target's state (state.read_state) and a few look-ups
 (``open_readonly``: its CRS, geometries, allocated sub-zones) are plain SELECTs on the GeoPackage; a PostgreSQL
 target needs the same SELECTs through its connection (geometries as WKB) and ``cbdk_history`` created by its store."""
+import contextlib
 import json
 import types
 from collections import defaultdict
@@ -56,23 +57,30 @@ def apply_changes(path, target, sender_key=None, on_diverged="refuse", area_tole
         job.close()
 
 
-def sync_standard(c, where, batch):
-    """Right holders (and, once the database has them, the standard's ZDJBXX/NYDSYQ/QLR) of the parcels `where`
-    (an SQL condition on cbdk c) rebuilt from their working data: the one call apply makes for them."""
-    if hasattr(standard, "refresh"):  # the registration standard's tables (issue 11)
-        standard.refresh(c, where)
-        return
-    c.execute(f"DELETE FROM qlr WHERE DKBM IN (SELECT c.DKBM FROM cbdk c WHERE {where})")
-    standard.derive_holders(c, where, batch)
+def sync_standard(c, where):
+    """The registration standard's tables (ZDJBXX, NYDSYQ, QLR) of the parcels `where` (an SQL condition on cbdk c)
+    rebuilt from their working data: the one call apply makes for them (standard.refresh, as the merge)."""
+    return standard.refresh(c, where)
 
 
 def drop_standard(c, codes):
-    """Right holders and standard rows of units that leave the working layer (`codes`: SQL list of BDCDYH)."""
-    if hasattr(standard, "delete_statements"):
-        for sql in standard.delete_statements(codes):
-            c.execute(sql)
-        return
-    c.execute(f"DELETE FROM qlr WHERE BDCDYH IN ({codes})")
+    """The standard rows of units that leave the working layer (`codes`: SQL list or subquery of BDCDYH)."""
+    for sql in standard.delete_statements(codes):
+        c.execute(sql)
+
+
+@contextlib.contextmanager
+def standard_triggers_suspended(c):
+    """The per-row triggers that keep the standard tables in step with cbdk (standard.triggers) off while apply
+    writes its parcels — it refreshes them once, set-wise, afterwards. Inside the transaction: a failure restores
+    them. (GDAL's spatial-index triggers stay on. A PostgreSQL store: ALTER TABLE cbdk DISABLE TRIGGER …)"""
+    names = [n for n, _sql in standard.triggers()]
+    saved = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({','.join('?' * len(names))})", names).fetchall()
+    for name, _sql in saved:
+        c.execute(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in saved:
+        c.execute(sql)
 
 
 class ApplyJob:
@@ -435,17 +443,18 @@ class ApplyJob:
                 c.execute("UPDATE temp.AP SET st = 2 WHERE st = 1 AND DKBM IN (SELECT DKBM FROM temp.DIRECT)")
                 redefined = [r[0] for r in c.execute("SELECT DKBM FROM temp.AP WHERE st <> 1 ORDER BY DKBM")]
                 self._write_copies(c, batch, redefined)
-                out["CANCELLED"] = self._cancel(c, batch)
-                cols = schema.HASHED
-                c.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{f} = x.{f}' for f in cols)}, YJHASH = x.YJHASH, PCID = ?, RKSJ = ?,
-                        XSZT = CASE WHEN x.CYLX = 'contract_register_mismatch' AND COALESCE(cbdk.CYLX, '') <> 'contract_register_mismatch'
-                                    AND cbdk.XSZT IS NULL THEN '待协商' ELSE cbdk.XSZT END
-                    FROM (SELECT a.fid, d.geom, {', '.join('v.' + f for f in cols)}, {fp} AS YJHASH
-                          FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i WHERE a.st = 2) AS x
-                    WHERE cbdk.fid = x.fid""", (batch, self.now))
-                out["UPDATED"] = c.execute("SELECT COUNT(*) FROM temp.AP WHERE st = 2").fetchone()[0]
-                out["INSERTED"] = self._insert(c, batch)
-                sync_standard(c, "c.DKBM IN (SELECT DKBM FROM temp.AP WHERE st <> 1)", batch)
+                with standard_triggers_suspended(c):
+                    out["CANCELLED"] = self._cancel(c, batch)
+                    cols = schema.HASHED
+                    c.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{f} = x.{f}' for f in cols)}, YJHASH = x.YJHASH, PCID = ?, RKSJ = ?,
+                            XSZT = CASE WHEN x.CYLX = 'contract_register_mismatch' AND COALESCE(cbdk.CYLX, '') <> 'contract_register_mismatch'
+                                        AND cbdk.XSZT IS NULL THEN '待协商' ELSE cbdk.XSZT END
+                        FROM (SELECT a.fid, d.geom, {', '.join('v.' + f for f in cols)}, {fp} AS YJHASH
+                              FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i WHERE a.st = 2) AS x
+                        WHERE cbdk.fid = x.fid""", (batch, self.now))
+                    out["UPDATED"] = c.execute("SELECT COUNT(*) FROM temp.AP WHERE st = 2").fetchone()[0]
+                    out["INSERTED"] = self._insert(c, batch)
+                sync_standard(c, "c.DKBM IN (SELECT DKBM FROM temp.AP WHERE st <> 1)")
                 self._log(c, batch, todo, conflicts, status)
                 counts = dict(c.execute("SELECT v.CYLX, COUNT(*) FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid WHERE a.st <> 1 GROUP BY v.CYLX"))
                 c.execute("UPDATE batches SET parcels=?, inserted=?, updated=?, unchanged=?, conflicts=?, classes=? WHERE fid=?",
@@ -483,7 +492,8 @@ class ApplyJob:
                 insert(ent, [v for _k, v in self._rows(ent, self._codes("Q", self.touched[ent]))])
 
     def _cancel(self, c, batch):
-        """Cancelled parcels leave the working layer for cbdk_history; their 不动产单元号 stays in bdcdyh_alloc."""
+        """Cancelled parcels leave the working layer for cbdk_history (with their standard rows); their 不动产单元号
+        stays in bdcdyh_alloc."""
         if not self.cancelled:
             return 0
         ensure_history(c)

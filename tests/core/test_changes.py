@@ -29,7 +29,7 @@ def rows(target, sql, args=()):
         c.close()
 
 
-HOLDERS = "SELECT q.QLRMC FROM qlr q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = ?"  # layout 2 (qlr) and 3 (QLR) alike
+HOLDERS = "SELECT q.QLRMC FROM QLR q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = ?"
 
 
 def file_hash(p):
@@ -140,11 +140,14 @@ def test_round_trip_registration_databases(world, tmp_path):
     assert rows(t, "SELECT rtreecheck('rtree_cbdk_geom')") == [("ok",)]
     assert rows(t, "SELECT COUNT(*) FROM rtree_cbdk_geom")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk WHERE geom IS NOT NULL")[0][0]
     assert rows(t, "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'cbdk'")[0][0] == rows(t, "SELECT COUNT(*) FROM cbdk")[0][0]
+    # the registration standard's tables (ZDJBXX, NYDSYQ, QLR) say what the working layer says, and their triggers are back
     from land_contract_bridge.core.registration import standard, store
-    if hasattr(standard, "drift"):  # the registration standard's tables (issue 11) say what the working layer says
-        c = store.register_functions(gpkg.connect(t))
-        assert standard.drift(c) == set()
-        c.close()
+    c = store.register_functions(gpkg.connect(t))
+    assert standard.drift(c) == set()
+    c.close()
+    names = {n for n, _sql in standard.triggers()}
+    assert names <= {r[0] for r in rows(t, "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert rows(t, "SELECT COUNT(*) FROM ZDJBXX")[0][0] == rows(world["A2"], "SELECT COUNT(*) FROM ZDJBXX")[0][0]
 
 
 def test_round_trip_from_two_deliveries_and_from_mixed_states(world, tmp_path):
