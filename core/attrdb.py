@@ -141,6 +141,25 @@ class _Guard:
             self.proc = None
 
 
+# Code columns per table whose surrounding blanks are trimmed after loading (see Staging.trim_keys).
+KEY_COLUMNS = {
+    "FBF": ["FBFBM"], "CBF": ["CBFBM"], "CBF_JTCY": ["CBFBM"], "CBHT": ["CBHTBM", "FBFBM", "CBFBM", "YCBHTBM"],
+    "CBDKXX": ["DKBM", "FBFBM", "CBFBM", "CBHTBM", "LZHTBM", "CBJYQZBM"], "CBJYQZDJB": ["CBJYQZBM", "FBFBM", "CBFBM"],
+    "CBJYQZ": ["CBJYQZBM"], "CBJYQZ_QZBF": ["CBJYQZBM"], "CBJYQZ_QZHF": ["CBJYQZBM"], "CBJYQZ_QZZX": ["CBJYQZBM"],
+    "LZHT": ["LZHTBM", "CBHTBM", "CBFBM", "SRFBM"], "QSLYZLFJ": ["CBJYQZBM"],
+}
+# The record key of each table (the issue key of its rows).
+TABLE_KEYS = {"FBF": "FBFBM", "CBF": "CBFBM", "CBF_JTCY": "CBFBM", "CBHT": "CBHTBM", "CBDKXX": "DKBM",
+              "CBJYQZDJB": "CBJYQZBM", "CBJYQZ": "CBJYQZBM", "CBJYQZ_QZBF": "CBJYQZBM", "CBJYQZ_QZHF": "CBJYQZBM",
+              "CBJYQZ_QZZX": "CBJYQZBM", "LZHT": "LZHTBM", "QSLYZLFJ": "CBJYQZBM"}
+BLANKS = " \t\r\n\u3000\u00a0"
+_SQL_BLANKS = "' ' || char(9) || char(13) || char(10) || char(12288) || char(160)"
+
+
+def _trim(col):
+    return f'trim("{col}", {_SQL_BLANKS})'
+
+
 class Staging:
     """A temporary SQLite database holding the delivery's tables under their standard names.
 
@@ -170,6 +189,7 @@ class Staging:
         self.problems = []  # (rule, key, field, message, value, layer)
         self.db_error = None  # (zh, en) when the attribute database itself cannot be read
         self.has_ledger = False
+        self.trimmed = []  # (table, record key, field, value as delivered) of code values trimmed by trim_keys
         self.conn = None
         try:
             self.conn = sqlite3.connect(path)
@@ -233,6 +253,27 @@ class Staging:
                        ("LZHT", "LZHTBM")]:
             c.execute(f'CREATE INDEX IF NOT EXISTS "ix_{t}_{col}" ON "{t}"("{col}")')
         c.commit()
+
+    def trim_keys(self):
+        """Trim the blanks around every code value of the staged tables in place (the delivery is never touched),
+        so that a DKBM written with a trailing blank still finds its parcel; remember what was trimmed in
+        self.trimmed (validation reports it as code.key_blanks)."""
+        for table, cols in KEY_COLUMNS.items():
+            cols = [c for c in cols if c in self.present.get(table, [])]
+            if not cols:
+                continue
+            cond = " OR ".join(f'"{c}" <> {_trim(c)}' for c in cols)
+            sel = ", ".join(f'"{c}"' for c in cols)
+            rows = self.conn.execute(f'SELECT "{TABLE_KEYS[table]}", {sel} FROM "{table}" WHERE {cond}').fetchall()
+            if not rows:
+                continue
+            for row in rows:
+                rec = (row[0] or "").strip(BLANKS)
+                self.trimmed += [(table, rec, c, v) for c, v in zip(cols, row[1:]) if isinstance(v, str) and v != v.strip(BLANKS)]
+            for c in cols:
+                self.conn.execute(f'UPDATE "{table}" SET "{c}" = {_trim(c)} WHERE "{c}" <> {_trim(c)}')
+            self.conn.commit()
+        return self.trimmed
 
     # ------------------------------------------------------------------ loading
     def _insert(self, table, columns, rows):
