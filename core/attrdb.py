@@ -18,6 +18,7 @@ from osgeo import gdal
 
 from . import schema
 from .errors import LcbError
+from .guard import Guard
 from .output import write_error
 
 gdal.UseExceptions()
@@ -107,40 +108,6 @@ def sweep_stale_stages(folder=None):
     return n
 
 
-class _Guard:
-    """Deletes a folder when this process ends, however it ends (SIGKILL included): a small child process blocks
-    reading a pipe whose only writer is this process; the kernel closes that pipe when this process dies, and the
-    child then deletes the folder. A normal close deletes the folder first and then lets the child go."""
-
-    def __init__(self, folder):
-        self.proc = self.w = None
-        r, w = os.pipe()
-        try:
-            if os.name == "nt":  # untested here: cmd waits for end-of-input, then removes the folder
-                args = ["cmd", "/d", "/q", "/c", f'set /p _= & rmdir /s /q "{folder}"']
-                kw = dict(creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) | subprocess.CREATE_NEW_PROCESS_GROUP)
-            else:
-                args = ["/bin/sh", "-c", 'read _ignored; exec rm -rf -- "$1"', "lcb-stage-guard", str(folder)]
-                kw = dict(start_new_session=True)  # not killed with this process's group
-            self.proc = subprocess.Popen(args, stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, **kw)
-            self.w = w
-        except OSError:  # no shell: the next run's sweep removes what a kill leaves
-            os.close(w)
-        finally:
-            os.close(r)
-
-    def release(self):
-        if self.w is not None:
-            os.close(self.w)
-            self.w = None
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
-
-
 # Code columns per table whose surrounding blanks are trimmed after loading (see Staging.trim_keys).
 KEY_COLUMNS = {
     "FBF": ["FBFBM"], "CBF": ["CBFBM"], "CBF_JTCY": ["CBFBM"], "CBHT": ["CBHTBM", "FBFBM", "CBFBM", "YCBHTBM"],
@@ -182,7 +149,7 @@ class Staging:
                     f"无法在系统临时文件夹中建立临时数据库：{e.strerror}", f"cannot create the staging database in the system's temporary folder: {e.strerror}",
                     path=tempfile.gettempdir())) from None
             _lock(self._lockfd)
-            self._guard = _Guard(self.tmpdir)
+            self._guard = Guard(self.tmpdir)
             path = os.path.join(self.tmpdir, "stage.sqlite")
         self.path = path
         self.present = {}  # table -> list of columns present in the source

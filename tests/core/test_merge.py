@@ -194,10 +194,15 @@ def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
         if list(tmp_path.glob("*.before_commit")) or p.poll() is not None:
             break
         time.sleep(0.05)
+    assert list(tmp_path.glob(".new.*.lcbtmp.gpkg")), "the database being built should exist before the kill"
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    assert not target.exists() and list(tmp_path.glob(".new.*.lcbtmp.gpkg"))
-    merge.merge(demo, target)  # the next run cleans the stale temporary file and succeeds
+    for _ in range(100):  # the guard process removes the half-built database (names, ID numbers) once we are gone
+        if not list(tmp_path.glob(".new.*.lcbtmp.gpkg*")):
+            break
+        time.sleep(0.05)
+    assert not target.exists() and not list(tmp_path.glob(".new.*.lcbtmp.gpkg*"))
+    merge.merge(demo, target)
     assert target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
 
 
