@@ -34,6 +34,7 @@ import shapely
 from . import crs as crsmod
 from . import delivery, integrity, inventory, pgconn
 from .errors import NULL_PROGRESS, LcbError
+from .guard import Guard
 from .output import atomic_path
 from .params import Params
 from .registration import bdcdyh, records, schema, standard, store
@@ -181,9 +182,15 @@ class MergeJob:
         else:
             for stale in self.target.parent.glob(f".{self.target.stem}.*{TMP_SUFFIX}"):
                 stale.unlink(missing_ok=True)  # left by a killed run
-            with atomic_path(self.target, suffix=TMP_SUFFIX) as tmp:
-                store.create(tmp, self.epsg, self.ws.dk.wkt)
-                result = self._into(tmp, new=True)
+            guard = None  # removes the database being built (names, ID numbers) if this process is killed
+            try:
+                with atomic_path(self.target, suffix=TMP_SUFFIX) as tmp:
+                    guard = Guard(tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm")
+                    store.create(tmp, self.epsg, self.ws.dk.wkt)
+                    result = self._into(tmp, new=True)
+            finally:
+                if guard is not None:
+                    guard.release()  # after the move into place: it only removes what is left of the temporary file
         progress.set(100)
         return result
 

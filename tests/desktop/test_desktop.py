@@ -61,7 +61,8 @@ def test_qgis_starts_loads_the_packaged_plugin_and_quits(tmp_path, demo, truth):
     res, p, messages = run_qgis(tmp_path, LCB_SMOKE_DEMO=demo, LCB_SMOKE_TMP=work)
     assert res.get("ok"), res.get("error")
     assert res["loaded"] and res["actions"] >= 6
-    assert res["algorithms"] == ["lcb:discrepancy_report", "lcb:farmland_notice", "lcb:inventory", "lcb:merge", "lcb:parcel_dossier", "lcb:validate"]
+    assert res["algorithms"] == ["lcb:apply_changes", "lcb:discrepancy_report", "lcb:export_changes", "lcb:farmland_notice", "lcb:inventory", "lcb:merge",
+                                 "lcb:parcel_dossier", "lcb:validate"]
     assert res["unload"] and res["reload"] and res["provider_after_reload"]
     # the docks opened by themselves after the desktop runs, with the run's rows
     by = truth["counts"]["by_class"]
