@@ -84,6 +84,11 @@ class PgTarget:
         return out
 
     @property
+    def name(self):
+        """database.schema — a short name without secrets (as Path.name is for a GeoPackage)."""
+        return f"{self.params.get('dbname') or self.params.get('service', '')}.{self.schema}"
+
+    @property
     def key(self):
         """Identity of the database and schema (for comparisons and file names), without secrets."""
         p = self.params

@@ -8,7 +8,7 @@
         <translation>确权成果衔接：缺少 Python 包</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="12" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="13" />
         <source>Apply change package (应用变更包)</source>
         <translation>应用变更包</translation>
     </message>
@@ -23,34 +23,39 @@
         <translation>变更包文件夹</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="34" />
-        <source>Registration GeoPackage to update</source>
-        <translation>要更新的登记库（GeoPackage）</translation>
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="36" />
+        <source>Registration database to update (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)</source>
+        <translation>要更新的登记库（GeoPackage，或 PostgreSQL：postgresql://…、PG:…、QGIS 连接名）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="35" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="37" />
         <source>Sender's public key (Ed25519, PEM): the signature must verify</source>
         <translation>发送方公钥（Ed25519，PEM）：须通过签名核验</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="37" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="39" />
         <source>When TARGET has changed since the package's base</source>
         <translation>TARGET 在变更包基准状态之后已有改动时</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="37" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="39" />
         <source>refuse, naming what differs</source>
         <translation>拒绝，并列出不一致之处</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="37" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="39" />
         <source>apply what does not conflict, report the conflicts</source>
         <translation>只应用不冲突的变更，报告冲突</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="40" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="42" />
         <source>Area tolerance (m²; empty: the one TARGET was merged with)</source>
         <translation>面积容差（平方米；留空则沿用 TARGET 入库时的容差）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="37" />
+        <source>PostgreSQL schema of the registration database</source>
+        <translation>登记库所在的 PostgreSQL 模式（SCHEMA）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
@@ -63,7 +68,7 @@
         <translation>变更记录数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="46" />
         <source>Applied</source>
         <translation>已应用</translation>
     </message>
@@ -73,7 +78,7 @@
         <translation>冲突</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="46" />
         <source>Already present</source>
         <translation>已存在</translation>
     </message>
@@ -88,7 +93,7 @@
         <translation>更新</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="46" />
         <source>Cancelled parcels</source>
         <translation>注销地块数</translation>
     </message>
@@ -146,11 +151,6 @@
         <location filename="../../work/wt-postgis/processing/alg_report.py" line="36" />
         <source>Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)</source>
         <translation>登记库（GeoPackage，或 PostgreSQL：postgresql://…、PG:…、QGIS 连接名）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="37" />
-        <source>PostgreSQL schema of the registration database</source>
-        <translation>登记库所在的 PostgreSQL 模式（SCHEMA）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_farmland_notice.py" line="50" />

@@ -470,7 +470,7 @@ class _Conn(pgconn.PgConnection):
 
     def __init__(self, target, conn, stage, exact, epsg):
         super().__init__(target, conn)
-        self.stage, self.exact, self.epsg = stage, exact, epsg
+        self.stage, self.exact, self.srid = stage, exact, epsg
         self.staged = set()
 
     def _prepare(self, sql, with_args):
@@ -521,9 +521,9 @@ class _Conn(pgconn.PgConnection):
             names.append(self.FINGERPRINT)
         temp = pgsql.STAGE_PREFIX + name
         cur = self.conn.cursor()
-        types = {"EWKB": f"geometry(Geometry, {int(self.epsg)})" if self.epsg else "geometry"}
+        types = {"EWKB": f"geometry(Geometry, {int(self.srid)})" if self.srid else "geometry"}
         cur.execute(f"CREATE TEMP TABLE {temp} ({', '.join(f'{q(n)} {types.get(k) or PG_TYPES[k]}' for n, k in kinds)}) ON COMMIT DROP")
-        copy(self.stage, cur, temp, [q(n) for n in names], fields, f'FROM "{real[0]}" v', self.exact, self.epsg)
+        copy(self.stage, cur, temp, [q(n) for n in names], fields, f'FROM "{real[0]}" v', self.exact, self.srid)
         cur.execute(f"ANALYZE {temp}")
         self.staged.add(name)
 
@@ -541,13 +541,16 @@ class PgStore:
     in one transaction at a time. The seam ``store.GpkgStore`` offers for a GeoPackage, for a server:
 
     - ``attach_stage(stage, epsg)``: the staging database whose tables statements read as ``stg.<table>``;
+    - ``transaction()``: ONE transaction as ``GpkgStore.transaction`` (for code written against it: lcb:apply_changes);
     - ``run(work, progress)``: ``work(c)`` in ONE transaction (``c``: the sqlite3-like connection of ``_Conn``),
       committed when it returns true, rolled back when false; redone on a deadlock or serialization failure reported
       by the server (and with exact COPY text after an ``Unsafe`` value);
-    - ``lock(c, keys)``: the advisory locks of the 地籍子区 and villages written (``zone_keys``), all at once, in order;
+    - ``lock(c, keys)`` / ``lock_names(c, zones, villages)``: the advisory locks of the 地籍子区 and villages written, all
+      at once, in ascending order;
     - ``allocate(c, source, batch, at, county, zoning)``: 不动产单元号 for the parcels of a staging subquery by
       ``bdcdyh.allocate`` (numbers already given and the sub-zones' serials read from the database), COPYed into
-      bdcdyh_alloc; leaves temp.NA in the staging database and lcb_na(pid, dkbm, bdcdyh) in PostgreSQL;
+      bdcdyh_alloc; leaves temp.NA in the staging database and temp.NA(pid, dkbm, bdcdyh) in PostgreSQL (as
+      ``bdcdyh.allocate`` leaves it on a GeoPackage);
     - ``insert_parcels(c, batch, at)``: the parcels of temp.NA from the staged records into cbdk (COPY);
     - ``replace_parcels(c, source, batch, at)``: cbdk rows (fid) rewritten from staged records (COPY + UPDATE),
       number and consultation kept;
@@ -580,10 +583,36 @@ class PgStore:
         u = os_user()
         return u if u == self.role else f"{u} ({self.role})"
 
-    def attach_stage(self, stage, epsg):
-        """`stage`: the staging sqlite3 connection (or an attrdb stage); `epsg`: the database's CRS."""
+    def attach_stage(self, stage, epsg=None):
+        """`stage`: the staging sqlite3 connection (or an attrdb stage); `epsg`: the database's CRS (read when not given)."""
         self.stage = getattr(stage, "conn", stage)
-        self.epsg = epsg
+        self.epsg = epsg or target_epsg(self.target)
+
+    @property
+    def pause_path(self):
+        """Where the test hook LCB_TEST_PAUSE announces a writer of this database (merge.MergeJob.pause_path)."""
+        import tempfile
+        from pathlib import Path
+        return Path(tempfile.gettempdir()) / f"lcb-pause-{self.target.schema}"
+
+    @contextlib.contextmanager
+    def transaction(self, action="apply_changes"):
+        """One transaction, as ``GpkgStore.transaction``: yields the sqlite3-like connection (``_Conn``), commits at the
+        end, rolls back on an error (mapped to a clear LcbError). The standard tables' row trigger is off meanwhile
+        (``lcb.bulk``): the writer refreshes them set-wise. No retry here: ``run`` redoes a whole piece of work."""
+        psycopg2 = pgconn.driver()
+        c = _Conn(self.target, self.conn, self.stage, self.exact, self.epsg)
+        try:
+            c.execute("SELECT set_config('lcb.operator', ?, true), set_config('lcb.action', ?, true), set_config('lcb.bulk', 'on', true)",
+                      (os_user(), action))
+            yield c
+            self.conn.commit()
+        except psycopg2.Error as e:
+            self.conn.rollback()
+            raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动", "writing to the registration database failed and it was not changed") from None
+        except BaseException:
+            self.conn.rollback()
+            raise
 
     def run(self, work, progress, action="merge", pause=None):
         """work(c) in one transaction; see the class docstring. Returns what work returned."""
@@ -625,9 +654,23 @@ class PgStore:
         return (f"SELECT hashtextextended('lcb:{self.target.schema}:z:' || ({zone_sql}), 0) {source} "
                 f"UNION SELECT hashtextextended('lcb:{self.target.schema}:v:' || substr(COALESCE({village_sql}, ''), 1, 12), 0) {source}")
 
-    def lock(self, c, keys_sql):
+    def lock(self, c, keys_sql, args=()):
         """Take the advisory locks of `keys_sql` (bigint keys), all in one call, in ascending order (no deadlock)."""
-        c.execute(f"SELECT lcb_lock(array_agg(k ORDER BY k)) FROM ({keys_sql}) AS s(k)")
+        c.execute(f"SELECT lcb_lock(array_agg(k ORDER BY k)) FROM ({keys_sql}) AS s(k)", args)
+
+    def lock_names(self, c, zones, villages):
+        """The locks of these 地籍子区 (12-character BDCDYH prefixes) and village codes (DKBM[:12]), as a merge takes them."""
+        self.lock(c, f"SELECT hashtextextended('lcb:{self.target.schema}:z:' || z, 0) FROM unnest(?::text[]) AS z "
+                     f"UNION SELECT hashtextextended('lcb:{self.target.schema}:v:' || substr(COALESCE(v, ''), 1, 12), 0) "
+                     "FROM unnest(?::text[]) AS v", (sorted(set(zones)), sorted(set(villages))))
+
+    def lock_staged(self, c, county, zoning, source="RECK"):
+        """The locks of the 地籍子区 and villages of the staged parcels (`source`: a staging table or view with DKBM and
+        FBFBM) — what a writer other than the merge (lcb:apply_changes) takes first in its transaction."""
+        from . import bdcdyh
+        rows = self.stage.execute(f"SELECT DISTINCT {bdcdyh.zone_sql('s.DKBM', 's.FBFBM', county, zoning, zn='ZN')}, "
+                                  f"substr(COALESCE(s.DKBM, ''), 1, 12) FROM {source} s").fetchall()
+        self.lock_names(c, [r[0] for r in rows], [r[1] for r in rows])
 
     def stage_keys(self, c, select, table="lcb_k"):
         """COPY (pid, dkbm, zone, yjhash) of a staging query into a temporary table (indexed on dkbm)."""
@@ -638,11 +681,12 @@ class PgStore:
         cur.execute(f"CREATE INDEX ON {table} (dkbm)")
         cur.execute(f"ANALYZE {table}")
 
-    def allocate(self, c, source, batch, at, county, zoning, zones="SELECT DISTINCT zone FROM lcb_k", wanted=None, na_table=True):
+    def allocate(self, c, source, batch, at, county, zoning, wanted=None, na_table=True):
         """不动产单元号 for the parcels of `source` (a staging subquery with pid, DKBM, FBFBM, TZM): bdcdyh.allocate in
         the staging database against the numbers the database has already given to these DKBMs and the highest serial
         of each sub-zone of `zones` (PostgreSQL); the new ones COPYed into bdcdyh_alloc. Call under lock(). `wanted`: a
-        PostgreSQL table (dkbm) already holding the DKBMs of `source` (else they are COPYed); na_table: leave lcb_na."""
+        PostgreSQL table (dkbm) already holding the DKBMs of `source` (else they are COPYed); na_table: leave temp.NA
+        in PostgreSQL too."""
         from . import bdcdyh
         st, cur = self.stage, self.conn.cursor()
         st.execute("DROP TABLE IF EXISTS bdcdyh_alloc")
@@ -656,23 +700,20 @@ class PgStore:
         cur.execute(f"SELECT a.dkbm, a.bdcdyh FROM bdcdyh_alloc a JOIN {wanted} w ON w.dkbm = a.dkbm")
         st.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (?, ?)", cur.fetchall())
         # the highest serial of each sub-zone, as one stand-in row (no DKBM) that allocate() counts from
-        cur.execute(f"""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
-                        WHERE substr(bdcdyh, 1, 12) IN ({zones}) AND substr(bdcdyh, 15, 5) ~ '^[0-9]{{5}}$' GROUP BY 1""")
+        zones = [r[0] for r in st.execute(f"SELECT DISTINCT {bdcdyh.zone_sql('s.DKBM', 's.FBFBM', county, zoning, zn='ZN')} FROM ALLOC_SRC s")]
+        cur.execute("""SELECT substr(bdcdyh, 1, 12), max(CAST(substr(bdcdyh, 15, 5) AS integer)) FROM bdcdyh_alloc
+                       WHERE substr(bdcdyh, 1, 12) = ANY(%s) AND substr(bdcdyh, 15, 5) ~ '^[0-9]{5}$' GROUP BY 1""", (zones,))
         st.executemany("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH) VALUES (NULL, ?)", [(z + "JD" + f"{m:05d}" + bdcdyh.FIXTURE,) for z, m in cur.fetchall()])
-        path = st.execute("PRAGMA database_list").fetchone()[2]  # bdcdyh.allocate reads the zoning as stg.ZN
-        st.commit()
-        st.execute("ATTACH DATABASE ? AS stg", (path,))
-        try:
-            bdcdyh.allocate(st, "ALLOC_SRC", batch, at, county, zoning)
+        try:  # in the staging database itself: its zoning is ZN (not attached as stg, whose read lock would block the commit)
+            bdcdyh.allocate(st, "ALLOC_SRC", batch, at, county, zoning, zn="ZN")
         finally:
             st.commit()
-            st.execute("DETACH DATABASE stg")
         copy(st, cur, "bdcdyh_alloc", ["dkbm", "bdcdyh", "pcid", "at"],
              [("DKBM", "TEXT"), ("BDCDYH", "TEXT"), (str(int(batch)), "RAW"), (_sqlite_lit(at), "TEXT")],
              "FROM temp.NA WHERE fresh ORDER BY pid", self.exact)
         if na_table:
-            cur.execute("CREATE TEMP TABLE lcb_na (pid integer PRIMARY KEY, dkbm text, bdcdyh text) ON COMMIT DROP")
-            copy(st, cur, "lcb_na", ["pid", "dkbm", "bdcdyh"], [("pid", "INTEGER"), ("DKBM", "TEXT"), ("BDCDYH", "TEXT")],
+            cur.execute("CREATE TEMP TABLE na (pid integer PRIMARY KEY, dkbm text, bdcdyh text) ON COMMIT DROP")
+            copy(st, cur, "na", ["pid", "dkbm", "bdcdyh"], [("pid", "INTEGER"), ("DKBM", "TEXT"), ("BDCDYH", "TEXT")],
                  "FROM temp.NA ORDER BY pid", self.exact)
 
     def insert_parcels(self, c, batch, at, fingerprints=None):
@@ -804,6 +845,21 @@ def _conflicts(job, st, c, batch):
     if job.on_conflict == "replace":
         res["UPDATED"] = st.replace_parcels(c, "FROM STP s JOIN RECV v ON v.pid = s.pid", f"s.st = {CHANGED}", batch, job.now, "OUTK")
     return audits
+
+
+def ensure_history(c, name="cbdk_history"):
+    """lcb:apply_changes' table of cancelled parcels (cbdk's columns, then ZXPCID, ZXSJ, ZXYY) in a PostgreSQL
+    registration database, created once — under a lock, since two writers may both need it first."""
+    if c.has_table(name):
+        return
+    c.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"lcb:{c.schema}:{name}",))
+    if c.has_table(name):
+        return
+    extra = schema.Layer(name, schema.CBDK.fields + schema._fields(("ZXPCID", "INTEGER", "注销批次"), ("ZXSJ", "TEXT", "注销时间"),  # noqa: SLF001
+                                                                   ("ZXYY", "TEXT", "注销原因")), schema.CBDK.geometry, "注销的地块（历史）")
+    cur = c.conn.cursor()  # DDL as written (not through the SQLite-dialect translation)
+    for sql in table_ddl(extra, c.epsg()):
+        cur.execute(sql)
 
 
 def _sqlite_lit(text):

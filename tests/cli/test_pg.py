@@ -148,3 +148,28 @@ def test_pg_string_and_clean_errors_without_passwords(pg_db, env, demo, tmp_path
     code, res, _o, err = run("lcb:parcel_dossier", env, INPUT=pg_db.uri, DKBM="3715260010010400065", OUTPUT_FOLDER=tmp_path / "dossiers")
     assert code == 0 and res["DOSSIERS"] == 1, err[-1500:]
     assert (tmp_path / "dossiers" / "地块档案_3715260010010400065.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_change_package_applied_to_postgis_by_qgis_process(pg_db, env, tmp_path):
+    """lcb:apply_changes with TARGET a PostgreSQL URI and SCHEMA: the package exported from two deliveries applies
+    (a new parcel gets its number in the database), the OUTPUT layer is the PostGIS table, a second run is a no-op."""
+    import changes_helpers as helpers
+    from land_contract_bridge.core.changes import export_changes
+    d, _truth = run_generator(tmp_path / "gen", "--parcels", "300", "--seed", "5", "--township", "002")
+    d2 = helpers.copy_delivery(d, tmp_path / "d2")
+    ed = helpers.Delivery(d2)
+    helpers.all_kinds(ed)
+    ed.close()
+    export_changes(d, d2, tmp_path / "pkg")
+    code, res, _o, err = run("lcb:merge", env, INPUT=d, TARGET=pg_db.uri, SCHEMA="chg")
+    assert code == 0 and res["INSERTED"] == 300, err[-1500:]
+    code, res, _o, err = run("lcb:apply_changes", env, INPUT=tmp_path / "pkg", TARGET=pg_db.uri, SCHEMA="chg")
+    assert code == 0, err[-1500:]
+    assert (res["APPLIED"], res["CONFLICTS"], res["INSERTED"], res["CANCELLED"]) == (res["CHANGES"], 0, 1, 1)
+    assert res["OUTPUT"].startswith("postgres://") and 'table="chg"."cbdk"' in res["OUTPUT"] and pg_db.password not in json.dumps(res)
+    assert pg_db.rows("SELECT count(*), count(DISTINCT bdcdyh) FROM chg.cbdk") == [(300, 300)]  # one in, one out
+    assert pg_db.rows("SELECT count(*) FROM chg.cbdk_history") == [(1,)]
+    assert pg_db.rows("SELECT count(*) FROM chg.zdjbxx z JOIN chg.cbdk c ON c.bdcdyh = z.bdcdyh WHERE c.pcid = 2") != [(0,)]
+    code, again, _o, err = run("lcb:apply_changes", env, INPUT=tmp_path / "pkg", TARGET=pg_db.uri, SCHEMA="chg")
+    assert code == 0 and (again["APPLIED"], again["ALREADY"]) == (0, res["CHANGES"]), err[-1500:]
+    assert pg_db.rows("SELECT count(*) FROM chg.batches") == [(2,)]
