@@ -70,3 +70,17 @@ def zoom_and_flash(canvas, geoms, crs):
     canvas.refresh()
     canvas.flashGeometries(out, canvas.mapSettings().destinationCrs())
     return True
+
+
+ISSUE_STYLE = str(resource("styles", "issues.qml"))
+
+
+def style_issue_layer(layer):
+    """The issue layer styled by severity (resources/styles/issues.qml), its categories named in the UI language."""
+    from ..qtcommon import severity_name
+    layer.loadNamedStyle(ISSUE_STYLE)
+    r = layer.renderer()
+    if r is not None and r.type() == "categorizedSymbol":
+        for i, cat in enumerate(r.categories()):
+            r.updateCategoryLabel(i, severity_name(cat.value()))
+    layer.triggerRepaint()

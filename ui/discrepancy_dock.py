@@ -8,11 +8,11 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockW
                                  QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from ..core import consult
-from ..core.classify import CLASSES, ORDER
+from ..core.classify import ORDER
 from ..core.errors import LcbError
 from ..core.params import MU
 from ..core.parcel_table import UNSET, ParcelTable
-from ..qtcommon import QT_TRANSLATE_NOOP
+from ..qtcommon import QT_TRANSLATE_NOOP, class_name, remember_database, status_name
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
 
@@ -20,13 +20,23 @@ COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only":
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
 
 
+def _norm(path):
+    from pathlib import Path
+    return str(Path(str(path)).resolve())
+
+
 class ParcelModel(TableModel):
     """Rows = indices into a ParcelTable; cells formatted on demand (nothing per cell is stored)."""
-    HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")), ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)")),
-            ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
-            ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
-            ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")), ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
-            ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)"))]
+    # What a technician reads first (code, class, consultation status and note) comes first: no horizontal
+    # scrolling to see or record an outcome.
+    HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")),
+            ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
+            ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")),
+            ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
+            ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
+            ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
+            ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")),
+            ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)"))]
     SORT = {"HTDBC_MU": "HTDBC", "HTSCC_MU": "HTSCC"}
     ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole)
 
@@ -63,7 +73,9 @@ class ParcelModel(TableModel):
             if v is None:
                 return ""
             if key == "CYLX":
-                return CLASSES.get(v, v)
+                return class_name(v)
+            if key == "XSZT":
+                return status_name(v)
             if isinstance(v, float):
                 return f"{v:,.2f}"
             return str(v)
@@ -116,24 +128,31 @@ class DiscrepancyDock(QDockWidget):
         self.cls = QComboBox()
         self.cls.addItem(tr("All classes"), "")
         for c in ORDER:
-            self.cls.addItem(CLASSES[c], c)
+            self.cls.addItem(class_name(c), c)
         self.village = QComboBox()
         self.status = QComboBox()
         self.status.addItem(tr("Any status"), "")
         for s in [UNSET] + consult.STATUSES:
-            self.status.addItem(s, s)
+            self.status.addItem(status_name(s), s)
         self.min_diff = QDoubleSpinBox()
         self.min_diff.setRange(0, 1e7)
         self.min_diff.setDecimals(2)
         self.min_diff.setSuffix(" m²")
         self.min_diff.setToolTip(tr("Minimum difference (m²)"))
         self.text = QLineEdit()
+        self.text.setObjectName("LcbParcelSearch")
+        self.text.setClearButtonEnabled(True)
+        self.text.setMinimumWidth(220)
         self.text.setPlaceholderText(tr("Search code, contractor, note…"))
         self.show_all = QCheckBox(tr("Show consistent parcels too"))
-        for wdg in (self.cls, self.village, self.status, self.min_diff, self.text):
+        for wdg in (self.cls, self.village, self.status):
+            wdg.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            wdg.setMinimumContentsLength(8)
+        for wdg in (self.cls, self.village, self.status, self.min_diff):
             f.addWidget(wdg)
+        f.addWidget(self.text, 1)  # the search box takes the room that is left, never squeezed to nothing
+        f.addWidget(self.show_all)
         v.addLayout(f)
-        v.addWidget(self.show_all)
         self.view = QTableView()
         self.model = ParcelModel(parent=self)
         self.view.setModel(self.model)
@@ -148,7 +167,8 @@ class DiscrepancyDock(QDockWidget):
         v.addWidget(self.view, 1)
         c = QHBoxLayout()
         self.new_status = QComboBox()
-        self.new_status.addItems(consult.STATUSES)
+        for st in consult.STATUSES:
+            self.new_status.addItem(status_name(st), st)
         self.note = QLineEdit()
         self.note.setPlaceholderText(tr("Consultation note (协商备注)"))
         self.apply_btn = QPushButton(tr("Record outcome"))
@@ -184,10 +204,12 @@ class DiscrepancyDock(QDockWidget):
         self.source.addItem(tr("— choose —"), None)
         for lyr in QgsProject.instance().mapLayers().values():
             if isinstance(lyr, QgsVectorLayer) and "layername=cbdk" in lyr.source():
-                self.source.addItem(f"{lyr.name()} ({lyr.source().split('|')[0]})", lyr.source().split("|")[0])
+                path = _norm(lyr.source().split("|")[0])
+                if self.source.findData(path) < 0:
+                    self.source.addItem(f"{lyr.name()} ({path})", path)
         if self.path and self.source.findData(self.path) < 0:
             self.source.addItem(self.path, self.path)
-        i = self.source.findData(cur or self.path)
+        i = self.source.findData(self.path or cur)  # the database shown in the table, never the one before it
         self.source.setCurrentIndex(max(0, i))
         self.source.blockSignals(False)
 
@@ -208,7 +230,8 @@ class DiscrepancyDock(QDockWidget):
         except Exception as e:  # noqa: BLE001 - shown to the user, never a traceback
             QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), tr("Cannot read the registration GeoPackage:") + f"\n{path}\n{e}")
             return False
-        self.path, self.table = str(path), table
+        self.path, self.table = _norm(path), table
+        remember_database(self.path)
         self.model.table = table
         if self.layer is not None:
             try:
@@ -238,7 +261,7 @@ class DiscrepancyDock(QDockWidget):
 
     def _update_counts(self):
         t = self.table
-        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{CLASSES[c]}&nbsp;</span> {t.class_counts.get(c, 0)}'
+        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{class_name(c)}&nbsp;</span> {t.class_counts.get(c, 0)}'
                  for c in ORDER]
         self.counts.setText("&nbsp;&nbsp;".join(parts))
 
@@ -344,7 +367,7 @@ class DiscrepancyDock(QDockWidget):
         rows = self.selected_rows() if rows is None else rows
         if not rows or self.table is None:
             return 0
-        status = status or self.new_status.currentText()
+        status = status or self.new_status.currentData()
         note = self.note.text().strip() if note is None else note
         fids = self.model.fids(rows)
         dkbms = [self.table.get("DKBM", self.model.idx[r]) for r in rows]
