@@ -2,14 +2,22 @@
 """Write a realistic synthetic 汇交 delivery of N parcels in the bundled sample's layout, with a truth.json.
 
     python benchmarks/make_delivery.py --out DIR --parcels 100000 [--township 002] [--epsg 4548]
-                                       [--defects 0.001] [--no-cpg] [--seed 1]
+                                       [--defects 0.001] [--kinds classic|all|KIND,KIND…] [--each N]
+                                       [--county 371526 --county-name 高唐县] [--no-cpg] [--seed 1]
 
 DK and the region layers as GBK shapefiles (.cpg unless --no-cpg), the 12 attribute tables in
-<county><year>.sqlite (an .mdb cannot be written on Linux), the unit-code table and summary tables as CSV,
-the certificate-issue ledger, plot-sketch PDFs (hard links to one small PDF), a work report. Parcels are
-strips in rows inside each village group, neighbours sharing edges vertex for vertex, rows separated by
-6 m roads. Clean by default; --defects R plants defects of every kind on a fraction R of households and
-records each in truth.json, with every parcel's expected area class."""
+<county><year>.sqlite (an .mdb cannot be written on Linux), the unit-code table and the six summary tables as CSV
+(the .xls layout: title, unit and header rows, one row per county / township / village / group), the
+certificate-issue ledger, plot-sketch PDFs (hard links to one small PDF), a work report. Parcels are strips in rows
+inside each village group, neighbours sharing edges vertex for vertex, rows separated by 6 m roads. Households are
+coherent (relations agree with sex and generation, ID numbers unique and valid); a few groups have contractors of
+other kinds (单位 / 个人, 其他方式承包) and transfer contracts (流转).
+
+Clean by default. --defects R plants defects on a fraction R of households (at least one of each kind), --each N
+plants every kind at least N times; --kinds chooses the kinds: `classic` (default, the 22 kinds of the first
+version, so the data of existing tests do not change in kind), `all` (every kind the quality check knows), or a
+comma-separated list. Each planted defect is recorded in truth.json with its category and the key of the record
+that is wrong, and every parcel's expected area class."""
 import argparse
 import csv
 import datetime as dt
@@ -37,16 +45,22 @@ PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pag
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def check_char(s17):
     return "10X98765432"[sum(int(a) * w for a, w in zip(s17, W)) % 11]
 
 
-def make_id(rng, county, male, seq):
-    born = dt.date(1940, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 70))
-    s = f"{county}{born:%Y%m%d}{seq % 100:02d}{(rng.randrange(0, 5) * 2 + (1 if male else 0))}"
-    return s + check_char(s)
+def org_code(body8):
+    c = 11 - sum((int(x) if x.isdigit() else ord(x) - 55) * w for x, w in zip(body8, (3, 7, 9, 10, 5, 8, 4, 2))) % 11
+    return body8 + ("X" if c == 10 else "0" if c == 11 else str(c))
+
+
+def uscc(region6, body8):
+    s = "93" + region6 + org_code(body8)  # 93: 农民专业合作社
+    c = (31 - sum(USCC.index(ch) * w for ch, w in zip(s, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28))) % 31) % 31
+    return s + USCC[c]
 
 
 def name(rng):
@@ -55,6 +69,10 @@ def name(rng):
 
 def ordinal(i):
     return (NUM[i] if i < 10 else f"十{NUM[i - 10]}" if i < 20 else str(i + 1))
+
+
+def days(d, n):
+    return (dt.date.fromisoformat(d) + dt.timedelta(days=n)).isoformat()
 
 
 SCHEMA = {  # the standard 12 tables (types as SQLite declarations, NOT NULL like the Access template)
@@ -71,16 +89,67 @@ SCHEMA = {  # the standard 12 tables (types as SQLite declarations, NOT NULL lik
     "LZHT": "CBHTBM TEXT NOT NULL, LZHTBM TEXT NOT NULL, CBFBM TEXT NOT NULL, SRFBM TEXT NOT NULL, LZFS TEXT NOT NULL, LZQX TEXT NOT NULL, LZQXKSRQ TEXT NOT NULL, LZQXJSRQ TEXT NOT NULL, LZMJ REAL NOT NULL, LZDKS INTEGER NOT NULL, LZQTDYT TEXT, LZHTDYT TEXT, LZJGSM TEXT NOT NULL, HTQDRQ TEXT NOT NULL, LZMJM REAL",
     "QSLYZLFJ": "CBJYQZBM TEXT NOT NULL, ZLFJBH TEXT NOT NULL, ZLFJMC TEXT NOT NULL, ZLFJRQ TEXT NOT NULL, FJ TEXT NOT NULL",
 }
-DEFECT_KINDS = ["self_intersection", "overlap", "empty_geometry", "dkbm_length", "invalid_code", "id_check_digit", "cyxb_id_mismatch",
-                "dk_without_cbdkxx", "cbdkxx_dkbm_not_in_dk", "dksyt_file_missing", "scmj_geometry_mismatch", "scmjm_mismatch",
-                "htmjm_mismatch", "htzmj_sum_mismatch", "cbdkzs_mismatch", "cbfcysl_mismatch", "no_household_head",
-                "two_household_heads", "cbqx_reversed", "cbqxq_djb_mismatch", "required_field_empty", "ledger_dbmj_mismatch"]
-CATEGORY = {"self_intersection": "geometry", "overlap": "geometry", "empty_geometry": "geometry", "dkbm_length": "code", "invalid_code": "code",
-            "id_check_digit": "code", "cyxb_id_mismatch": "code", "dk_without_cbdkxx": "reference", "cbdkxx_dkbm_not_in_dk": "reference",
-            "dksyt_file_missing": "reference", "scmj_geometry_mismatch": "area", "scmjm_mismatch": "area", "htmjm_mismatch": "area",
-            "htzmj_sum_mismatch": "area", "cbdkzs_mismatch": "area", "cbfcysl_mismatch": "member", "no_household_head": "member",
-            "two_household_heads": "member", "cbqx_reversed": "date", "cbqxq_djb_mismatch": "date", "required_field_empty": "schema",
-            "ledger_dbmj_mismatch": "area"}
+CLASSIC = ["self_intersection", "overlap", "empty_geometry", "dkbm_length", "invalid_code", "id_check_digit", "cyxb_id_mismatch",
+           "dk_without_cbdkxx", "cbdkxx_dkbm_not_in_dk", "dksyt_file_missing", "scmj_geometry_mismatch", "scmjm_mismatch",
+           "htmjm_mismatch", "htzmj_sum_mismatch", "cbdkzs_mismatch", "cbfcysl_mismatch", "no_household_head",
+           "two_household_heads", "cbqx_reversed", "cbqxq_djb_mismatch", "required_field_empty", "ledger_dbmj_mismatch"]
+DEFECT_KINDS = CLASSIC  # the name the first version exported
+# kind -> (family, category). The family is the quality check's (docs/rules.md); the category is the issue layer's.
+KINDS = {
+    # spatial
+    "self_intersection": ("spatial", "geometry"), "overlap": ("spatial", "geometry"), "empty_geometry": ("spatial", "geometry"),
+    "gap": ("spatial", "geometry"), "spike": ("spatial", "geometry"), "duplicate_vertex": ("spatial", "geometry"),
+    "multipart": ("spatial", "geometry"), "sliver": ("spatial", "geometry"), "outside_group": ("spatial", "geometry"),
+    "outside_county": ("spatial", "geometry"), "outside_zone": ("spatial", "geometry"), "region_missing": ("spatial", "geometry"),
+    # codes
+    "dkbm_length": ("codes", "code"), "invalid_code": ("codes", "code"), "dkbm_serial_zero": ("codes", "code"),
+    "contract_code": ("codes", "code"), "cbfbm_prefix": ("codes", "code"),
+    # formats
+    "id_check_digit": ("formats", "code"), "id_birthdate_invalid": ("formats", "code"), "org_code_invalid": ("formats", "code"),
+    "postcode_invalid": ("formats", "code"), "phone_invalid": ("formats", "code"), "date_invalid": ("formats", "schema"),
+    "date_future": ("formats", "date"), "date_placeholder": ("formats", "date"),
+    # persons
+    "cyxb_id_mismatch": ("persons", "code"), "cbfcysl_mismatch": ("persons", "member"), "no_household_head": ("persons", "member"),
+    "two_household_heads": ("persons", "member"), "id_in_two_households": ("persons", "member"),
+    "duplicate_member": ("persons", "member"), "sex_relation": ("persons", "member"), "age_relation": ("persons", "member"),
+    "head_name_mismatch": ("persons", "member"), "no_members": ("persons", "member"),
+    # keys and references
+    "dk_without_cbdkxx": ("keys", "reference"), "cbdkxx_dkbm_not_in_dk": ("keys", "reference"),
+    "dksyt_file_missing": ("keys", "reference"), "key_trailing_blank": ("keys", "code"), "fbfbm_not_in_fbf": ("keys", "reference"),
+    "cbf_missing": ("keys", "reference"), "lzhtbm_not_in_lzht": ("keys", "reference"), "fbf_not_in_code_table": ("keys", "reference"),
+    # areas
+    "scmj_geometry_mismatch": ("areas", "area"), "scmjm_mismatch": ("areas", "area"), "htmjm_mismatch": ("areas", "area"),
+    "htzmj_sum_mismatch": ("areas", "area"), "cbdkzs_mismatch": ("areas", "area"), "ledger_dbmj_mismatch": ("areas", "area"),
+    "htmj_nonpositive": ("areas", "area"), "dbmj_nonpositive": ("areas", "area"), "yhtzmj_mismatch": ("areas", "area"),
+    "lzdks_mismatch": ("areas", "area"), "lzmj_mismatch": ("areas", "area"),
+    # dates
+    "cbqx_reversed": ("dates", "date"), "cbqxq_djb_mismatch": ("dates", "date"), "date_sequence": ("dates", "date"),
+    "register_before_contract": ("dates", "date"), "certificate_before_register": ("dates", "date"),
+    "receipt_before_issue": ("dates", "date"), "cbqx_text_mismatch": ("dates", "date"), "lz_reversed": ("dates", "date"),
+    "lz_beyond_contract": ("dates", "date"),
+    # schema
+    "required_field_empty": ("schema", "schema"),
+    # summary tables
+    "summary_parcels": ("summary", "package"), "summary_contractors": ("summary", "package"),
+    "summary_certificates": ("summary", "package"), "summary_land_use": ("summary", "package"),
+    "summary_farmland": ("summary", "package"), "summary_non_contract": ("summary", "package"),
+}
+CATEGORY = {k: v[1] for k, v in KINDS.items()}
+FAMILY = {k: v[0] for k, v in KINDS.items()}
+SUMMARY = {  # summary table kind -> (file title, column planted, delta)
+    "summary_parcels": ("按地块汇总表", "承包地块总数", 1), "summary_contractors": ("按承包方汇总表", "家庭承包成员数量", 2),
+    "summary_certificates": ("按权证信息汇总表", "颁发权证面积合计", 0.5), "summary_land_use": ("按承包地土地用途汇总表", "种植业", 0.8),
+    "summary_farmland": ("按承包地是否基本农田汇总表", "合计", 1.2), "summary_non_contract": ("按非承包地地块类别汇总表", "自留地", 0.3),
+}
+SUMMARY_COLUMNS = {
+    "按地块汇总表": ("单位：个、块、亩、份", ["发包方数量", "承包地块总数", "承包地块总面积", "非承包地块总数", "非承包地块总面积", "颁发权证数量"]),
+    "按承包方汇总表": ("单位：户、人", ["承包方总数", "家庭承包农户数量", "家庭承包成员数量", "其他方式承包合计", "单位承包数量", "个人承包数量"]),
+    "按权证信息汇总表": ("单位：份、亩", ["颁发权证数量合计", "颁发权证数量家庭承包", "颁发权证数量其他方式承包", "颁发权证面积合计",
+                                 "颁发权证面积家庭承包", "颁发权证面积其他方式承包"]),
+    "按承包地土地用途汇总表": ("单位：亩", ["种植业", "林业", "畜牧业", "渔业", "非农业用途", "合计"]),
+    "按承包地是否基本农田汇总表": ("单位：亩", ["基本农田面积", "非基本农田面积", "合计"]),
+    "按非承包地地块类别汇总表": ("单位：亩", ["自留地", "机动地", "开荒地", "其他集体土地", "合计"]),
+}
 
 
 class Gen:
@@ -89,11 +158,85 @@ class Gen:
         self.rng = random.Random(a.seed)
         self.county, self.cname, self.year = a.county, a.county_name, a.year
         self.prefixed = a.epsg in range(4513, 4534)
-        self.x0 = (39_000_000 if self.prefixed else 0) + 428_000 + (int(a.township) - 1) * 40_000
+        self.zone = 25 + (a.epsg - 4513 if self.prefixed else a.epsg - 4534)
+        self.x0 = (self.zone * 1_000_000 if self.prefixed else 0) + 428_000 + (int(a.township) - 1) * 40_000
         self.y0 = 4_072_000
-        self.parcels, self.households, self.groups = [], [], []
+        self.parcels, self.households, self.groups, self.others = [], [], [], []
         self.defects, self.tables = [], {t: [] for t in SCHEMA}
         self.ledger = []
+        self.ids = set()
+        self.transfers = []
+        self.summary_off = []  # (table title, group FBFBM, column, delta)
+        self.drop_code_rows, self.drop_zjqy = set(), set()
+
+    # ---------------------------------------------------------------- people
+    def person_id(self, born, male):
+        """A valid, unique 18-digit ID number (GB 11643) for a person born on `born`."""
+        rng = self.rng
+        while True:
+            seq = f"{rng.randrange(0, 100):02d}{rng.randrange(0, 5) * 2 + (1 if male else 0)}"
+            s = f"{self.county}{born:%Y%m%d}{seq}"
+            s += check_char(s)
+            if s not in self.ids:
+                self.ids.add(s)
+                return s
+
+    def _born(self, lo, hi):
+        lo, hi = max(lo, dt.date(1905, 1, 1)), min(hi, dt.date(2014, 12, 31))
+        if hi <= lo:
+            hi = lo + dt.timedelta(days=1)
+        return lo + dt.timedelta(days=self.rng.randrange(0, (hi - lo).days))
+
+    def _member(self, born, male, rel):
+        return dict(name=name(self.rng), male=male, born=born, id=self.person_id(born, male), rel=rel)
+
+    def _household(self, grp, serial):
+        """A coherent farm household: head, spouse, children (sons 2x male, daughters 3x female, born 22–38 years after
+        the head), sometimes a parent (51/52) or a grandchild (41/42)."""
+        rng = self.rng
+        y = lambda d, n: d + dt.timedelta(days=int(n * 365.25))  # noqa: E731
+        n = rng.randint(2, 6)
+        head_male = rng.random() < 0.85
+        hb = self._born(dt.date(1938, 1, 1), dt.date(1978, 12, 31))
+        members = [self._member(hb, head_male, "02")]
+        if n >= 2:
+            rel = "10" if rng.random() < 0.9 else ("12" if head_male else "11")
+            members.append(self._member(self._born(y(hb, -6), y(hb, 6)), not head_male, rel))
+        if n >= 4 and rng.random() < 0.15:
+            male = rng.random() < 0.5
+            members.append(self._member(self._born(y(hb, -38), y(hb, -22)), male, "51" if male else "52"))
+        sons = daughters = 0
+        while len(members) < n:
+            cb = self._born(y(hb, 22), y(hb, 38))
+            if hb.year < 1962 and len(members) >= 3 and rng.random() < 0.3 and y(hb, 46) < dt.date(2014, 12, 31):
+                male = rng.random() < 0.5
+                members.append(self._member(self._born(y(hb, 46), y(hb, 60)), male, "41" if male else "42"))
+                continue
+            male = rng.random() < 0.5
+            if male:
+                sons += 1
+                rel = "20" if sons > 3 or rng.random() < 0.5 else f"2{sons + 1}"
+            else:
+                daughters += 1
+                rel = "30" if daughters > 3 or rng.random() < 0.5 else f"3{daughters + 1}"
+            members.append(self._member(cb, male, rel))
+        h = dict(CBFBM=f"{grp['FBFBM']}{serial:04d}", grp=grp, members=members, parcels=[], CBFLX="1", CBFS="110", suffix="J")
+        self.households.append(h)
+        return h
+
+    def _other_contractor(self, grp, kind, serial):
+        """A contractor of another kind (其他方式承包): a cooperative (单位, CBFLX 3, 9001–9999) or a person (个人, 8001–9000)."""
+        rng = self.rng
+        if kind == "3":
+            body = f"{rng.randrange(10**7):07d}{rng.choice('ABCDEFGH')}"
+            h = dict(CBFBM=f"{grp['FBFBM']}{9000 + serial:04d}", grp=grp, members=[], parcels=[], CBFLX="3", CBFS="121", suffix="Q",
+                     name=f"{grp['vname']}{rng.choice(['种植', '农机', '果蔬'])}专业合作社", ZJLX="3", ZJHM=uscc(self.county, body))
+        else:
+            m = self._member(self._born(dt.date(1960, 1, 1), dt.date(1985, 12, 31)), rng.random() < 0.7, "02")
+            h = dict(CBFBM=f"{grp['FBFBM']}{8000 + serial:04d}", grp=grp, members=[], parcels=[], CBFLX="2", CBFS="123", suffix="Q",
+                     name=m["name"], ZJLX="1", ZJHM=m["id"])
+        self.others.append(h)
+        return h
 
     # ---------------------------------------------------------------- layout
     def build(self):
@@ -111,7 +254,7 @@ class Gen:
                 share = (len(self.groups) % 40 == 7)
                 size = min(n_target - len(self.parcels), rng.randint(4, 5) if share else rng.randint(80, 400))
                 grp = dict(FBFBM=fbfbm, village=f"{self.county}{t}{village:03d}", vname=vname, gname=f"{ordinal(g)}组", share=share,
-                           x=self.x0 + gx * 1500.0, y=self.y0 + gy * 1500.0, parcels=[])
+                           x=self.x0 + gx * 1500.0, y=self.y0 + gy * 1500.0, parcels=[], index=len(self.groups))
                 gx += 1
                 if gx >= 25:
                     gx, gy = 0, gy + 1
@@ -138,7 +281,7 @@ class Gen:
                 top = [(xs + w * (j + 1) / (k + 1), y + row_h + rng.uniform(-0.4, 0.4)) for j in range(k)]
                 bottom = [(xs + w * (k - j) / (k + 1), y + rng.uniform(-0.4, 0.4)) for j in range(k)]
                 ring = [(xs, y), (xs, y + row_h), *top, (xs + w, y + row_h), (xs + w, y), *bottom, (xs, y)]
-            p = dict(DKBM=f"{grp['FBFBM']}{serial:05d}", ring=ring, group=grp, DKLB="10", cbdkxx=[], dk=True)
+            p = dict(DKBM=f"{grp['FBFBM']}{serial:05d}", ring=ring, group=grp, DKLB="10", cbdkxx=[], dk=True, TDYT="1")
             if not grp["share"] and rng.random() < 0.01:
                 p["DKLB"] = rng.choice(["21", "22"])
             grp["parcels"].append(p)
@@ -165,6 +308,13 @@ class Gen:
                     h["parcels"].append(p)
             return
         i = 0
+        if grp["index"] % 4 == 1 and len(contract) > 12:  # 其他方式承包: a cooperative and a person take a few parcels
+            for kind, k in (("3", 2), ("2", 1)):
+                o = self._other_contractor(grp, kind, 1)
+                for p in contract[i:i + k]:
+                    p["cbdkxx"].append(dict(h=o, HTMJ=None, SFQQQG="2"))
+                    o["parcels"].append(p)
+                i += k
         while i < len(contract):
             serial += 1
             h = self._household(grp, serial)
@@ -174,20 +324,10 @@ class Gen:
                 h["parcels"].append(p)
             i += k
 
-    def _household(self, grp, serial):
-        rng = self.rng
-        n = rng.randint(2, 6)
-        members = []
-        head_male = rng.random() < 0.85
-        for j in range(n):
-            male = head_male if j == 0 else rng.random() < 0.5
-            rel = "02" if j == 0 else ("10" if j == 1 else rng.choice(["20", "30", "41", "42", "51", "52"]))
-            members.append(dict(name=name(rng), male=male, id=make_id(rng, self.county, male, serial * 7 + j), rel=rel))
-        h = dict(CBFBM=f"{grp['FBFBM']}{serial:04d}", grp=grp, members=members, parcels=[])
-        self.households.append(h)
-        return h
+    def contractors(self):
+        return self.households + self.others
 
-    # ---------------------------------------------------------------- areas and defects
+    # ---------------------------------------------------------------- areas, transfers and defects
     def areas(self):
         rng = self.rng
         for p in self.parcels:
@@ -203,29 +343,98 @@ class Gen:
                     else:
                         r["HTMJ"] = round(p["SCMJ"] * (1 + rng.choice((-1, 1)) * rng.uniform(0.02, 0.08)), 2)
                 r["DBMJ"] = r["HTMJ"]
+                if r["SFQQQG"] == "2" and r["h"]["CBFLX"] == "1":  # the 二轮 contract's area: whole or half 亩
+                    r["YHTMJ"] = round(max(0.5, round(r["HTMJ"] * MU * 2) / 2) / MU, 2)
+        for h in self.contractors():
+            rows = [r for p in h["parcels"] for r in p["cbdkxx"] if r["h"] is h]
+            h["HTZMJ"] = round(sum(r["HTMJ"] for r in rows), 2)
+            h["CBDKZS"] = len(rows)
+            h["YHTZMJ"] = round(sum(r["YHTMJ"] for r in rows), 2) if rows and all(r.get("YHTMJ") is not None for r in rows) else None
+        for grp in self.groups:  # the region polygons follow the parcels as surveyed, before any defect is planted
+            grp["box"] = shapely.box(*shapely.total_bounds([p["geom"] for p in grp["parcels"]])).buffer(3, join_style=2)
+
+    def make_transfers(self):
+        """About 2 % of farm households rent one or two parcels out to another household of their group (流转)."""
+        rng = self.rng
+        by_group = {}
         for h in self.households:
-            h["HTZMJ"] = round(sum(r["HTMJ"] for p in h["parcels"] for r in p["cbdkxx"] if r["h"] is h), 2)
-            h["CBDKZS"] = sum(1 for p in h["parcels"] for r in p["cbdkxx"] if r["h"] is h)
+            if not h["grp"]["share"]:
+                by_group.setdefault(h["grp"]["FBFBM"], []).append(h)
+        for hh in by_group.values():
+            for h in hh:
+                if len(hh) > 1 and len(h["parcels"]) >= 3 and rng.random() < 0.02:
+                    self._transfer(h, rng.choice([o for o in hh if o is not h]))
+
+    def _transfer(self, h, to=None):
+        if h.get("lz"):
+            return h["lz"]
+        grp = h["grp"]
+        n = sum(1 for t in self.transfers if t["grp"] is grp) + 1
+        rows = [r for p in h["parcels"][-2:] for r in p["cbdkxx"] if r["h"] is h]
+        if to is None:
+            to = next((o for o in self.households if o["grp"] is grp and o is not h), h)
+        lz = dict(LZHTBM=f"{grp['FBFBM']}L{n:03d}", h=h, grp=grp, SRFBM=to["CBFBM"], rows=rows, start="2017-03-01", end="2022-02-28",
+                  signed="2017-02-20", LZDKS_off=0, LZMJ_off=0.0)
+        for r in rows:
+            r["LZHTBM"] = lz["LZHTBM"]
+        h["lz"] = lz
+        self.transfers.append(lz)
+        return lz
 
     def plant(self):
-        rate = self.a.defects
-        if rate <= 0:
+        a = self.a
+        kinds = CLASSIC if a.kinds == "classic" else list(KINDS) if a.kinds == "all" else [k.strip() for k in a.kinds.split(",") if k.strip()]
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise SystemExit(f"unknown defect kinds: {', '.join(unknown)}")
+        if a.defects <= 0 and a.each <= 0:
             return
         rng = self.rng
         normal = [h for h in self.households if not h["grp"]["share"] and len(h["parcels"]) >= 2]
         rng.shuffle(normal)
-        n = max(len(DEFECT_KINDS), int(len(self.households) * rate))
-        used = set()
-        for i, h in enumerate(normal[:n]):
-            kind = DEFECT_KINDS[i % len(DEFECT_KINDS)]
-            self._plant(kind, h, used)
+        n = max(len(kinds) * max(1, a.each), int(len(self.households) * a.defects))
+        free = list(normal)
+        units = [o for o in self.others if o["CBFLX"] == "3"]
+        lz_kinds = {"lzdks_mismatch", "lzmj_mismatch", "lz_reversed", "lz_beyond_contract"}
+        for i in range(n):
+            kind = kinds[i % len(kinds)]
+            pool = units if kind == "org_code_invalid" else free
+            for j, h in enumerate(pool[:60]):
+                if h.get("lz") and kind not in lz_kinds:  # a household that rents land out keeps its other records clean
+                    continue
+                if self._plant(kind, h) is not False:
+                    pool.pop(j)
+                    break
 
     def _rec(self, kind, table, key, field, **extra):
         self.defects.append(dict(kind=kind, category=CATEGORY[kind], table=table, key=key, field=field, **extra))
 
-    def _plant(self, kind, h, used):
+    def _neighbour(self, p):
+        """The parcel to the right of p in its row when they share p's right edge, else None."""
+        grp = p["group"]["parcels"]
+        j = grp.index(p)
+        nb = grp[j + 1] if j + 1 < len(grp) else None
+        if nb is None or nb.get("moved") or (self.a.kinds != "classic" and nb.get("touched")) or abs(min(x for x, _ in nb["ring"]) - max(x for x, _ in p["ring"])) > 1e-9 \
+                or abs(nb["ring"][0][1] - p["ring"][0][1]) > 1e-9:
+            return None
+        return nb
+
+    def _regeom(self, p, ring=None, geom=None):
+        if ring is not None:
+            p["ring"] = ring
+            geom = shapely.Polygon(ring)
+        p["geom"] = geom
+        p["SCMJ"] = round(shapely.area(geom), 2)
+
+    def _plant(self, kind, h):
+        rng = self.rng
         p = h["parcels"][0]
-        p2 = h["parcels"][1]
+        p2 = h["parcels"][1] if len(h["parcels"]) > 1 else p
+        row = next((r for r in p["cbdkxx"] if r["h"] is h), None)
+        bm = h["CBFBM"] + h["suffix"]
+        strict = self.a.kinds != "classic"  # every parcel takes part in one planted defect at most
+        if strict and (p.get("touched") or (kind == "ledger_dbmj_mismatch" and p2.get("touched"))):
+            return False
         if kind == "self_intersection":
             r = p["ring"]
             x0, x1 = r[0][0], r[-2][0] if len(r) > 5 else r[3][0]
@@ -233,97 +442,285 @@ class Gen:
             p["ring"] = [(x0, ys), (x1, yn), (x0, yn), (x1, ys), (x0, ys)]  # bow tie
             p["geom"] = shapely.Polygon(p["ring"])
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
-        elif kind == "overlap":
-            grp = p["group"]["parcels"]
-            j = grp.index(p)
-            nb = grp[j + 1] if j + 1 < len(grp) else None
-            if nb is None or abs(min(x for x, _ in nb["ring"]) - max(x for x, _ in p["ring"])) > 1e-9 or abs(nb["ring"][0][1] - p["ring"][0][1]) > 1e-9:
-                return self._plant("scmjm_mismatch", h, used)
+        elif kind in ("overlap", "gap"):
+            nb = self._neighbour(p)
+            if nb is None or p.get("moved"):
+                if kind == "overlap" and self.a.kinds == "classic":
+                    return self._plant("scmjm_mismatch", h)
+                return False
             r = p["ring"]
             right = max(x for x, _ in r)
-            d = min(1.0, (max(x for x, _ in nb["ring"]) - min(x for x, _ in nb["ring"])) / 3)
-            p["ring"] = [((x + d, y) if abs(x - right) < 1e-9 else (x, y)) for x, y in r]
-            p["geom"] = shapely.Polygon(p["ring"])
-            p["SCMJ"] = round(p["geom"].area, 2)
-            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"], other_DKBM=nb["DKBM"])
+            if kind == "overlap":
+                d = min(1.0, (max(x for x, _ in nb["ring"]) - min(x for x, _ in nb["ring"])) / 3)
+                self._regeom(p, [((x + d, y) if abs(x - right) < 1e-9 else (x, y)) for x, y in r])
+                self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"], other_DKBM=nb["DKBM"])
+            else:
+                d = round(rng.uniform(0.05, 0.3), 3)
+                full = sum(1 for x in self.defects if x["kind"] == "gap") % 2 == 0
+                top = max(y for x, y in r if abs(x - right) < 1e-9)
+                self._regeom(p, [((x - d, y) if abs(x - right) < 1e-9 and (full or y == top) else (x, y)) for x, y in r])
+                self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"], other_DKBM=nb["DKBM"], width=d, partial=not full)
+            p["moved"] = nb["moved"] = nb["touched"] = True
         elif kind == "empty_geometry":
             p["empty"] = True
             self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind == "spike":
+            r = p["ring"]
+            (x1, y1), (x2, y2) = r[1], r[2]
+            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+            e = 0.01 / max(1e-9, abs(x2 - x1))
+            a = (x1 + (x2 - x1) * (0.5 - e), y1 + (y2 - y1) * (0.5 - e))
+            b = (x1 + (x2 - x1) * (0.5 + e), y1 + (y2 - y1) * (0.5 + e))
+            self._regeom(p, [r[0], r[1], a, (mx, my + 2.0), b, *r[2:]])
+            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind == "duplicate_vertex":
+            r = p["ring"]
+            self._regeom(p, [r[0], r[1], r[1], *r[2:]])
+            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind == "multipart":
+            x0, y0, x1, y1 = shapely.bounds(p["geom"])
+            h_ = y1 - y0
+            self._regeom(p, geom=shapely.MultiPolygon([shapely.box(x0, y0, x1, y0 + 0.45 * h_), shapely.box(x0, y0 + 0.55 * h_, x1, y1)]))
+            p["moved"] = True
+            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind == "sliver":
+            x0, y0 = p["ring"][0]
+            self._regeom(p, geom=shapely.box(x0, y0, x0 + 0.6, y0 + 0.8))
+            p["moved"] = True
+            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind in ("outside_group", "outside_county", "outside_zone"):
+            if p.get("moved") or (kind == "outside_group" and p["group"]["FBFBM"] in self.drop_zjqy):
+                return False
+            x0, y0, _x1, _y1 = shapely.bounds(p["geom"])
+            if kind == "outside_group":
+                dx, dy = p["group"]["x"] - 60 - x0, 0.0
+            elif kind == "outside_county":
+                dx, dy = 0.0, self.y0 - 3000 - y0
+            else:
+                dx, dy = (-self.zone * 1_000_000.0 if self.prefixed else self.zone * 1_000_000.0), 0.0
+            self._regeom(p, [(x + dx, y + dy) for x, y in p["ring"]])
+            p["moved"] = p["moved_out"] = True
+            self._rec(kind, "DK", p["DKBM"], "geometry", DKBM=p["DKBM"])
+        elif kind == "region_missing":
+            g = h["grp"]["FBFBM"]
+            if g in self.drop_zjqy or any(q.get("moved_out") for q in h["grp"]["parcels"]):
+                return False
+            self.drop_zjqy.add(g)
+            self._rec(kind, "ZJQY", g, "ZJQYDM")
         elif kind == "dkbm_length":
             p["DKBM"] = p["DKBM"][:-1]
             self._rec(kind, "DK", p["DKBM"], "DKBM")
+        elif kind == "dkbm_serial_zero":
+            if any(q["DKBM"].endswith("00000") for q in p["group"]["parcels"]):
+                return False
+            p["DKBM"] = p["DKBM"][:14] + "00000"
+            self._rec(kind, "DK", p["DKBM"], "DKBM", DKBM=p["DKBM"])
         elif kind == "invalid_code":
             p["bad_code"] = ("DKLB", "19")
             self._rec(kind, "DK", p["DKBM"], "DKLB", DKBM=p["DKBM"], value="19")
+        elif kind == "contract_code":
+            h["CBFS_written"] = "121"  # 招标 written on a family contract whose code ends in J
+            self._rec(kind, "CBHT", bm, "CBFS")
+        elif kind == "cbfbm_prefix":
+            other = next(g for g in self.groups if g is not h["grp"])
+            h["CBHT_FBFBM"] = other["FBFBM"]
+            self._rec(kind, "CBHT", bm, "FBFBM")
         elif kind == "id_check_digit":
             m = h["members"][-1]
             m["id"] = m["id"][:17] + ("0" if m["id"][17] != "0" else "1")
             self._rec(kind, "CBF_JTCY", h["CBFBM"], "CYZJHM")
+        elif kind == "id_birthdate_invalid":
+            m = h["members"][-1]
+            s = m["id"][:10] + "13" + m["id"][12:17]
+            m["id"] = s + check_char(s)
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "CYZJHM")
+        elif kind == "org_code_invalid":
+            z = h["ZJHM"]
+            h["ZJHM"] = z[:17] + ("0" if z[17] != "0" else "1")
+            self._rec(kind, "CBF", h["CBFBM"], "CBFZJHM")
+        elif kind == "postcode_invalid":
+            h["YZBM"] = "25280"
+            self._rec(kind, "CBF", h["CBFBM"], "YZBM")
+        elif kind == "phone_invalid":
+            h["LXDH"] = "1380013800"
+            self._rec(kind, "CBF", h["CBFBM"], "LXDH")
+        elif kind == "date_invalid":
+            h["CBFDCRQ"] = "2015-02-30"
+            self._rec(kind, "CBF", h["CBFBM"], "CBFDCRQ")
+        elif kind == "date_future":
+            h["FZRQ"] = "2031-05-08"
+            self._rec(kind, "CBJYQZ", bm, "FZRQ")
+        elif kind == "date_placeholder":
+            h["QDSJ"] = "1899-12-30"
+            self._rec(kind, "CBHT", bm, "QDSJ")
         elif kind == "cyxb_id_mismatch":
             h["members"][-1]["sex_flip"] = True
             self._rec(kind, "CBF_JTCY", h["CBFBM"], "CYXB")
+        elif kind == "id_in_two_households":
+            other = next((o for o in self.households if o is not h and not o["grp"]["share"] and len(o["members"]) >= 2
+                          and not o.get("planted")), None)
+            if other is None:
+                return False
+            other["planted"] = True
+            src = other["members"][-1]
+            m = h["members"][-1]
+            m.update(id=src["id"], male=src["male"], born=src["born"], rel=_rel_like(m["rel"], src["male"]))
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "CYZJHM", CBFBM=other["CBFBM"])
+        elif kind == "duplicate_member":
+            h["members"].append(dict(h["members"][-1]))
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "CYZJHM")
+        elif kind == "sex_relation":
+            m = next((m for m in h["members"][1:] if m["rel"][0] in "23"), None)
+            if m is None:
+                m = h["members"][-1]
+                m["rel"] = "12" if m["male"] else "11"
+            else:
+                m["rel"] = ("3" if m["rel"][0] == "2" else "2") + m["rel"][1]
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
+        elif kind == "age_relation":
+            head = h["members"][0]
+            m = next((m for m in h["members"][1:] if m["rel"][0] in "23"), None)
+            if m is None:
+                m = h["members"][-1]
+                m["rel"] = "20" if m["male"] else "30"
+            self.ids.discard(m["id"])
+            m["born"] = head["born"] - dt.timedelta(days=400)
+            m["id"] = self.person_id(m["born"], m["male"])
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
+        elif kind == "cbfcysl_mismatch":
+            h["cysl_off"] = 1
+            self._rec(kind, "CBF", h["CBFBM"], "CBFCYSL")
+        elif kind == "no_household_head":
+            h["members"][0]["rel"] = "10"
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
+        elif kind == "two_household_heads":
+            h["members"][-1]["rel"] = "02"
+            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
+        elif kind == "head_name_mismatch":
+            h["CBFMC"] = h["members"][0]["name"] + "某"
+            self._rec(kind, "CBF", h["CBFBM"], "CBFMC")
+        elif kind == "no_members":
+            h["members_dropped"] = True
+            self._rec(kind, "CBF", h["CBFBM"], "CBFBM")
         elif kind == "dk_without_cbdkxx":
-            r = next(r for r in p["cbdkxx"] if r["h"] is h)
+            r = row
             p["cbdkxx"].remove(r)
             h["HTZMJ"] = round(h["HTZMJ"] - r["HTMJ"], 2)
             h["CBDKZS"] -= 1
+            if h.get("YHTZMJ") is not None and r.get("YHTMJ") is not None:
+                h["YHTZMJ"] = round(h["YHTZMJ"] - r["YHTMJ"], 2)
             self._rec(kind, "DK", p["DKBM"], "DKBM", DKBM=p["DKBM"])
         elif kind == "cbdkxx_dkbm_not_in_dk":
             p["dk"] = False
             self._rec(kind, "CBDKXX", p["DKBM"], "DKBM", DKBM=p["DKBM"], CBFBM=h["CBFBM"])
         elif kind == "dksyt_file_missing":
             h["no_pdf"] = True
-            self._rec(kind, "CBJYQZDJB", f"图件/{h['grp']['FBFBM']}/DKSYT{h['CBFBM']}J.pdf", "DKSYT", CBJYQZBM=h["CBFBM"] + "J")
+            self._rec(kind, "CBJYQZDJB", f"图件/{h['grp']['FBFBM']}/DKSYT{bm}.pdf", "DKSYT", CBJYQZBM=bm)
+        elif kind == "key_trailing_blank":
+            row["DKBM_written"] = p["DKBM"] + " "
+            self._rec(kind, "CBDKXX", p["DKBM"], "DKBM", DKBM=p["DKBM"])
+        elif kind == "fbfbm_not_in_fbf":
+            h["CBHT_FBFBM"] = h["grp"]["FBFBM"][:9] + "99901"
+            self._rec(kind, "CBHT", bm, "FBFBM")
+        elif kind == "cbf_missing":
+            h["cbf_dropped"] = True
+            self._rec(kind, "CBDKXX", h["CBFBM"], "CBFBM")
+        elif kind == "lzhtbm_not_in_lzht":
+            row["LZHTBM"] = h["grp"]["FBFBM"] + "L999"
+            self._rec(kind, "CBDKXX", p["DKBM"], "LZHTBM", DKBM=p["DKBM"])
+        elif kind == "fbf_not_in_code_table":
+            g = h["grp"]["FBFBM"]
+            if g in self.drop_code_rows:
+                return False
+            self.drop_code_rows.add(g)
+            self._rec(kind, "FBF", g, "FBFBM")
         elif kind == "scmj_geometry_mismatch":
             p["SCMJ"] = round(p["SCMJ"] * 1.05, 2)
             p["scmj_attr_only"] = True
             self._rec(kind, "DK", p["DKBM"], "SCMJ", DKBM=p["DKBM"])
         elif kind == "scmjm_mismatch":
             p["SCMJM_off"] = 0.2
-            self._rec(kind, "DK", p["DKBM"], "SCMJM", DKBM=p["DKBM"])
+            self._rec("scmjm_mismatch", "DK", p["DKBM"], "SCMJM", DKBM=p["DKBM"])
         elif kind == "htmjm_mismatch":
-            next(r for r in p["cbdkxx"] if r["h"] is h)["HTMJM_off"] = 0.3
+            row["HTMJM_off"] = 0.3
             self._rec(kind, "CBDKXX", p["DKBM"], "HTMJM", DKBM=p["DKBM"], CBFBM=h["CBFBM"])
         elif kind == "htzmj_sum_mismatch":
             h["HTZMJ"] = round(h["HTZMJ"] + 55.5, 2)
-            self._rec(kind, "CBHT", h["CBFBM"] + "J", "HTZMJ")
+            self._rec(kind, "CBHT", bm, "HTZMJ")
         elif kind == "cbdkzs_mismatch":
             h["CBDKZS"] += 1
-            self._rec(kind, "CBHT", h["CBFBM"] + "J", "CBDKZS")
-        elif kind == "cbfcysl_mismatch":
-            h["cysl_off"] = 1
-            self._rec(kind, "CBF", h["CBFBM"], "CBFCYSL")
-        elif kind == "no_household_head":
-            h["members"][0]["rel"] = "10"
-            if len(h["members"]) > 1:
-                h["members"][1]["rel"] = "20"
-            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
-        elif kind == "two_household_heads":
-            h["members"][-1]["rel"] = "02"
-            self._rec(kind, "CBF_JTCY", h["CBFBM"], "YHZGX")
-        elif kind == "cbqx_reversed":
-            h["reversed"] = True
-            self._rec(kind, "CBHT", h["CBFBM"] + "J", "CBQXQ")
-        elif kind == "cbqxq_djb_mismatch":
-            h["djb_shift"] = True
-            self._rec(kind, "CBJYQZDJB", h["CBFBM"] + "J", "CBQXQ")
-        elif kind == "required_field_empty":
-            p["DLDJ_empty"] = True
-            self._rec(kind, "DK", p["DKBM"], "DLDJ", DKBM=p["DKBM"])
+            self._rec(kind, "CBHT", bm, "CBDKZS")
         elif kind == "ledger_dbmj_mismatch":
-            r1 = next(r for r in p["cbdkxx"] if r["h"] is h)
+            r1 = row
             r2 = next(r for r in p2["cbdkxx"] if r["h"] is h)
             d = 33.3
             r1["DBMJ"] = round(r1["HTMJ"] + d, 2)
             r2["DBMJ"] = round(r2["HTMJ"] - d, 2)
             self._rec(kind, "确权登记发证台账", p["DKBM"], "DBMJ", DKBM=p["DKBM"], paired_with=p2["DKBM"])
             self._rec(kind, "确权登记发证台账", p2["DKBM"], "DBMJ", DKBM=p2["DKBM"], paired_with=p["DKBM"])
+        elif kind == "htmj_nonpositive":
+            h["HTZMJ"] = round(h["HTZMJ"] - row["HTMJ"], 2)
+            row["HTMJ"] = row["DBMJ"] = 0.0
+            self._rec(kind, "CBDKXX", p["DKBM"], "HTMJ", DKBM=p["DKBM"])
+        elif kind == "dbmj_nonpositive":
+            row["DBMJ"] = 0.0
+            self._rec(kind, "确权登记发证台账", p["DKBM"], "DBMJ", DKBM=p["DKBM"])
+        elif kind == "yhtzmj_mismatch":
+            if h.get("YHTZMJ") is None:
+                return False
+            h["YHTZMJ"] = round(h["YHTZMJ"] + 100, 2)
+            self._rec(kind, "CBHT", bm, "YHTZMJ")
+        elif kind in ("lzdks_mismatch", "lzmj_mismatch", "lz_reversed", "lz_beyond_contract"):
+            lz = self._transfer(h)
+            if kind == "lzdks_mismatch":
+                lz["LZDKS_off"] = 1
+            elif kind == "lzmj_mismatch":
+                lz["LZMJ_off"] = 50.0
+            elif kind == "lz_reversed":
+                lz["start"], lz["end"] = lz["end"], lz["start"]
+                lz["signed"] = "2017-02-20"
+            else:
+                lz["end"] = "2030-02-28"
+            self._rec(kind, "LZHT", lz["LZHTBM"], {"lzdks_mismatch": "LZDKS", "lzmj_mismatch": "LZMJ"}.get(kind, "LZQXJSRQ"))
+        elif kind == "cbqx_reversed":
+            h["reversed"] = True
+            self._rec(kind, "CBHT", bm, "CBQXQ")
+        elif kind == "cbqxq_djb_mismatch":
+            h["djb_shift"] = True
+            self._rec(kind, "CBJYQZDJB", bm, "CBQXQ")
+        elif kind == "date_sequence":
+            h["survey_late"] = True
+            self._rec(kind, "CBF", h["CBFBM"], "CBFDCRQ")
+        elif kind == "register_before_contract":
+            h["DJSJ_off"] = -30
+            self._rec(kind, "CBJYQZDJB", bm, "DJSJ")
+        elif kind == "certificate_before_register":
+            h["FZRQ_off"] = -10
+            self._rec(kind, "CBJYQZ", bm, "FZRQ")
+        elif kind == "receipt_before_issue":
+            h["QZLQRQ_off"] = -5
+            self._rec(kind, "CBJYQZ", bm, "QZLQRQ")
+        elif kind == "cbqx_text_mismatch":
+            h["CBQX"] = "1998年12月01日至2028年12月30日"
+            self._rec(kind, "CBJYQZDJB", bm, "CBQX")
+        elif kind == "required_field_empty":
+            p["DLDJ_empty"] = True
+            self._rec(kind, "DK", p["DKBM"], "DLDJ", DKBM=p["DKBM"])
+        elif kind in SUMMARY:
+            title, column, delta = SUMMARY[kind]
+            self.summary_off.append((title, h["grp"]["FBFBM"], column, delta))
+            self._rec(kind, "汇总表格", f"汇总表格/{self.county}{self.cname}{title}.csv", column, unit=h["grp"]["FBFBM"])
+        else:
+            raise ValueError(kind)
+        h["planted"] = p["touched"] = True
+        if kind == "ledger_dbmj_mismatch":
+            p2["touched"] = True
 
     # ---------------------------------------------------------------- classes (independent of the plugin)
     def classes(self, tol=0.01):
         out = {}
         contract_bad = set()
-        for h in self.households:
+        for h in self.contractors():
             rows = [r for p in h["parcels"] for r in p["cbdkxx"] if r["h"] is h]
             if rows and abs(h["HTZMJ"] - sum(r["DBMJ"] for r in rows)) > tol:
                 contract_bad.add(h["CBFBM"])
@@ -361,8 +758,9 @@ class Gen:
         self._write_regions(root / "矢量数据", tag)
         (root / "矢量数据" / f"SL{tag}.xml").write_text(
             f'<?xml version="1.0" encoding="UTF-8"?><Metadata><dataIdInfo><title>{self.county}{self.cname}农村土地承包经营权确权登记数据库</title>'
-            f"<geoID>{self.county}</geoID></dataIdInfo><refSysInfo><centralMer>117</centralMer></refSysInfo></Metadata>", "utf-8")
+            f"<geoID>{self.county}</geoID></dataIdInfo><refSysInfo><centralMer>{self.zone * 3}</centralMer></refSysInfo></Metadata>", "utf-8")
         self._write_tables(root / "权属数据" / f"{tag}.sqlite")
+        self._write_summaries(root / "汇总表格")
         if a.no_cpg:
             for cpg in (root / "矢量数据").glob("*.cpg"):
                 cpg.unlink()
@@ -390,13 +788,14 @@ class Gen:
             if not p["dk"]:
                 continue
             f = ogr.Feature(defn)
-            owner = p["cbdkxx"][0]["h"]["members"][0]["name"] if p["cbdkxx"] else "集体"
+            owner = p["cbdkxx"][0]["h"].get("name") or p["cbdkxx"][0]["h"]["members"][0]["name"] if p["cbdkxx"] else "集体"
             p["DKMC"] = p["group"].setdefault("field", rng.choice(FIELDS)) if p["DKLB"] == "10" else "自留地"
             p["ZJRXM"] = owner
+            p["SCMJM"] = round(p["SCMJ"] * MU + p.get("SCMJM_off", 0), 2)
             vals = dict(BSM=i + 1, YSDM="211011", DKBM=p["DKBM"], DKMC=p["DKMC"], SYQXZ="31", DKLB=p["DKLB"], TDLYLX="012",
-                        DLDJ="" if p.get("DLDJ_empty") else f"{rng.randint(3, 8):02d}", TDYT="1", SFJBNT=p.setdefault("SFJBNT", "2"),
+                        DLDJ="" if p.get("DLDJ_empty") else f"{rng.randint(3, 8):02d}", TDYT=p["TDYT"], SFJBNT=p.setdefault("SFJBNT", "2"),
                         SCMJ=p["SCMJ"], DKDZ="路", DKXZ="路", DKNZ="沟渠", DKBZ="沟渠", DKBZXX="", ZJRXM=owner, KJZB="",
-                        SCMJM=round(p["SCMJ"] * MU + p.get("SCMJM_off", 0), 2))
+                        SCMJM=p["SCMJM"])
             if p.get("bad_code"):
                 vals[p["bad_code"][0]] = p["bad_code"][1]
             for k, v in vals.items():
@@ -424,8 +823,9 @@ class Gen:
                 f.SetGeometry(ogr.CreateGeometryFromWkb(shapely.to_wkb(geom, output_dimension=2)))
                 lyr.CreateFeature(f)
             ds = None
-        boxes = {g["FBFBM"]: shapely.box(*shapely.total_bounds([p["geom"] for p in g["parcels"]])).buffer(3, join_style=2) for g in self.groups}
-        layer("ZJQY", [("ZJQYDM", 14), ("ZJQYMC", 100)], [({"ZJQYDM": g["FBFBM"], "ZJQYMC": g["gname"]}, boxes[g["FBFBM"]]) for g in self.groups])
+        boxes = {g["FBFBM"]: g["box"] for g in self.groups}
+        layer("ZJQY", [("ZJQYDM", 14), ("ZJQYMC", 100)],
+              [({"ZJQYDM": g["FBFBM"], "ZJQYMC": g["gname"]}, boxes[g["FBFBM"]]) for g in self.groups if g["FBFBM"] not in self.drop_zjqy])
         villages = {}
         for g in self.groups:
             villages.setdefault(g["village"], (g["vname"], []))[1].append(boxes[g["FBFBM"]])
@@ -433,7 +833,6 @@ class Gen:
         town = shapely.envelope(shapely.union_all(list(boxes.values())))
         layer("XJQY", [("XJQYDM", 9), ("XJQYMC", 100)], [({"XJQYDM": f"{self.county}{self.a.township}", "XJQYMC": "合成镇"}, town)])
         layer("XJXZQ", [("XZQDM", 6), ("XZQMC", 100)], [({"XZQDM": self.county, "XZQMC": self.cname}, town)])
-        # Basic-farmland zones: every 3rd group's box; its parcels get SFJBNT = 1 (already written as 2 -> set before DK).
 
     def _write_tables(self, path):
         rng = self.rng
@@ -441,38 +840,57 @@ class Gen:
         root = self.root
         pdf_src = root / "图件" / ".template.pdf"
         pdf_src.write_bytes(PDF)
-        codes = [(f"{self.county}00000000", f"山东省聊城市{self.cname}", "县"), (f"{self.county}{self.a.township}00000", f"山东省聊城市{self.cname}合成镇", "乡镇")]
+        town = f"山东省聊城市{self.cname}合成镇"
+        codes = [(f"{self.county}00000000", f"山东省聊城市{self.cname}", "县"), (f"{self.county}{self.a.township}00000", town, "乡镇")]
         seen_v = set()
         for g in self.groups:
             if g["village"] not in seen_v:
                 seen_v.add(g["village"])
-                codes.append((g["village"] + "00", f"山东省聊城市{self.cname}合成镇{g['vname']}", "村"))
-            codes.append((g["FBFBM"], f"山东省聊城市{self.cname}合成镇{g['vname']}{g['gname']}", "组"))
-            tb["FBF"].append((g["FBFBM"], f"{g['vname']}{g['gname']}", name(rng), "1", make_id(rng, self.county, True, 1), "13800000000",
-                              f"山东省聊城市{self.cname}合成镇{g['vname']}", "252800", name(rng), "2015-05-01", None))
-        for h in self.households:
+                codes.append((g["village"] + "00", f"{town}{g['vname']}", "村"))
+            if g["FBFBM"] not in self.drop_code_rows:
+                codes.append((g["FBFBM"], f"{town}{g['vname']}{g['gname']}", "组"))
+            fz = self._member(self._born(dt.date(1955, 1, 1), dt.date(1975, 12, 31)), True, "02")
+            tb["FBF"].append((g["FBFBM"], f"{g['vname']}{g['gname']}", fz["name"], "1", fz["id"], "13800000000",
+                              f"{town}{g['vname']}", "252800", name(rng), "2015-05-01", None))
+        for h in self.contractors():
             grp = h["grp"]
-            head = h["members"][0]
+            farm = h["CBFLX"] == "1"
+            head = h["members"][0] if farm else None
             dc = dt.date(2015, 6, 1) + dt.timedelta(days=rng.randrange(0, 40))
             gs = dc + dt.timedelta(days=rng.randrange(20, 50))
             qd = gs + dt.timedelta(days=rng.randrange(5, 30))
-            tb["CBF"].append((h["CBFBM"], "1", head["name"], "1", head["id"], f"山东省聊城市{self.cname}合成镇{grp['vname']}", "252800",
-                              f"1{rng.randint(3, 9)}{rng.randrange(10**9):09d}", len(h["members"]) + h.get("cysl_off", 0), dc.isoformat(), name(rng),
-                              "经调查核实无误。", "公示无异议", name(rng), gs.isoformat(), name(rng)))
-            for m in h["members"]:
-                sex = "1" if m["male"] else "2"
-                if m.get("sex_flip"):
-                    sex = "2" if sex == "1" else "1"
-                tb["CBF_JTCY"].append((h["CBFBM"], m["name"], sex, "1", m["id"], m["rel"], None, "1", None))
-            bm = h["CBFBM"] + "J"
-            q, z = ("1998-12-01", "2028-11-30")
+            dcs = h.get("CBFDCRQ") or ((gs + dt.timedelta(days=10)).isoformat() if h.get("survey_late") else dc.isoformat())
+            members = [] if h.get("members_dropped") else h["members"]
+            if not h.get("cbf_dropped"):
+                tb["CBF"].append((h["CBFBM"], h["CBFLX"], h.get("CBFMC") or (head["name"] if farm else h["name"]), "1" if farm else h["ZJLX"],
+                                  head["id"] if farm else h["ZJHM"], f"{town}{grp['vname']}", h.get("YZBM", "252800"),
+                                  h.get("LXDH") or f"1{rng.randint(3, 9)}{rng.randrange(10**9):09d}", len(members) + h.get("cysl_off", 0),
+                                  dcs, name(rng), "经调查核实无误。", "公示无异议", name(rng), gs.isoformat(), name(rng)))
+                for m in members:
+                    sex = "1" if m["male"] else "2"
+                    if m.get("sex_flip"):
+                        sex = "2" if sex == "1" else "1"
+                    tb["CBF_JTCY"].append((h["CBFBM"], m["name"], sex, "1", m["id"], m["rel"], None, "1", None))
+            bm = h["CBFBM"] + h["suffix"]
+            q, z = ("1998-12-01", "2028-11-30") if farm else ("2015-10-01", "2025-09-30")
+            cbqx = h.get("CBQX") or (f"{q[:4]}年{q[5:7]}月{q[8:10]}日至{z[:4]}年{z[5:7]}月{z[8:10]}日")
             if h.get("reversed"):
                 q, z = z, q
-            tb["CBHT"].append((bm, None, grp["FBFBM"], h["CBFBM"], "110", q, z, h["HTZMJ"], h["CBDKZS"], qd.isoformat(), round(h["HTZMJ"] * MU, 2), None, None))
+            qds = h.get("QDSJ") or qd.isoformat()
+            cbfs = h.get("CBFS_written") or h["CBFS"]
+            yhtzmj = h.get("YHTZMJ")
+            tb["CBHT"].append((bm, None, h.get("CBHT_FBFBM") or grp["FBFBM"], h["CBFBM"], cbfs, q, z, h["HTZMJ"], h["CBDKZS"], qds,
+                               round(h["HTZMJ"] * MU, 2), yhtzmj, None if yhtzmj is None else round(yhtzmj * MU, 2)))
             dq = "1999-12-01" if h.get("djb_shift") else q
             rel = f"图件\\{grp['FBFBM']}\\DKSYT{bm}.pdf"
-            tb["CBJYQZDJB"].append((bm, grp["FBFBM"], h["CBFBM"], "110", "1998年12月01日至2028年11月30日", dq, z, rel, None, f"{rng.randrange(10**9):09d}", None, name(rng), qd.isoformat()))
-            tb["CBJYQZ"].append((bm, f"{self.cname}人民政府", qd.isoformat(), "1", qd.isoformat(), head["name"], "1", head["id"]))
+            djsj = days(qd.isoformat(), h.get("DJSJ_off", 0))
+            fzrq = h.get("FZRQ") or days(qd.isoformat(), h.get("FZRQ_off", 0))
+            lqrq = days(fzrq, h.get("QZLQRQ_off", 0)) if not h.get("FZRQ") else qd.isoformat()
+            tb["CBJYQZDJB"].append((bm, grp["FBFBM"], h["CBFBM"], h["CBFS"], cbqx, dq, z, rel, None, f"{rng.randrange(10**9):09d}", None, name(rng), djsj))
+            holder = (head["name"], "1", head["id"]) if farm else (h["name"], h["ZJLX"], h["ZJHM"])
+            tb["CBJYQZ"].append((bm, f"{self.cname}人民政府", fzrq, "1", lqrq, *holder))
+            if farm and rng.random() < 0.005:  # a lost certificate re-issued
+                tb["CBJYQZ_QZBF"].append((bm, "权证遗失", "2016-03-24", "2016-03-31", *holder))
             if not h.get("no_pdf"):
                 dst = root / "图件" / grp["FBFBM"] / f"DKSYT{bm}.pdf"
                 dst.parent.mkdir(exist_ok=True)
@@ -484,9 +902,17 @@ class Gen:
                 for r in p["cbdkxx"]:
                     if r["h"] is not h:
                         continue
-                    tb["CBDKXX"].append((p["DKBM"], grp["FBFBM"], h["CBFBM"], "110", r["HTMJ"], bm, None, bm, None,
-                                         round(r["HTMJ"] * MU + r.get("HTMJM_off", 0), 2), None, r["SFQQQG"]))
+                    y = r.get("YHTMJ")
+                    r["HTMJM"] = round(r["HTMJ"] * MU + r.get("HTMJM_off", 0), 2)
+                    tb["CBDKXX"].append((r.get("DKBM_written") or p["DKBM"], grp["FBFBM"], h["CBFBM"], h["CBFS"], r["HTMJ"], bm, r.get("LZHTBM"), bm,
+                                         y, r["HTMJM"], None if y is None else round(y * MU, 2), r["SFQQQG"]))
                     self.ledger.append((p["DKBM"], h["CBFBM"], bm, f"{r['DBMJ']:.2f}"))
+        for lz in self.transfers:
+            h = lz["h"]
+            rows = lz["rows"]
+            lzmj = round(sum(r["HTMJ"] for r in rows) + lz["LZMJ_off"], 2)
+            tb["LZHT"].append((h["CBFBM"] + h["suffix"], lz["LZHTBM"], h["CBFBM"], lz["SRFBM"], "1", "5年", lz["start"], lz["end"], lzmj,
+                               len(rows) + lz["LZDKS_off"], "1", "1", "每亩每年800元", lz["signed"], round(lzmj * MU, 2)))
         pdf_src.unlink()
         if path.exists():
             path.unlink()
@@ -497,6 +923,7 @@ class Gen:
             c.executemany(f"INSERT INTO {t} VALUES ({','.join('?' * n)})", tb[t])
         c.commit()
         c.close()
+        self.codes = codes
         with open(root / "权属数据" / f"{self.county}{self.year}权属单位代码表.csv", "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f)
             w.writerow(["权属单位代码", "权属单位名称", "级别"])
@@ -505,13 +932,88 @@ class Gen:
             w = csv.writer(f)
             w.writerow(["DKBM", "CBFBM", "CBJYQZBM", "DBMJ"])
             w.writerows(self.ledger)
-        with open(root / "汇总表格" / f"{self.county}{self.cname}按地块汇总表.csv", "w", encoding="utf-8-sig", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["权属单位代码", "承包地块总数"])
-            w.writerow([f"{self.county}00000000", sum(1 for p in self.parcels if p["DKLB"] == "10")])
+
+    def _write_summaries(self, folder):
+        """The six summary tables, computed from the tables and the DK layer as written (planted summary defects aside)."""
+        tb = self.tables
+        group = {}  # FBFBM -> {column: value}
+
+        def add(g, col, v):
+            if g:
+                d = group.setdefault(g[:14], {})
+                d[col] = d.get(col, 0) + v
+        for r in tb["FBF"]:
+            add(r[0], "发包方数量", 1)
+        seen = set()
+        cbflx = {r[0]: r[1] for r in tb["CBF"]}
+        cbfs = {r[0]: r[3] for r in tb["CBJYQZDJB"]}
+        issued = {r[0] for r in tb["CBJYQZ"]}
+        dk = {p["DKBM"]: p for p in self.parcels if p["dk"]}
+        for r in tb["CBDKXX"]:
+            dkbm, fbfbm, mu = r[0].strip(), r[1], r[9]
+            if (fbfbm, dkbm) not in seen:
+                seen.add((fbfbm, dkbm))
+                add(fbfbm, "承包地块总数", 1)
+            add(fbfbm, "承包地块总面积", mu)
+            if r[7] in issued:
+                fam = "家庭承包" if cbfs.get(r[7], "110") in ("110", "100") else "其他方式承包"
+                add(r[7], "颁发权证面积合计", mu)
+                add(r[7], f"颁发权证面积{fam}", mu)
+            p = dk.get(dkbm)
+            if p is not None:
+                use = p["TDYT"]
+                add(fbfbm, {"1": "种植业", "2": "林业", "3": "畜牧业", "4": "渔业"}.get(use, "非农业用途"), mu)
+                add(fbfbm, "合计@use", mu)
+                add(fbfbm, "基本农田面积" if p["SFJBNT"] == "1" else "非基本农田面积", mu)
+                add(fbfbm, "合计@jbnt", mu)
+        for p in self.parcels:
+            if p["dk"] and p["DKLB"] in ("21", "22", "23", "99"):
+                add(p["DKBM"], "非承包地块总数", 1)
+                add(p["DKBM"], "非承包地块总面积", p["SCMJM"])
+                add(p["DKBM"], {"21": "自留地", "22": "机动地", "23": "开荒地", "99": "其他集体土地"}[p["DKLB"]], p["SCMJM"])
+                add(p["DKBM"], "合计@non", p["SCMJM"])
+        for r in tb["CBJYQZ"]:
+            fam = "家庭承包" if cbfs.get(r[0], "110") in ("110", "100") else "其他方式承包"
+            add(r[0], "颁发权证数量", 1)
+            add(r[0], "颁发权证数量合计", 1)
+            add(r[0], f"颁发权证数量{fam}", 1)
+        for r in tb["CBF"]:
+            add(r[0], "承包方总数", 1)
+            add(r[0], {"1": "家庭承包农户数量", "2": "个人承包数量", "3": "单位承包数量"}[r[1]], 1)
+            if r[1] in ("2", "3"):
+                add(r[0], "其他方式承包合计", 1)
+        for r in tb["CBF_JTCY"]:
+            if cbflx.get(r[0]) == "1":
+                add(r[0], "家庭承包成员数量", 1)
+        planted = {}
+        for title, g, column, delta in self.summary_off:  # only the group's own row is wrong, not its village's or county's
+            planted[(title, g, column)] = planted.get((title, g, column), 0) + delta
+        units = [(f"{self.county}00000000", f"山东省聊城市{self.cname}", 6), (f"{self.county}{self.a.township}00000", f"山东省聊城市{self.cname}合成镇", 9)]
+        seen_v = set()
+        for g in self.groups:
+            if g["village"] not in seen_v:
+                seen_v.add(g["village"])
+                units.append((g["village"] + "00", f"山东省聊城市{self.cname}合成镇{g['vname']}", 12))
+            units.append((g["FBFBM"], f"山东省聊城市{self.cname}合成镇{g['vname']}{g['gname']}", 14))
+        suffix = {"按承包地土地用途汇总表": "@use", "按承包地是否基本农田汇总表": "@jbnt", "按非承包地地块类别汇总表": "@non"}
+        for title, (unit_row, cols) in SUMMARY_COLUMNS.items():
+            with open(folder / f"{self.county}{self.cname}{title}.csv", "w", encoding="utf-8-sig", newline="") as f:
+                w = csv.writer(f)
+                w.writerow([title] + [""] * (len(cols) + 1))
+                w.writerow([unit_row] + [""] * (len(cols) + 1))
+                w.writerow(["权属单位代码", "权属单位名称"] + cols)
+                for code, uname, n in units:
+                    vals = []
+                    for col in cols:
+                        key = col + suffix[title] if col == "合计" and title in suffix else col
+                        v = sum(d.get(key, 0) for gg, d in group.items() if gg[:n] == code[:n])
+                        if n == 14:
+                            v += planted.get((title, code, col), 0)
+                        vals.append(round(v, 2) if isinstance(v, float) else v)
+                    w.writerow([code, uname] + vals)
 
     def farmland(self):
-        """Every third row block of each group lies in a basic-farmland zone; SFJBNT follows."""
+        """Every other group lies in a basic-farmland zone; SFJBNT follows."""
         zones = []
         for gi, g in enumerate(self.groups):
             if gi % 2:
@@ -542,6 +1044,19 @@ class Gen:
         ds = None
 
 
+def _rel_like(rel, male):
+    """A relation code of the same generation as `rel` that agrees with the sex."""
+    if rel[0] in "23":
+        return ("2" if male else "3") + rel[1]
+    if rel[0] == "4":
+        return "41" if male else "42"
+    if rel[0] == "5":
+        return "51" if male else "52"
+    if rel in ("11", "12"):
+        return "11" if male else "12"
+    return rel
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -552,6 +1067,8 @@ def main(argv=None):
     ap.add_argument("--year", default="2018")
     ap.add_argument("--epsg", type=int, default=4527)
     ap.add_argument("--defects", type=float, default=0.0, help="fraction of households with a planted defect (0 = clean)")
+    ap.add_argument("--kinds", default="classic", help="classic (default), all, or a comma-separated list of defect kinds")
+    ap.add_argument("--each", type=int, default=0, help="plant every chosen kind at least this many times")
     ap.add_argument("--no-cpg", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
@@ -559,15 +1076,19 @@ def main(argv=None):
     g.build()
     g.areas()
     g.farmland()
+    g.make_transfers()
     g.plant()
     g.write()
     g.write_farmland()
     parcels = g.classes()
-    counts = dict(parcels=len(parcels), dk_features=sum(1 for p in g.parcels if p["dk"]), households=len(g.households),
-                  contracts=len(g.households), members=sum(len(h["members"]) for h in g.households), cbdkxx_rows=len(g.tables["CBDKXX"]),
+    counts = dict(parcels=len(parcels), dk_features=sum(1 for p in g.parcels if p["dk"]), households=len(g.tables["CBF"]),
+                  contracts=len(g.tables["CBHT"]), members=len(g.tables["CBF_JTCY"]), cbdkxx_rows=len(g.tables["CBDKXX"]),
                   groups=len(g.groups), share_only_parcels=sum(1 for p in parcels.values() if p["class"] == "share_only"),
+                  other_contractors=len(g.others), transfers=len(g.transfers),
                   by_class={c: sum(1 for p in parcels.values() if p["class"] == c) for c in
-                            ("consistent", "measured_differs", "contract_register_mismatch", "share_only", "unmatched")})
+                            ("consistent", "measured_differs", "contract_register_mismatch", "share_only", "unmatched")},
+                  by_defect_kind={k: sum(1 for d in g.defects if d["kind"] == k) for k in dict.fromkeys(d["kind"] for d in g.defects)},
+                  by_family={f: sum(1 for d in g.defects if FAMILY[d["kind"]] == f) for f in dict.fromkeys(FAMILY[d["kind"]] for d in g.defects)})
     truth = dict(generator="benchmarks/make_delivery.py", parameters=vars(a), package_root=g.root.name, counts=counts,
                  defects=g.defects, parcels=parcels)
     (Path(a.out) / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), "utf-8")

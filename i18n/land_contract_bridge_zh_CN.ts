@@ -143,7 +143,7 @@
         <translation>永久基本农田告知书</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="15" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="17" />
         <source>Registration (登记入库)</source>
         <translation>登记入库</translation>
     </message>
@@ -168,7 +168,7 @@
         <translation>告知书模板（jinja2），替换内置模板</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="39" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="41" />
         <source>Mask personal data (names, ID numbers)</source>
         <translation>个人信息脱敏（姓名、证件号码）</translation>
     </message>
@@ -198,12 +198,12 @@
         <translation>资料清单</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="39" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="48" />
         <source>Delivery (成果包)</source>
         <translation>成果包</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="70" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="81" />
         <source>Delivery folder (成果包文件夹)</source>
         <translation>成果包文件夹</translation>
     </message>
@@ -218,7 +218,7 @@
         <translation>确权登记发证台账（成果包中没有时指定）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="81" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="91" />
         <source>Required vector layers (comma separated)</source>
         <translation>必备矢量图层（逗号分隔）</translation>
     </message>
@@ -233,37 +233,37 @@
         <translation>资料清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="44" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
         <source>Inventory (PDF)</source>
         <translation>资料清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Files</source>
         <translation>文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Total bytes</source>
         <translation>总字节数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Required items missing</source>
         <translation>缺失必备项数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Files changed since the previous inventory</source>
         <translation>与上次清单相比内容变化的文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Files added</source>
         <translation>新增文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Files missing</source>
         <translation>缺失文件数</translation>
     </message>
@@ -273,17 +273,17 @@
         <translation>地块数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
         <source>Households</source>
         <translation>承包方（户）数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="54" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="55" />
         <source>All required items present</source>
         <translation>必备项是否齐全</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="55" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="56" />
         <source>Inventory fingerprint (SHA-256)</source>
         <translation>清单指纹（SHA-256）</translation>
     </message>
@@ -303,7 +303,7 @@
         <translation>选择已有的登记库则在其中追加、更新；输入新文件名则新建登记库。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="75" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="85" />
         <source>Certificate-issue ledger (台账)</source>
         <translation>确权登记发证台账</translation>
     </message>
@@ -313,7 +313,7 @@
         <translation>含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件；不指定时使用成果包“其他资料”文件夹中的台账。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="71" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="21" />
         <source>Area tolerance (m²)</source>
         <translation>面积容差（平方米）</translation>
     </message>
@@ -433,82 +433,87 @@
         <translation>地块档案份数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="14" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="16" />
         <source>Consultation report (协商清单)</source>
         <translation>协商清单</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="37" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="39" />
         <source>Area classes to list</source>
         <translation>列出的面积差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="40" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="42" />
         <source>Consultation list (HTML)</source>
         <translation>协商清单（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="41" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="43" />
         <source>Consultation list (XLSX)</source>
         <translation>协商清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="42" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="44" />
         <source>Consultation list (PDF)</source>
         <translation>协商清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="43" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="45" />
         <source>Village consultation atlas (PDF)</source>
         <translation>村级协商图集（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="44" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="46" />
         <source>Atlas layout template (.qpt), replacing the bundled one</source>
         <translation>图集版式模板（.qpt），替换内置版式</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_report.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="48" />
         <source>Parcels listed</source>
         <translation>列出地块数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="38" />
-        <source>Quality check (成果质检)</source>
-        <translation>成果质检</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="63" />
-        <source>Rule catalogue:</source>
-        <translation>质检规则目录：</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="72" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="22" />
         <source>SCMJ against geometry tolerance (m²)</source>
         <translation>实测面积与图形面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="73" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="23" />
         <source>Minimum overlap area reported (m²)</source>
         <translation>报告的最小重叠面积（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="74" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="24" />
         <source>Minimum parcel area (m²)</source>
         <translation>最小地块面积（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="76" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="25" />
+        <source>Gaps between neighbouring parcels narrower than this are errors (m)</source>
+        <translation>相邻地块间窄于此宽度的缝隙视为错误（米）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="47" />
+        <source>Quality check (成果质检)</source>
+        <translation>成果质检</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="74" />
+        <source>Rule catalogue:</source>
+        <translation>质检规则目录：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="86" />
         <source>Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ.</source>
         <translation>仅在成果包“其他资料”中没有台账时指定：含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="78" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="88" />
         <source>Code lists (CSV)</source>
         <translation>代码表（CSV）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="79" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="89" />
         <source>A CSV with the columns list, code, label that replaces the bundled code lists.</source>
         <translation>含 list、code、label 三列的 CSV，替换插件内置的代码表。</translation>
     </message>
@@ -518,7 +523,7 @@
         <translation>质检问题</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="83" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="93" />
         <source>Quality report (HTML)</source>
         <translation>质检报告（HTML）</translation>
     </message>
@@ -538,12 +543,12 @@
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="87" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="97" />
         <source>Delivery folder checked</source>
         <translation>所检查的成果包文件夹</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="100" />
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="107" />
         <source>Writing the issue layer</source>
         <translation>写出质检问题图层</translation>
     </message>
@@ -898,4 +903,4 @@
         <translation>面积差异面板</translation>
     </message>
 </context>
-<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules and NY/T 2539: package, schema, codes, references, geometry, areas, members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the offending key and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m².</source><translation>按汇交办法和 NY/T 2539 检查成果包：成果包、数据结构、编码、关联关系、图形、面积、家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, right holders (按份共有 shares for share-only land), archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），建立权利人（确股不确地按份共有），关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration GeoPackage: the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message></context></TS>
+<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, right holders (按份共有 shares for share-only land), archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），建立权利人（确股不确地按份共有），关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration GeoPackage: the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message></context></TS>

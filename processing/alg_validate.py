@@ -10,11 +10,20 @@ from qgis.PyQt.QtCore import QVariant
 from ..core import validate
 from ..core.issues import REGISTRY
 from ..core.output import write_text
+from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, category_name, chinese_ui, severity_name, tr
 from .base import LcbAlgorithm
 from .help import short_help
 
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+# The numeric parameters of core.params (their algorithm names are SPECS[name].key); defaults from SPECS.
+NUMBERS = [("area_tolerance", QT_TRANSLATE_NOOP("@default", "Area tolerance (m²)")),
+           ("scmj_tolerance", QT_TRANSLATE_NOOP("@default", "SCMJ against geometry tolerance (m²)")),
+           ("overlap_min_area", QT_TRANSLATE_NOOP("@default", "Minimum overlap area reported (m²)")),
+           ("min_area", QT_TRANSLATE_NOOP("@default", "Minimum parcel area (m²)")),
+           ("gap_tolerance", QT_TRANSLATE_NOOP("@default", "Gaps between neighbouring parcels narrower than this are errors (m)"))]
+
 FIELDS = ["rule", "category", "severity", "layer", "key", "field", "message", "value", "village"]
 
 
@@ -41,12 +50,14 @@ class ValidateAlgorithm(LcbAlgorithm):
 
     # parameters
     INPUT = "INPUT"
-    AREA_TOLERANCE = "AREA_TOLERANCE"
-    SCMJ_TOLERANCE = "SCMJ_TOLERANCE"
-    OVERLAP_MIN_AREA = "OVERLAP_MIN_AREA"
-    MIN_AREA = "MIN_AREA"
+    # the tunable parameters of core.params, under their algorithm names (the field names in upper case)
+    AREA_TOLERANCE = SPECS["area_tolerance"].key
+    SCMJ_TOLERANCE = SPECS["scmj_tolerance"].key
+    OVERLAP_MIN_AREA = SPECS["overlap_min_area"].key
+    MIN_AREA = SPECS["min_area"].key
+    GAP_TOLERANCE = SPECS["gap_tolerance"].key
     LEDGER = "LEDGER"
-    CODELISTS = "CODELISTS"
+    CODELISTS = SPECS["codelists"].key
     REQUIRED_LAYERS = "REQUIRED_LAYERS"
     OUTPUT = "OUTPUT"
     OUTPUT_HTML = "OUTPUT_HTML"
@@ -68,10 +79,9 @@ class ValidateAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(self.SCMJ_TOLERANCE, tr("SCMJ against geometry tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP_MIN_AREA, tr("Minimum overlap area reported (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(self.MIN_AREA, tr("Minimum parcel area (m²)"), QgsProcessingParameterNumber.Type.Double, 1.0, minValue=0))
+        for name, title in NUMBERS:  # defaults from core.params.SPECS
+            spec = SPECS[name]
+            self.addParameter(QgsProcessingParameterNumber(spec.key, tr(title), QgsProcessingParameterNumber.Type.Double, spec.default, minValue=0))
         ledger = QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True)
         ledger.setHelp(tr("Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ."))
         self.addParameter(ledger)
@@ -88,15 +98,12 @@ class ValidateAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
-        params = dict(area_tolerance=self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context),
-                      scmj_tolerance=self.parameterAsDouble(parameters, self.SCMJ_TOLERANCE, context),
-                      overlap_min_area=self.parameterAsDouble(parameters, self.OVERLAP_MIN_AREA, context),
-                      min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
-                      codelists=self.parameterAsFile(parameters, self.CODELISTS, context) or None)
+        params = Params.of({SPECS[name].key: self.parameterAsDouble(parameters, SPECS[name].key, context) for name, _title in NUMBERS},
+                           codelists=self.parameterAsFile(parameters, self.CODELISTS, context) or None)
         ledger = self.parameterAsFile(parameters, self.LEDGER, context) or None
         req = [x.strip().upper() for x in (self.parameterAsString(parameters, self.REQUIRED_LAYERS, context) or "DK").split(",") if x.strip()]
         prog = self.progress(feedback)
-        issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), **params)
+        issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), params=params)
         feedback.pushInfo(tr("Writing the issue layer"))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
         for i in issues:
@@ -111,7 +118,7 @@ class ValidateAlgorithm(LcbAlgorithm):
         html_path = self.parameterAsFileOutput(parameters, self.OUTPUT_HTML, context)
         results = {self.OUTPUT: dest}
         if html_path:
-            write_text(html_path, validate.to_html(issues, summary, validate.DEFAULTS | params))
+            write_text(html_path, validate.to_html(issues, summary, params))
             results[self.OUTPUT_HTML] = html_path
         c = validate.counts(issues)
         feedback.pushInfo(f"{severity_name('error')} {c['error']}, {severity_name('warning')} {c['warning']}, {severity_name('info')} {c['info']}")

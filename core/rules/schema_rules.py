@@ -1,10 +1,8 @@
 """Schema rules: fields present with the standard's types and widths, required values, value widths."""
-import re
-
 import numpy as np
 
 from .. import schema
-from ..issues import rule
+from ..issues import parallel, rule
 from .common import KEYS, dk_rows, present
 
 
@@ -13,6 +11,7 @@ from .common import KEYS, dk_rows, present
       why="the field is optional in NY/T 2539; nothing downstream depends on it.")
 @rule("schema.field_type", "schema", "warning", "{layer} 字段 {field} 的类型/宽度为 {value}，标准为 {detail}",
       "A DK field's DBF type or width differs from the standard template.", why="values are still read; only the declared width/type differs.")
+@parallel
 def dk_fields(ctx):
     dk = ctx.ws.dk
     if dk is None or not dk.paths:
@@ -29,6 +28,7 @@ def dk_fields(ctx):
 
 
 @rule("schema.required_empty", "schema", "error", "{layer} 的必填字段 {field}（{detail}）为空", "A value the standard marks mandatory is empty.")
+@parallel
 def required_empty(ctx):
     dk = ctx.ws.dk
     if dk is not None and dk.n:
@@ -54,10 +54,9 @@ def required_empty(ctx):
 
 @rule("schema.too_long", "schema", "error", "{layer} 字段 {field} 的值长度 {value} 超过标准宽度 {detail}", "A text value is longer than the standard field width.")
 @rule("schema.not_number", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是数值", "A numeric field holds text.")
-@rule("schema.bad_date", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是有效日期", "A date field holds something that is not a date.")
+@parallel
 def widths_and_types(ctx):
-    """One scan per table; SQLite returns only rows with a value too long, a number that is text, or a bad date."""
-    date_re = re.compile(r"^\d{4}-\d{2}-\d{2}")
+    """One scan per table; SQLite returns only rows with a value too long or a number that is text (dates: formats.py)."""
     for table, spec in schema.TABLES.items():
         key = KEYS[table]
         checks = []
@@ -69,8 +68,6 @@ def widths_and_types(ctx):
                 checks.append((name, typ, width, f"length({q}) > {width}"))
             elif typ in "NI":
                 checks.append((name, typ, width, f"(typeof({q}) = 'text' AND trim({q}) <> '')"))
-            elif typ == "D":
-                checks.append((name, typ, width, f"({q} IS NOT NULL AND trim({q}) <> '' AND {q} NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*')"))
         if not checks:
             continue
         sql = (f'SELECT "{key}", {", ".join(chr(34) + c[0] + chr(34) for c in checks)} FROM "{table}" WHERE '
@@ -83,5 +80,3 @@ def widths_and_types(ctx):
                     ctx.issue("schema.too_long", row[0], name, len(str(v)), layer=table, detail=width)
                 elif typ in "NI" and isinstance(v, str) and v.strip():
                     ctx.issue("schema.not_number", row[0], name, v, layer=table)
-                elif typ == "D" and str(v).strip() and not date_re.match(str(v)):
-                    ctx.issue("schema.bad_date", row[0], name, v, layer=table)

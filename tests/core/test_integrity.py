@@ -35,7 +35,7 @@ EXPECT = {
     "template_mdb": ("package.attr_db_empty", False),
     "template_sqlite": ("package.attr_db_empty", False),
 }
-SAMPLE_ERRORS = 37  # validate's errors on the intact sample (tests/core/test_validate.py)
+SAMPLE_ERRORS = 48  # validate's errors on the intact sample (tests/core/test_validate.py)
 
 
 def dump(target):

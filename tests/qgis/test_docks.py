@@ -122,9 +122,9 @@ def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path):
     layer = QgsVectorLayer(out["OUTPUT"], "issues", "ogr")
     d = IssuesDock(qgis_iface)
     assert d.load_layer(layer)
-    assert d.model.rowCount() == 39 and d.proxy.rowCount() == 39
+    assert d.model.rowCount() == 54 and d.proxy.rowCount() == 54  # 48 errors, 6 warnings (test_validate counts)
     d.cat.setCurrentIndex(d.cat.findData("geometry"))
-    assert d.proxy.rowCount() == 5
+    assert d.proxy.rowCount() == 6
     geo = d.proxy.index(0, 0)
     assert d.zoom_to(geo)
     d.cat.setCurrentIndex(0)
@@ -132,8 +132,8 @@ def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path):
     assert d.proxy.rowCount() == 1
     d.search.setText("")
     n = d.export(tmp_path / "x.csv")
-    assert n == 39 and len((tmp_path / "x.csv").read_text("utf-8-sig").splitlines()) == 40
+    assert n == 54 and len((tmp_path / "x.csv").read_text("utf-8-sig").splitlines()) == 55
     d.export(tmp_path / "x.xlsx")
     assert (tmp_path / "x.xlsx").stat().st_size > 1000
     # the algorithm opened the dock by itself after the run (desktop post-processing)
-    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 39
+    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 54

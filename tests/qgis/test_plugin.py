@@ -46,9 +46,9 @@ def test_algorithms_through_processing_run(processing_ready, demo, tmp_path, tru
     inv = processing.run("lcb:inventory", {"INPUT": str(demo), "OUTPUT_HTML": str(tmp_path / "i.html"), "OUTPUT_XLSX": str(tmp_path / "i.xlsx")})
     assert inv["FILE_COUNT"] == 191 and inv["COMPLETE"] and inv["PARCELS"] == 299
     val = processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
-    assert (val["ERROR_COUNT"], val["WARNING_COUNT"]) == (37, 2)
+    assert (val["ERROR_COUNT"], val["WARNING_COUNT"]) == (48, 6)  # as tests/core/test_validate.py counts them
     lyr = QgsVectorLayer(val["OUTPUT"], "issues", "ogr")
-    assert lyr.featureCount() == 39 and set(lyr.fields().names()) >= {"rule", "category", "severity", "layer", "key", "field", "message", "value"}
+    assert lyr.featureCount() == 54 and set(lyr.fields().names()) >= {"rule", "category", "severity", "layer", "key", "field", "message", "value"}
     m = processing.run("lcb:merge", {"INPUT": str(demo), "TARGET": str(tmp_path / "reg.gpkg")})
     assert m["INSERTED"] == 299 and m["CONTRACT_REGISTER_MISMATCH"] == 8 and m["SHARE_ONLY"] == 5
     cbdk = QgsVectorLayer(m["OUTPUT"], "cbdk", "ogr")
@@ -112,7 +112,7 @@ def test_docks_open_after_desktop_runs_and_not_after_unload(qgis_iface, qgis_pro
         assert hooks.listeners() == [p._on_result]
         processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
         issues = p.docks["issues"]
-        assert not issues.isHidden() and issues.model.rowCount() == 39
+        assert not issues.isHidden() and issues.model.rowCount() == 54
         assert "discrepancy" not in p.docks
         processing.run("lcb:merge", {"INPUT": str(demo), "TARGET": str(tmp_path / "reg.gpkg")})
         disc = p.docks["discrepancy"]
@@ -176,7 +176,7 @@ def test_algorithm_help_comes_from_the_help_file_and_is_translated():
         assert install_translator("zh_CN")
         assert merge.shortHelpString().startswith("将成果包整合入县级不动产登记库")
         validate = QgsApplication.processingRegistry().algorithmById("lcb:validate")
-        assert validate.shortHelpString().startswith("按汇交办法和 NY/T 2539 检查成果包") and "package.missing_layer" in validate.shortHelpString()
+        assert validate.shortHelpString().startswith("按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包") and "package.missing_layer" in validate.shortHelpString()
     finally:
         install_translator("en_US")
         from land_contract_bridge import plugin as pl
@@ -222,4 +222,4 @@ def test_docks_open_after_a_run_in_a_background_task(plugin, qgis_processing, de
         time.sleep(0.02)
     assert done == [True]
     QCoreApplication.processEvents()
-    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 39
+    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 54
