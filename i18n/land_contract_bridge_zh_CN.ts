@@ -213,9 +213,14 @@
         <translation>用于比对的上次资料清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="40" />
-        <source>Certificate-issue ledger (台账), when not in the package</source>
-        <translation>确权登记发证台账（成果包中没有时指定）</translation>
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="85" />
+        <source>Certificate-issue ledger (台账)</source>
+        <translation>确权登记发证台账</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="86" />
+        <source>Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ.</source>
+        <translation>仅在成果包“其他资料”中没有台账时指定：含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件。</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_validate.py" line="91" />
@@ -223,47 +228,47 @@
         <translation>必备矢量图层（逗号分隔）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="42" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="44" />
         <source>Inventory (HTML)</source>
         <translation>资料清单（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="43" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
         <source>Inventory (XLSX)</source>
         <translation>资料清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="47" />
         <source>Inventory (PDF)</source>
         <translation>资料清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Files</source>
         <translation>文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Total bytes</source>
         <translation>总字节数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Required items missing</source>
         <translation>缺失必备项数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Files changed since the previous inventory</source>
         <translation>与上次清单相比内容变化的文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Files added</source>
         <translation>新增文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Files missing</source>
         <translation>缺失文件数</translation>
     </message>
@@ -273,17 +278,17 @@
         <translation>地块数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="46" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="48" />
         <source>Households</source>
         <translation>承包方（户）数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="55" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="57" />
         <source>All required items present</source>
         <translation>必备项是否齐全</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="56" />
+        <location filename="../../work/wt-desktop/processing/alg_inventory.py" line="58" />
         <source>Inventory fingerprint (SHA-256)</source>
         <translation>清单指纹（SHA-256）</translation>
     </message>
@@ -301,11 +306,6 @@
         <location filename="../../work/wt-desktop/processing/alg_merge.py" line="44" />
         <source>An existing registration GeoPackage is updated; a new file name creates one.</source>
         <translation>选择已有的登记库则在其中追加、更新；输入新文件名则新建登记库。</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="85" />
-        <source>Certificate-issue ledger (台账)</source>
-        <translation>确权登记发证台账</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_merge.py" line="47" />
@@ -464,11 +464,16 @@
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_report.py" line="46" />
-        <source>Atlas layout template (.qpt), replacing the bundled one</source>
-        <translation>图集版式模板（.qpt），替换内置版式</translation>
+        <source>Atlas layout template (.qpt)</source>
+        <translation>图集版式模板（.qpt）</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_report.py" line="48" />
+        <source>A county's own print layout, replacing the bundled resources/layouts/village_atlas.qpt.</source>
+        <translation>本县自己的打印版式，替换插件内置的 resources/layouts/village_atlas.qpt。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_report.py" line="50" />
         <source>Parcels listed</source>
         <translation>列出地块数</translation>
     </message>
@@ -501,11 +506,6 @@
         <location filename="../../work/wt-desktop/processing/alg_validate.py" line="74" />
         <source>Rule catalogue:</source>
         <translation>质检规则目录：</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_validate.py" line="86" />
-        <source>Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ.</source>
-        <translation>仅在成果包“其他资料”中没有台账时指定：含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件。</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_validate.py" line="88" />

@@ -37,7 +37,9 @@ class InventoryAlgorithm(LcbAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterFile(self.PREVIOUS, tr("Earlier inventory XLSX to compare with"), extension="xlsx", optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
+        ledger = QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True)
+        ledger.setHelp(tr("Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ."))
+        self.addParameter(ledger)
         self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Inventory (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=True))

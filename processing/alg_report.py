@@ -43,8 +43,10 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_ATLAS, tr("Village consultation atlas (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFile(self.ATLAS_TEMPLATE, tr("Atlas layout template (.qpt), replacing the bundled one"), optional=True,
-                                                     fileFilter="QGIS layout template (*.qpt)"))
+        template = QgsProcessingParameterFile(self.ATLAS_TEMPLATE, tr("Atlas layout template (.qpt)"), optional=True,
+                                              fileFilter="QGIS layout template (*.qpt)")
+        template.setHelp(tr("A county's own print layout, replacing the bundled resources/layouts/village_atlas.qpt."))
+        self.addParameter(template)
         self.addOutput(QgsProcessingOutputNumber(self.ROWS, tr("Parcels listed")))
 
     def execute(self, parameters, context, feedback):

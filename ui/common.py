@@ -41,12 +41,14 @@ def cbdk_layer_for(path, load=True):
                 return lyr
     if not load:
         return None
-    lyr = QgsVectorLayer(f"{path}|layername=cbdk", tr("Parcels by area class (面积差异分类)"), "ogr")
+    lyr = QgsVectorLayer(f"{path}|layername=cbdk", tr("Parcels by area class (面积差异分类)") + f" · {Path(path).stem}", "ogr")
     if not lyr.isValid():
         return None
     if lyr.renderer() is None or lyr.renderer().type() != "categorizedSymbol":
         lyr.loadNamedStyle(STYLE)
-    QgsProject.instance().addMapLayer(lyr)
+    project = QgsProject.instance()
+    project.addMapLayer(lyr, False)
+    project.layerTreeRoot().addLayer(lyr)  # at the bottom: issue layers and the user's own layers stay visible above
     return lyr
 
 
