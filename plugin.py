@@ -49,6 +49,7 @@ class LandContractBridgePlugin:
         self.toolbar = None
         self.docks = {}
         self.missing_bar = None
+        self._logged_missing = False
         self.post_processors = []  # issue-layer post-processors QGIS may still call (ui/menus.py)
         install_translator()
         self.missing = deps.check()
@@ -58,7 +59,9 @@ class LandContractBridgePlugin:
         if self.provider is not None:
             return
         if self.missing:
-            QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
+            if not self._logged_missing:  # QGIS and initGui may both call this: one log entry
+                QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
+                self._logged_missing = True
             return
         from .processing.provider import PROVIDER_ID, LcbProvider
 

@@ -5,7 +5,7 @@ import sqlite3
 from pathlib import Path
 
 from . import classify, gpkg, report
-from .errors import LcbError
+from .errors import NULL_PROGRESS, LcbError
 from .output import mask_id, mask_name, write_xlsx
 from .registration.store import user as _user
 
@@ -75,18 +75,25 @@ def _pct(a, b):
     return None if a in (None, 0) or b is None else round((a - b) / a * 100, 2)
 
 
-def build(path, classes=None, mask=True):
-    rs = [_masked(r, mask) for r in rows(path, classes)]
-    for r in rs:
+def build(path, classes=None, mask=True, progress=NULL_PROGRESS):
+    """The list's rows, groups and totals; `progress` is checked for a cancel while it builds."""
+    found = rows(path, classes)
+    progress.check()
+    rs = []
+    for i, r in enumerate(found):
+        if i % 5000 == 0:
+            progress.check()
+        r = _masked(r, mask)
         r["CYLXMC"] = classify.CLASSES.get(r["CYLX"], r["CYLX"])
         r["PCT_DB"] = _pct(r["HTMJ"], r["DBMJ"])
         r["PCT_SC"] = _pct(r["HTMJ"], r["SCMJ"])
+        rs.append(r)
     return dict(gpkg=str(path), rows=rs, groups=group(rs), totals=class_totals(path), classes=list(classes or DEFAULT_CLASSES),
                 created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), masked=mask)
 
 
-def to_html(rep):
-    return report.render("consultation.html.j2", rep=rep, CLASSES=classify.CLASSES)
+def to_html(rep, progress=None):
+    return report.render("consultation.html.j2", progress=progress, rep=rep, CLASSES=classify.CLASSES)
 
 
 def to_xlsx(rep, target):

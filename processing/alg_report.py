@@ -60,10 +60,10 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
             """The list in HTML, XLSX and PDF: thread-safe work, done off the GUI thread (processing/worker.py).
             The files land together at the end: a cancelled or failed run leaves none of them, new or changed."""
             prog.info("读取登记库 / reading the registration database")
-            rep = consult.build(gpkg, classes, mask)
+            rep = consult.build(gpkg, classes, mask, progress=prog)
             prog.check()
             prog.set(5)
-            html = consult.to_html(rep)
+            html = consult.to_html(rep, progress=prog)
             prog.set(10)
             with contextlib.ExitStack() as files:
                 tmp = {key: files.enter_context(atomic_path(p)) for key, p in paths.items() if p}

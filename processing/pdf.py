@@ -244,7 +244,7 @@ class _Parser(HTMLParser):
             self._close_rich()
 
 
-def parse(html, progress=NULL_PROGRESS, chunk=1 << 18):
+def parse(html, progress=NULL_PROGRESS, chunk=1 << 17):
     """(title, css, blocks) of a report's HTML, fed in chunks (progress and cancel between them)."""
     p = _Parser()
     n = len(html) or 1
@@ -401,7 +401,7 @@ class PdfReport:
         heights = []
         fonts = self.fonts
         for i, row in enumerate(t.rows):
-            if i % 2000 == 0:
+            if i % 500 == 0:
                 prog.check()
                 prog.set(100.0 * (done + i) / total)
             h, col = 0.0, 0

@@ -147,7 +147,11 @@ def finish_issue_layer(plugin, layer, delivery):
     for other in list(project.mapLayers().values()):  # the earlier issue layer of the same delivery goes
         if other is not layer and delivery and other.customProperty(DELIVERY_PROPERTY) == delivery:
             project.removeMapLayer(other.id())
-    layer.setName(tr("Issues (质检问题)") + (f" · {Path(delivery).name}" if delivery else ""))
+    label = Path(delivery).name if delivery else ""
+    if label and any(o.name().endswith(f" · {label}") and o.customProperty(DELIVERY_PROPERTY) not in (None, delivery)
+                     for o in project.mapLayers().values() if o is not layer):
+        label = f"{Path(delivery).parent.name}/{label}"  # another delivery of the same name is already shown
+    layer.setName(tr("Issues (质检问题)") + (f" · {label}" if label else ""))
     layer.setCustomProperty(DELIVERY_PROPERTY, delivery)
     if layer.providerType() == "memory":
         persist(layer, delivery)

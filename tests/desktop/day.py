@@ -60,6 +60,28 @@ def wait(pred, timeout):
 
 
 # ---------------------------------------------------------------------------------------------- steps
+def step_plugin(r):
+    """Loaded from the zip, its algorithms and actions, unloaded and loaded again (the plugin manager's reinstall)."""
+    import hashlib
+
+    import qgis.utils as qu
+    from qgis.PyQt.QtCore import QBuffer, QIODevice
+    yield wait(lambda: False, 0.5)
+    r["loaded"] = plugin() is not None
+    prov = QgsApplication.processingRegistry().providerById("lcb")
+    r["algorithms"] = sorted(a.id() for a in prov.algorithms()) if prov else []
+    icons = []
+    for a in plugin().actions:
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        a.icon().pixmap(24, 24).toImage().save(buf, "PNG")
+        icons.append(hashlib.sha1(bytes(buf.data())).hexdigest())
+    r["icons"] = icons
+    r["unload"] = qu.unloadPlugin("land_contract_bridge")
+    r["reload"] = bool(qu.loadPlugin("land_contract_bridge") and qu.startPlugin("land_contract_bridge"))
+    r["provider_after_reload"] = QgsApplication.processingRegistry().providerById("lcb") is not None
+
+
 def step_missing(r):
     from qgis.PyQt.QtWidgets import QApplication, QLineEdit, QPushButton
     yield wait(lambda: False, 1.5)
@@ -105,15 +127,14 @@ def step_validate(r):
 
 def step_merge(r):
     from qgis import processing
-    from qgis.PyQt.QtWidgets import QComboBox
     d = processing.createAlgorithmDialog("lcb:merge", {"INPUT": ENV["LCB_DAY_DEMO"]})
     d.resize(900, 640)
     d.show()
     yield wait(lambda: False, 0.5)
     panel = d.mainWidget()
     w = panel.wrappers["TARGET"]
-    combo = w.widget.findChild(QComboBox, "LcbTargetCombo")
-    r["target_prefilled"] = combo.currentText() if combo else None
+    r["target_prefilled"] = w.value()
+    r["target_widget"] = type(w.widget).__name__
     r["target_is_second"] = [p.name() for p in d.algorithm().parameterDefinitions()][:2] == ["INPUT", "TARGET"]
     widths = _dialog_fits(d)
     r.update(widths)
@@ -173,19 +194,25 @@ def step_docks(r):
         r["source_shown"] = disc.source.currentData()
         r["search_width"] = disc.text.width()
     canvas = iface.mapCanvas()
-    # keyboard: focus the issue table on a located issue, then arrow down to the next located one
+    # keyboard: the current row on a located issue, then the arrow key down to the next located one
     if issues is not None:
-        view = issues.view
+        view, proxy = issues.view, issues.proxy
         issues.cat.setCurrentIndex(issues.cat.findData("geometry"))
         yield wait(lambda: False, 0.3)
-        view.setFocus()
-        before = canvas.extent().toString(1)
-        view.selectRow(0)
-        yield wait(lambda: False, 0.5)
-        after_first = canvas.extent().toString(1)
-        QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
-        yield wait(lambda: False, 0.8)
-        r["keyboard_zoom"] = [before != after_first, canvas.extent().toString(1) != after_first]
+        rows = [issues.model.rows[proxy.mapToSource(proxy.index(i, 0)).row()] for i in range(proxy.rowCount())]
+        pair = next((i for i in range(len(rows) - 1) if rows[i]["geometry"] is not None and rows[i + 1]["geometry"] is not None
+                     and rows[i]["geometry"].boundingBox() != rows[i + 1]["geometry"].boundingBox()), None)
+        r["keyboard_zoom"] = None
+        if pair is not None:
+            view.setFocus()
+            before = canvas.extent()
+            view.setCurrentIndex(proxy.index(pair, 0))
+            yield wait(lambda: False, 0.5)
+            first = canvas.extent()
+            QApplication.sendEvent(view, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
+            yield wait(lambda: False, 0.8)
+            second = canvas.extent()
+            r["keyboard_zoom"] = [first != before, view.currentIndex().row() == pair + 1 and second != first]
         issues.cat.setCurrentIndex(0)
     if disc is not None:
         disc.cls.setCurrentIndex(disc.cls.findData("contract_register_mismatch"))
@@ -284,8 +311,10 @@ def step_report(r):
         d.cancelButton().click()
 
     def progress_shot():
+        from qgis.PyQt.QtWidgets import QProgressBar
         fd = getattr(d, "feedback_dialog", None)
-        state["progress"] = d.progressBar.value() if hasattr(d, "progressBar") else None
+        bars = (fd or d).findChildren(QProgressBar)
+        state["progress"] = max((b.value() for b in bars), default=None)
         shot("report_progress", fd if fd is not None else d)
 
     QTimer.singleShot(int(max(cancel_after, 4.0) * 1000) - 800, progress_shot)
