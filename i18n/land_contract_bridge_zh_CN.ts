@@ -3,17 +3,17 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../../work/wt-desktop/plugin.py" line="101" />
+        <location filename="../../work/wt-desktop/plugin.py" line="104" />
         <source>Land Contract Bridge needs Python packages</source>
         <translation>确权成果衔接插件缺少 Python 包</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/plugin.py" line="101" />
+        <location filename="../../work/wt-desktop/plugin.py" line="104" />
         <source>run this command, then restart QGIS:</source>
         <translation>请运行以下命令，然后重启 QGIS：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/plugin.py" line="111" />
+        <location filename="../../work/wt-desktop/plugin.py" line="114" />
         <source>Copy command</source>
         <translation>复制命令</translation>
     </message>
@@ -148,7 +148,7 @@
         <translation>登记入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="217" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="239" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
@@ -518,7 +518,7 @@
         <translation>含 list、code、label 三列的 CSV，替换插件内置的代码表。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/menus.py" line="150" />
+        <location filename="../../work/wt-desktop/ui/menus.py" line="154" />
         <source>Issues (质检问题)</source>
         <translation>质检问题</translation>
     </message>
@@ -593,142 +593,162 @@
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="32" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="26" />
+        <source>parcel: contract area ≠ registered area</source>
+        <translation>地块合同面积≠登簿面积</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="31" />
+        <source>contract total</source>
+        <translation>合同总面积</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="31" />
+        <source>Σ registered</source>
+        <translation>登簿合计</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="44" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="32" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="44" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="33" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
+        <source>Why (差异原因)</source>
+        <translation>差异原因</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="33" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="34" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="46" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="34" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="46" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="35" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="35" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="36" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="36" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="37" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="37" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="38" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="38" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="39" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="39" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="231" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="253" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="117" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="139" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="118" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="140" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="120" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="142" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="129" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="151" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="134" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="156" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="141" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="163" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="146" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="168" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="147" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="169" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="173" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="195" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="382" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="404" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="177" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="199" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
@@ -738,12 +758,12 @@
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="231" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="253" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="246" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="268" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
@@ -753,7 +773,7 @@
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="311" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="333" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>

@@ -457,8 +457,16 @@ class PdfReport:
             extra = avail - sum(hi)
             return [h + extra * h / sum(hi) for h in hi]
         if sum(lo) <= avail:
-            spare, want = avail - sum(lo), [h - low for h, low in zip(hi, lo)]
-            return [low + spare * wnt / (sum(want) or 1) for low, wnt in zip(lo, want)]
+            # every column gets its unbreakable minimum; the room left is shared fairly: a column that needs little
+            # more than that (a group name, a number) gets all it needs, the long texts share the rest and wrap
+            w = list(lo)
+            spare = avail - sum(lo)
+            need = sorted(range(ncol), key=lambda k: hi[k] - lo[k])
+            for n, k in enumerate(need):
+                give = min(hi[k] - lo[k], spare / (ncol - n))
+                w[k] += give
+                spare -= give
+            return w
         return [low * avail / sum(lo) for low in lo]  # cannot fit: squeeze (long tokens then wrap)
 
     # ---------------------------------------------------------------- paginate

@@ -12,7 +12,7 @@ from ..core.classify import ORDER
 from ..core.errors import LcbError
 from ..core.params import MU
 from ..core.parcel_table import UNSET, ParcelTable
-from ..qtcommon import QT_TRANSLATE_NOOP, class_name, remember_database, status_name
+from ..qtcommon import QT_TRANSLATE_NOOP, chinese_ui, class_name, remember_database, status_name
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
 
@@ -20,9 +20,24 @@ COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only":
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
 
 
+def reason_text(code, htzmj, dbzmj):
+    parts = []
+    if "parcel" in code:
+        parts.append(tr("parcel: contract area ≠ registered area"))
+    if "contract" in code:
+        if htzmj is not None and dbzmj is not None:
+            parts.append(f"{tr('contract total')} {htzmj:,.2f} ≠ {tr('Σ registered')} {dbzmj:,.2f}")
+        else:
+            parts.append(tr("contract total") + " ≠ " + tr("Σ registered"))
+    return ("；" if chinese_ui() else "; ").join(parts)
+
+
 def _norm(path):
     from pathlib import Path
     return str(Path(str(path)).resolve())
+
+
+MAX_COLUMN = 240  # px; the full text of a cell is its tooltip
 
 
 class ParcelModel(TableModel):
@@ -30,7 +45,7 @@ class ParcelModel(TableModel):
     # What a technician reads first (code, class, consultation status and note) comes first: no horizontal
     # scrolling to see or record an outcome.
     HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")),
-            ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
+            ("CYYY", QT_TRANSLATE_NOOP("@default", "Why (差异原因)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
             ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")),
             ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
             ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
@@ -38,7 +53,8 @@ class ParcelModel(TableModel):
             ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")),
             ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)"))]
     SORT = {"HTDBC_MU": "HTDBC", "HTSCC_MU": "HTSCC"}
-    ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole)
+    ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole,
+             Qt.ItemDataRole.ToolTipRole)
 
     def __init__(self, table=None, parent=None):
         super().__init__(parent)
@@ -64,10 +80,20 @@ class ParcelModel(TableModel):
             return None if np.isnan(v) else round(float(v) * MU, 2)
         return t.get(key, i)
 
+    def reason(self, row):
+        """Why a 合同与登簿面积不一致 parcel is in its class: its own areas, or its contract's total HTZMJ against the
+        registered areas of the contract's parcels (ΣDBMJ) — then its own difference may well be 0.00."""
+        t, i = self.table, self.idx[row]
+        if t.get("CYLX", i) != "contract_register_mismatch":
+            return ""
+        return reason_text(t.get("CYYY", i) or "", t.get("HTZMJ", i), t.get("DBZMJ", i))
+
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role not in self.ROLES or not index.isValid():
             return None
         key = self.HEAD[index.column()][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.data(index, Qt.ItemDataRole.DisplayRole) if key in ("CYYY", "XSBZ", "CBFMC", "CYLX") else None
         if role == Qt.ItemDataRole.DisplayRole:
             v = self.value(index.row(), key)
             if v is None:
@@ -76,6 +102,8 @@ class ParcelModel(TableModel):
                 return class_name(v)
             if key == "XSZT":
                 return status_name(v)
+            if key == "CYYY":
+                return self.reason(index.row())
             if isinstance(v, float):
                 return f"{v:,.2f}"
             return str(v)
@@ -251,6 +279,8 @@ class DiscrepancyDock(QDockWidget):
         self._update_counts()
         self.apply_filters()
         self.view.resizeColumnsToContents()  # sampled: setResizeContentsPrecision(50) in __init__
+        for c in range(self.model.columnCount()):  # no column so wide that status and note scroll out of sight
+            self.view.setColumnWidth(c, min(self.view.columnWidth(c), MAX_COLUMN))
         return True
 
     def _reload_all(self, on):

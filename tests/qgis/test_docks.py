@@ -155,7 +155,7 @@ def test_search_box_and_the_columns_a_technician_needs_are_visible(qgis_iface, m
     d.open(merged_gpkg)
     QApplication.processEvents()
     assert d.text.width() >= 200
-    assert [k for k, _ in d.model.HEAD][:4] == ["DKBM", "CYLX", "XSZT", "XSBZ"]
+    assert [k for k, _ in d.model.HEAD][:5] == ["DKBM", "CYLX", "CYYY", "XSZT", "XSBZ"]
     hdr = d.view.horizontalHeader()
     right = hdr.sectionViewportPosition(col(d.model, "XSBZ")) + hdr.sectionSize(col(d.model, "XSBZ"))
     assert right <= d.view.viewport().width()
@@ -374,3 +374,16 @@ def test_dependency_message_bar_with_command_and_copy_button(qgis_iface):
     finally:
         p.unload()
     assert item not in qgis_iface.messageBar().items()
+
+
+def test_the_dock_says_why_contract_and_registered_areas_differ(qgis_iface, merged_gpkg, chinese):
+    """Point 4: six of the sample's eight 合同与登簿面积不一致 parcels show 0.00 as their own difference; the dock
+    says the contract is the cause, with HTZMJ and ΣDBMJ."""
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+    why = {d.model.value(r, "DKBM"): d.model.data(d.model.index(r, col(d.model, "CYYY"))) for r in range(d.model.rowCount())}
+    zero = [k for k in why if abs(d.model.value(list(why).index(k), "HTDBC") or 0) < 0.005]
+    assert len(zero) == 6
+    assert {why[k] for k in zero} == {"合同总面积 4,531.77 ≠ 登簿合计 4,401.00"}
+    assert why["3715260010010400065"] == "地块合同面积≠登簿面积"

@@ -161,6 +161,8 @@ def test_report_pdf_off_the_gui_thread_and_a_cancel_leaves_no_file(plugin, qgis_
     assert res["ROWS"] == 124
     text = pages_text(out["OUTPUT_PDF"])
     assert "面积差异协商清单" in text[0] and all("页共" in p for p in text)
+    first = text[0]
+    assert "合同总面积4,531.77≠登簿合计" in first and "4,401.00" in first  # point 4: why, in the PDF too
 
     class CancelAtPdf(QgsProcessingFeedback):
         def pushInfo(self, info):  # noqa: N802
