@@ -94,19 +94,19 @@ def system():
     return "macos" if sys.platform == "darwin" else "linux"
 
 
-def interpreter():
+def interpreter(prefix=None, windows=None):
     """The Python QGIS runs. Inside QGIS (or qgis_process) sys.executable is not it: embedded Python guesses it
     from PATH (on Debian it may be a pyenv shim, on Windows it is qgis-bin.exe, on macOS the QGIS binary); the
     installation's own prefix is reliable: /usr/bin/python3 on Debian and Ubuntu,
     <QGIS>\\apps\\Python39\\python.exe in OSGeo4W and the standalone Windows installer,
     /Applications/QGIS….app/Contents/Frameworks/Python.framework/Versions/3.x/bin/python3 on macOS."""
-    from pathlib import Path
-    base = Path(sys.base_prefix)
-    names = ["python.exe", "python3.exe"] if os.name == "nt" else ["python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
-    for cand in [base / n for n in names] + [base / "bin" / n for n in names]:
-        if cand.is_file():
-            return str(cand)
-    return sys.executable if "python" in os.path.basename(sys.executable).lower() else ("python" if os.name == "nt" else "python3")
+    base = prefix or sys.base_prefix
+    windows = os.name == "nt" if windows is None else windows
+    names = ["python.exe", "python3.exe"] if windows else ["python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
+    for cand in [os.path.join(base, n) for n in names] + [os.path.join(base, "bin", n) for n in names]:
+        if os.path.isfile(cand):
+            return cand
+    return sys.executable if "python" in os.path.basename(sys.executable).lower() else ("python" if windows else "python3")
 
 
 def _quote(text, windows):

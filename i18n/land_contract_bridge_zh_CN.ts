@@ -4,8 +4,8 @@
     <name>@default</name>
     <message>
         <location filename="../../work/wt-desktop/plugin.py" line="104" />
-        <source>Land Contract Bridge needs Python packages</source>
-        <translation>确权成果衔接插件缺少 Python 包</translation>
+        <source>Land Contract Bridge needs</source>
+        <translation>确权成果衔接插件缺少</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/plugin.py" line="104" />
@@ -148,7 +148,7 @@
         <translation>登记入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="239" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="245" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
@@ -608,147 +608,147 @@
         <translation>登簿合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="44" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="44" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
         <source>Why (差异原因)</source>
         <translation>差异原因</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="45" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="46" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="46" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="253" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="259" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="139" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="145" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="140" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="146" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="142" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="148" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="151" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="157" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="156" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="162" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="163" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="169" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="168" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="174" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="169" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="175" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="195" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="201" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="404" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="412" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="199" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="205" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
@@ -758,12 +758,12 @@
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="253" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="259" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="268" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="274" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
@@ -773,7 +773,7 @@
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="333" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="341" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>

@@ -117,7 +117,6 @@ class IssuesDock(QDockWidget):
         v.addWidget(self.title)
         self.summary = QTreeWidget()
         self.summary.setHeaderLabels([tr("Category (类别)"), tr("Errors"), tr("Warnings"), tr("Notes")])
-        self.summary.setMaximumHeight(170)
         self.summary.setRootIsDecorated(False)
         self.summary.itemClicked.connect(self._summary_clicked)
         v.addWidget(self.summary)
@@ -259,6 +258,9 @@ class IssuesDock(QDockWidget):
         self.summary.addTopLevelItem(item)
         for i in range(4):
             self.summary.resizeColumnToContents(i)
+        rows = self.summary.topLevelItemCount()  # every category and the total in view, without a scroll bar
+        row_h = self.summary.sizeHintForRow(0) if rows else 18
+        self.summary.setFixedHeight(min(12, max(rows, 3)) * row_h + self.summary.header().sizeHint().height() + 6)
 
     def _summary_clicked(self, item, _col):
         i = self.cat.findData(item.data(0, Qt.ItemDataRole.UserRole) or "")

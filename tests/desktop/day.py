@@ -93,6 +93,7 @@ def step_missing(r):
         line = item.findChild(QLineEdit, "LcbInstallCommand")
         r["command"] = line.text() if line else ""
         r["text"] = item.text()
+        r["title"] = item.title()
         btn = item.findChild(QPushButton, "LcbCopyCommand")
         QApplication.clipboard().setText("")
         if btn:
@@ -317,7 +318,8 @@ def step_report(r):
         state["progress"] = max((b.value() for b in bars), default=None)
         shot("report_progress", fd if fd is not None else d)
 
-    QTimer.singleShot(int(max(cancel_after, 4.0) * 1000) - 800, progress_shot)
+    at = float(ENV.get("LCB_DAY_PROGRESS_SHOT", "0")) or max(cancel_after, 4.0) - 0.8
+    QTimer.singleShot(int(at * 1000), progress_shot)
     if cancel_after:
         QTimer.singleShot(int(cancel_after * 1000), press_cancel)
     timer.start()

@@ -127,7 +127,7 @@ def test_without_its_packages_the_plugin_shows_the_command_and_copies_it(tmp_pat
     assert m["command"].startswith("/usr/bin/python3 -m pip install --user --break-system-packages 'shapely>=2.0,<2.1'")
     assert f"'numpy=={numpy_version}'" in m["command"]
     assert m["clipboard"] == m["command"]
-    assert "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["text"]
+    assert "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["title"]
 
 
 def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
@@ -184,7 +184,8 @@ def big_registration_database():
     """A registration database of 100,000 parcels (benchmarks/make_delivery.py, 40 % of households with defects:
     about 43,000 parcels to list), merged once and kept in .lcb/cache while the generator and merge are unchanged."""
     from land_contract_bridge.core import merge
-    parts = [ROOT / "benchmarks" / "make_delivery.py", *sorted((ROOT / "core" / "registration").glob("*.py")), ROOT / "core" / "merge.py"]
+    parts = [ROOT / "benchmarks" / "make_delivery.py", *sorted((ROOT / "core" / "registration").glob("*.py")), ROOT / "core" / "merge.py",
+             ROOT / "core" / "classify.py"]
     key = hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:12]
     cache = ROOT / ".lcb" / "cache"
     gpkg = cache / f"reg100k-{key}.gpkg"
