@@ -174,3 +174,16 @@ def test_report_pdf_off_the_gui_thread_and_a_cancel_leaves_no_file(plugin, qgis_
         processing.run("lcb:discrepancy_report", dict(INPUT=str(merged_gpkg), **again), feedback=CancelAtPdf())
     assert "取消" in str(e.value)
     assert not any((tmp_path / f"again.{x}").exists() for x in ("html", "xlsx", "pdf"))  # nothing half-written
+
+
+def test_codes_never_wrap_even_in_a_crowded_table(tmp_path):
+    """Seven columns of long text beside the code: the text wraps, the 19-digit code's column stays wide enough for
+    it (Qt would not break the digits, it would draw them over the next cell)."""
+    long = "很长的说明文字，" * 6
+    rows = "".join(f"<tr><td>{DKBM.format(i)}</td>" + f"<td>{long}</td>" * 7 + "</tr>" for i in range(30))
+    rep = PdfReport(f'<table border="1"><tr><th>地块编码</th>{"<th>说明</th>" * 7}</tr>{rows}</table>')
+    rep.write(tmp_path / "crowded.pdf")
+    m = next(e[1] for e in rep.pages[0] if e[0] == "row")
+    _f, fm = rep.fonts.font(frozenset(), False)
+    assert m.widths[0] >= fm.horizontalAdvance(DKBM.format(0)) + 2 * m.pad[1]
+    assert max(m.heights) > 3 * min(m.heights[:1])  # the text did wrap
