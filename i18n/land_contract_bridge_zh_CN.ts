@@ -3,9 +3,14 @@
 <context>
     <name>@default</name>
     <message>
+        <location filename="../../work/wt-desktop/ui/menus.py" line="31" />
+        <source>Land Contract Bridge</source>
+        <translation>确权成果衔接</translation>
+    </message>
+    <message>
         <location filename="../../work/wt-desktop/plugin.py" line="104" />
-        <source>Land Contract Bridge needs</source>
-        <translation>确权成果衔接插件缺少</translation>
+        <source>needs</source>
+        <translation>需要</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/plugin.py" line="104" />
@@ -131,11 +136,6 @@
         <location filename="../../work/wt-desktop/qtcommon.py" line="73" />
         <source>(not recorded)</source>
         <translation>（未填）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/ui/menus.py" line="31" />
-        <source>Land Contract Bridge</source>
-        <translation>确权成果衔接</translation>
     </message>
     <message>
         <location filename="../../work/wt-desktop/processing/alg_farmland_notice.py" line="29" />
@@ -743,7 +743,7 @@
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="412" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="414" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
@@ -753,7 +753,7 @@
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="175" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="174" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
@@ -768,12 +768,12 @@
         <translation>全部村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="281" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="283" />
         <source>Rows shown:</source>
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="341" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="343" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>
@@ -838,57 +838,57 @@
         <translation>问题图层：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="193" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="192" />
         <source>Run the quality check (成果质检) to see its results here.</source>
         <translation>运行“成果质检”后在此查看结果。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="126" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="125" />
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="130" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="129" />
         <source>All severities</source>
         <translation>全部级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="133" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="132" />
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="142" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="141" />
         <source>Search code, rule, message…</source>
         <translation>搜索编码、规则、说明…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="205" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="204" />
         <source>Open an issue layer</source>
         <translation>打开质检问题图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="205" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="204" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="214" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="213" />
         <source>Not an issue layer of the quality check:</source>
         <translation>不是成果质检生成的问题图层：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="257" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="256" />
         <source>Total (合计)</source>
         <translation>合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="279" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="281" />
         <source>This issue has no location on the map.</source>
         <translation>该问题没有图上位置。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="299" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="301" />
         <source>Export issues</source>
         <translation>导出质检问题</translation>
     </message>

@@ -282,7 +282,7 @@ class DiscrepancyDock(QDockWidget):
         for c in range(self.model.columnCount()):  # no column so wide that status and note scroll out of sight
             self.view.setColumnWidth(c, min(self.view.columnWidth(c), MAX_COLUMN))
         why = [k for k, _ in self.model.HEAD].index("CYYY")  # its rows may not be among those sampled for the width
-        self.view.setColumnWidth(why, max(self.view.columnWidth(why), min(MAX_COLUMN, self.view.fontMetrics().horizontalAdvance("0" * 34))))
+        self.view.setColumnWidth(why, max(self.view.columnWidth(why), min(300, self.view.fontMetrics().horizontalAdvance("0" * 40))))
         return True
 
     def _reload_all(self, on):

@@ -127,7 +127,7 @@ def test_without_its_packages_the_plugin_shows_the_command_and_copies_it(tmp_pat
     assert m["command"].startswith("/usr/bin/python3 -m pip install --user --break-system-packages 'shapely>=2.0,<2.1'")
     assert f"'numpy=={numpy_version}'" in m["command"]
     assert m["clipboard"] == m["command"]
-    assert "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["title"]
+    assert m["title"] == "确权成果衔接" and "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["text"]
 
 
 def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
