@@ -283,7 +283,28 @@ class DiscrepancyDock(QDockWidget):
             self.view.setColumnWidth(c, min(self.view.columnWidth(c), MAX_COLUMN))
         why = [k for k, _ in self.model.HEAD].index("CYYY")  # its rows may not be among those sampled for the width
         self.view.setColumnWidth(why, max(self.view.columnWidth(why), min(300, self.view.fontMetrics().horizontalAdvance("0" * 40))))
+        self._fit_first_columns()
         return True
+
+    def _fit_first_columns(self):
+        """Code, class, why, status and note fit in the table's width: the class and why columns give way first."""
+        keys = [k for k, _ in self.model.HEAD]
+        first = [keys.index(k) for k in ("DKBM", "CYLX", "CYYY", "XSZT", "XSBZ")]
+        bar = self.view.verticalScrollBar()
+        room = self.view.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())  # the bar may come with the rows
+        over = sum(self.view.columnWidth(c) for c in first) - room
+        for key in ("CYYY", "CYLX"):
+            if over <= 0:
+                break
+            c = keys.index(key)
+            cut = min(over, max(0, self.view.columnWidth(c) - 120))
+            self.view.setColumnWidth(c, self.view.columnWidth(c) - cut)
+            over -= cut
+
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        if self.table is not None:
+            self._fit_first_columns()
 
     def _reload_all(self, on):
         if self.path:

@@ -94,7 +94,8 @@ class IssuesDock(QDockWidget):
         super().__init__(tr("Quality check results (质检结果)"), parent)
         self.setObjectName("LcbIssuesDock")
         self.iface = iface
-        self.layer = None
+        self.layer_id = None  # the dock keeps the id, the CRS and the rows, never the layer object itself
+        self.crs = None
         w = QWidget()
         v = QVBoxLayout(w)
         src = QHBoxLayout()
@@ -168,7 +169,7 @@ class IssuesDock(QDockWidget):
 
     # ------------------------------------------------------------------ which layer
     def refresh_sources(self, *_):
-        current = self.layer.id() if self._alive() else None
+        current = self.layer_id
         self.source.blockSignals(True)
         self.source.clear()
         self.source.addItem(tr("— choose —"), None)
@@ -179,15 +180,14 @@ class IssuesDock(QDockWidget):
         self.source.setCurrentIndex(max(0, self.source.findData(current)))
         self.source.blockSignals(False)
 
-    def _alive(self):
-        try:
-            return self.layer is not None and self.layer.isValid()
-        except RuntimeError:  # deleted with its project
-            return False
+    @property
+    def layer(self):
+        """The issue layer shown, when it is in the project."""
+        return QgsProject.instance().mapLayer(self.layer_id) if self.layer_id else None
 
     def _layers_removed(self, ids):
-        if self.layer is not None and (not self._alive() or self.layer.id() in ids):
-            self.layer = None
+        if self.layer_id is not None and self.layer_id in ids:
+            self.layer_id = self.crs = None
             self.model.set_rows([])
             self.title.setText(tr("Run the quality check (成果质检) to see its results here."))
             self._summary()
@@ -228,7 +228,7 @@ class IssuesDock(QDockWidget):
             g = f.geometry()
             r["geometry"] = QgsGeometry(g) if g is not None and not g.isEmpty() else None
             rows.append(r)
-        self.layer = layer
+        self.layer_id, self.crs = layer.id(), layer.crs()
         self.model.set_rows(rows)
         self.title.setText(layer.name())
         self.title.setToolTip(layer.source().split("|")[0])
@@ -277,15 +277,15 @@ class IssuesDock(QDockWidget):
         if not index.isValid():
             return False
         r = self.model.rows[self.proxy.mapToSource(index).row()]
-        if r.get("geometry") is None or self.iface is None or not self._alive():
+        if r.get("geometry") is None or self.iface is None or self.crs is None:
             self.status.setText(tr("This issue has no location on the map."))
             return False
         self.status.setText(tr("Rows shown:") + f" {self.proxy.rowCount()} / {self.model.rowCount()}")
-        return zoom_and_flash(self.iface.mapCanvas(), [r["geometry"]], self.layer.crs())
+        return zoom_and_flash(self.iface.mapCanvas(), [r["geometry"]], self.crs)
 
     # ------------------------------------------------------------------ project state
     def state(self):
-        return dict(layer=self.layer.id() if self._alive() else "", cat=self.cat.currentData() or "", sev=self.sev.currentData() or "",
+        return dict(layer=self.layer_id or "", cat=self.cat.currentData() or "", sev=self.sev.currentData() or "",
                     text=self.search.text(), visible=self.isVisible())
 
     def restore(self, s):
