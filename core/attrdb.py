@@ -18,6 +18,7 @@ from osgeo import gdal
 
 from . import schema
 from .errors import LcbError
+from .guard import Guard
 from .output import write_error
 
 gdal.UseExceptions()
@@ -107,38 +108,23 @@ def sweep_stale_stages(folder=None):
     return n
 
 
-class _Guard:
-    """Deletes a folder when this process ends, however it ends (SIGKILL included): a small child process blocks
-    reading a pipe whose only writer is this process; the kernel closes that pipe when this process dies, and the
-    child then deletes the folder. A normal close deletes the folder first and then lets the child go."""
+# Code columns per table whose surrounding blanks are trimmed after loading (see Staging.trim_keys).
+KEY_COLUMNS = {
+    "FBF": ["FBFBM"], "CBF": ["CBFBM"], "CBF_JTCY": ["CBFBM"], "CBHT": ["CBHTBM", "FBFBM", "CBFBM", "YCBHTBM"],
+    "CBDKXX": ["DKBM", "FBFBM", "CBFBM", "CBHTBM", "LZHTBM", "CBJYQZBM"], "CBJYQZDJB": ["CBJYQZBM", "FBFBM", "CBFBM"],
+    "CBJYQZ": ["CBJYQZBM"], "CBJYQZ_QZBF": ["CBJYQZBM"], "CBJYQZ_QZHF": ["CBJYQZBM"], "CBJYQZ_QZZX": ["CBJYQZBM"],
+    "LZHT": ["LZHTBM", "CBHTBM", "CBFBM", "SRFBM"], "QSLYZLFJ": ["CBJYQZBM"],
+}
+# The record key of each table (the issue key of its rows).
+TABLE_KEYS = {"FBF": "FBFBM", "CBF": "CBFBM", "CBF_JTCY": "CBFBM", "CBHT": "CBHTBM", "CBDKXX": "DKBM",
+              "CBJYQZDJB": "CBJYQZBM", "CBJYQZ": "CBJYQZBM", "CBJYQZ_QZBF": "CBJYQZBM", "CBJYQZ_QZHF": "CBJYQZBM",
+              "CBJYQZ_QZZX": "CBJYQZBM", "LZHT": "LZHTBM", "QSLYZLFJ": "CBJYQZBM"}
+BLANKS = " \t\r\n\u3000\u00a0"
+_SQL_BLANKS = "' ' || char(9) || char(13) || char(10) || char(12288) || char(160)"
 
-    def __init__(self, folder):
-        self.proc = self.w = None
-        r, w = os.pipe()
-        try:
-            if os.name == "nt":  # untested here: cmd waits for end-of-input, then removes the folder
-                args = ["cmd", "/d", "/q", "/c", f'set /p _= & rmdir /s /q "{folder}"']
-                kw = dict(creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) | subprocess.CREATE_NEW_PROCESS_GROUP)
-            else:
-                args = ["/bin/sh", "-c", 'read _ignored; exec rm -rf -- "$1"', "lcb-stage-guard", str(folder)]
-                kw = dict(start_new_session=True)  # not killed with this process's group
-            self.proc = subprocess.Popen(args, stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, **kw)
-            self.w = w
-        except OSError:  # no shell: the next run's sweep removes what a kill leaves
-            os.close(w)
-        finally:
-            os.close(r)
 
-    def release(self):
-        if self.w is not None:
-            os.close(self.w)
-            self.w = None
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+def _trim(col):
+    return f'trim("{col}", {_SQL_BLANKS})'
 
 
 class Staging:
@@ -163,13 +149,14 @@ class Staging:
                     f"无法在系统临时文件夹中建立临时数据库：{e.strerror}", f"cannot create the staging database in the system's temporary folder: {e.strerror}",
                     path=tempfile.gettempdir())) from None
             _lock(self._lockfd)
-            self._guard = _Guard(self.tmpdir)
+            self._guard = Guard(self.tmpdir)
             path = os.path.join(self.tmpdir, "stage.sqlite")
         self.path = path
         self.present = {}  # table -> list of columns present in the source
         self.problems = []  # (rule, key, field, message, value, layer)
         self.db_error = None  # (zh, en) when the attribute database itself cannot be read
         self.has_ledger = False
+        self.trimmed = []  # (table, record key, field, value as delivered) of code values trimmed by trim_keys
         self.conn = None
         try:
             self.conn = sqlite3.connect(path)
@@ -233,6 +220,27 @@ class Staging:
                        ("LZHT", "LZHTBM")]:
             c.execute(f'CREATE INDEX IF NOT EXISTS "ix_{t}_{col}" ON "{t}"("{col}")')
         c.commit()
+
+    def trim_keys(self):
+        """Trim the blanks around every code value of the staged tables in place (the delivery is never touched),
+        so that a DKBM written with a trailing blank still finds its parcel; remember what was trimmed in
+        self.trimmed (validation reports it as code.key_blanks)."""
+        for table, cols in KEY_COLUMNS.items():
+            cols = [c for c in cols if c in self.present.get(table, [])]
+            if not cols:
+                continue
+            cond = " OR ".join(f'"{c}" <> {_trim(c)}' for c in cols)
+            sel = ", ".join(f'"{c}"' for c in cols)
+            rows = self.conn.execute(f'SELECT "{TABLE_KEYS[table]}", {sel} FROM "{table}" WHERE {cond}').fetchall()
+            if not rows:
+                continue
+            for row in rows:
+                rec = (row[0] or "").strip(BLANKS)
+                self.trimmed += [(table, rec, c, v) for c, v in zip(cols, row[1:]) if isinstance(v, str) and v != v.strip(BLANKS)]
+            for c in cols:
+                self.conn.execute(f'UPDATE "{table}" SET "{c}" = {_trim(c)} WHERE "{c}" <> {_trim(c)}')
+            self.conn.commit()
+        return self.trimmed
 
     # ------------------------------------------------------------------ loading
     def _insert(self, table, columns, rows):

@@ -11,7 +11,7 @@ from osgeo import gdal, ogr, osr
 gdal.UseExceptions()
 ogr.UseExceptions()
 
-_OGR = {"TEXT": ogr.OFTString, "REAL": ogr.OFTReal, "INTEGER": ogr.OFTInteger64, "DATE": ogr.OFTString}
+_OGR = {"TEXT": ogr.OFTString, "REAL": ogr.OFTReal, "INTEGER": ogr.OFTInteger64, "DATE": ogr.OFTDate, "BLOB": ogr.OFTBinary}
 
 
 def _envelope(blob):
@@ -89,36 +89,41 @@ def geometry_from_blob(blob):
     return shapely.from_wkb(bytes(blob[off:]))
 
 
-def create(path, layers, srs_wkt=None, epsg=None):
-    """Create a GeoPackage with OGR. layers: list of (name, geometry type or None, [(field, sqltype, alias)]).
-    Returns the srs_id used for geometry columns."""
-    drv = ogr.GetDriverByName("GPKG")
-    ds = drv.CreateDataSource(str(path))
+def create(path, layers, srs_wkt=None, epsg=None, domains=None):
+    """Create a GeoPackage with OGR (so its layout and metadata are GDAL's own).
+    layers: list of (name, geometry type or None, [(field, sqltype, alias, width, domain)], title);
+    domains: {name: (description, {code: label})}, coded-value domains GDAL stores in gpkg_data_column_constraints
+    (QGIS shows the labels). Returns the srs_id used for geometry columns."""
+    ds = gdal.GetDriverByName("GPKG").Create(str(path), 0, 0, 0, gdal.GDT_Unknown)
     srs = osr.SpatialReference()
     if epsg:
         srs.ImportFromEPSG(int(epsg))
     elif srs_wkt:
         srs.ImportFromWkt(srs_wkt)
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    for name, gtype, fields in layers:
+    for name, (description, values) in (domains or {}).items():
+        ds.AddFieldDomain(ogr.CreateCodedFieldDomain(name, description, ogr.OFTString, ogr.OFSTNone, values))
+    for layer in layers:
+        name, gtype, fields = layer[:3]
+        title = layer[3] if len(layer) > 3 else ""
+        opts = [f"IDENTIFIER={title or name}"] if title else []
         if gtype:
-            lyr = ds.CreateLayer(name, srs, gtype, ["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"])
+            lyr = ds.CreateLayer(name, srs, gtype, ["FID=fid", "GEOMETRY_NAME=geom", "SPATIAL_INDEX=YES"] + opts)
         else:
-            lyr = ds.CreateLayer(name, None, ogr.wkbNone, ["FID=fid", "ASPATIAL_VARIANT=GPKG_ATTRIBUTES"])
-        for fname, sqltype, alias in fields:
+            lyr = ds.CreateLayer(name, None, ogr.wkbNone, ["FID=fid", "ASPATIAL_VARIANT=GPKG_ATTRIBUTES"] + opts)
+        for fname, sqltype, alias, *rest in fields:
+            width, domain = (list(rest) + [0, None])[:2]
             fd = ogr.FieldDefn(fname, _OGR[sqltype])
             if alias:
                 fd.SetAlternativeName(alias)
+            if width:
+                fd.SetWidth(int(width))
+            if domain:
+                fd.SetDomainName(domain)
             lyr.CreateField(fd)
     ds.FlushCache()
     ds = None
     c = sqlite3.connect(str(path))
     row = c.execute("SELECT srs_id FROM gpkg_geometry_columns LIMIT 1").fetchone()
-    # Chinese titles also as gpkg_data_columns.title (GDAL fills .name with the alternative name).
-    try:
-        c.execute("UPDATE gpkg_data_columns SET title = name WHERE title IS NULL")
-        c.commit()
-    except sqlite3.OperationalError:
-        pass
     c.close()
     return row[0] if row else 0

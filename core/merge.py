@@ -34,6 +34,7 @@ import shapely
 from . import crs as crsmod
 from . import delivery, integrity, inventory
 from .errors import NULL_PROGRESS, LcbError
+from .guard import Guard
 from .output import atomic_path
 from .params import Params
 from .registration import bdcdyh, records, schema, standard, store
@@ -45,13 +46,13 @@ TMP_SUFFIX = ".lcbtmp.gpkg"  # a new database is built as .<name>.<random>.lcbtm
 
 
 def merge(path, target, ledger=None, params=None, on_conflict="keep", target_epsg=None, zoning=None, copy_archive=False,
-          progress=NULL_PROGRESS, area_tolerance=None, tol=None, source_crs=None):
+          progress=NULL_PROGRESS, area_tolerance=None, source_crs=None):
     """Merge the delivery at `path` into the registration GeoPackage `target` (created when missing).
 
     params: core.params.Params (AREA_TOLERANCE is the one the merge reads); area_tolerance= overrides it.
     source_crs: the delivery's CRS when its .prj is missing or wrong (EPSG code or WKT; checked against the coordinates).
     Returns PARCELS, INSERTED, UPDATED, UNCHANGED, CONFLICTS, classes, fingerprint, target, epsg (and batch)."""
-    params = (params or Params()).with_(area_tolerance=area_tolerance if area_tolerance is not None else tol)
+    params = (params or Params()).with_(area_tolerance=area_tolerance)
     job = MergeJob(path, target, ledger=ledger, params=params, on_conflict=on_conflict, target_epsg=target_epsg,
                    zoning=zoning, copy_archive=copy_archive, progress=progress, source_crs=source_crs)
     known = job.prepare()
@@ -162,9 +163,15 @@ class MergeJob:
         else:
             for stale in self.target.parent.glob(f".{self.target.stem}.*{TMP_SUFFIX}"):
                 stale.unlink(missing_ok=True)  # left by a killed run
-            with atomic_path(self.target, suffix=TMP_SUFFIX) as tmp:
-                store.create(tmp, self.epsg, self.ws.dk.wkt)
-                result = self._into(tmp, new=True)
+            guard = None  # removes the database being built (names, ID numbers) if this process is killed
+            try:
+                with atomic_path(self.target, suffix=TMP_SUFFIX) as tmp:
+                    guard = Guard(tmp, f"{tmp}-journal", f"{tmp}-wal", f"{tmp}-shm")
+                    store.create(tmp, self.epsg, self.ws.dk.wkt)
+                    result = self._into(tmp, new=True)
+            finally:
+                if guard is not None:
+                    guard.release()  # after the move into place: it only removes what is left of the temporary file
         progress.set(100)
         return result
 
@@ -182,6 +189,7 @@ class MergeJob:
                     bdcdyh.stage_zoning(stage, self.zoning)
             finally:
                 geometries.join()
+            _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
             with self.clock("stage geometry"):
                 geometries.stage(stage)
             self.progress.set(65)
@@ -221,18 +229,20 @@ class MergeJob:
                            self.epsg)).lastrowid
         res["batch"] = batch
         progress.set(70)
-        with st.bulk():
-            if res["INSERTED"]:
-                with self.clock("insert"):
-                    self._insert(st, c, batch)
-            progress.set(85)
-            progress.check()
+        with st.bulk():  # new parcels in bulk, per-row triggers suspended
             if not c.execute("SELECT 1 FROM batches WHERE fingerprint = ? AND fid <> ? LIMIT 1", (self.fp, batch)).fetchone():
                 with self.clock("copy tables"):
                     _copy_tables(c, self.ws.stage.has_ledger, batch)
-            audits = self._conflicts(c, batch) if res["CONFLICTS"] else []
+            if res["INSERTED"]:
+                with self.clock("insert"):
+                    self._insert(st, c, batch)
             if self.copy_archive:
                 _archive(c, self.d, self.target, batch)
+        progress.set(85)
+        progress.check()
+        # Conflicts are few: a replacement is an ordinary UPDATE, the triggers keep the spatial index and the standard
+        # tables in step (standard.triggers).
+        audits = self._conflicts(c, batch) if res["CONFLICTS"] else []
         progress.set(95)
         audits.append((self.now, self.user, "merge", None, batch, json.dumps({k: v for k, v in res.items() if k.isupper()}, ensure_ascii=False)))
         c.executemany("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,?,?)", audits)
@@ -246,17 +256,34 @@ class MergeJob:
         with self.clock("allocate"):
             bdcdyh.allocate(c, f"(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.ST s JOIN stg.RECK k ON k.pid = s.pid WHERE s.st = {NEW})",
                             batch, self.now, self.d.county, self.zoning)
-        last_fid = c.execute("SELECT COALESCE(MAX(fid), 0) FROM cbdk").fetchone()[0]
+        base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
         cols = schema.HASHED
-        c.execute(f"""INSERT INTO cbdk (geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
-            SELECT d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
+        c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
+            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
             FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
-            ORDER BY a.pid""", (batch, self.now))
-        with self.clock("spatial index"):
-            st.fill_spatial_index(last_fid)
-        with self.clock("holders"):
-            standard.derive_holders(c, f"c.fid > {int(last_fid)}", batch)
+            ORDER BY a.n""", (base, batch, self.now))
+        staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
+        with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
+            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.n",
+                             (base,)).fetchall()
+            boxes = np.array(rows, np.float64).reshape(-1, 5)
+            fids = boxes[:, 0].astype(np.int64)
+            st.fill_spatial_index("cbdk", fids, boxes[:, 1:])
+        next_zd = _next_fid(c, "ZDJBXX")
+        with self.clock("standard tables"):
+            for sql in schema.STANDARD_SOURCE_INDEXES:
+                c.execute(sql)
+            written = standard.refresh(c, f"c.fid > {int(base)}")[0]
+        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
+            of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
+                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.n", (base,))], np.int64)
+            zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
+            ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
+            if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "
+                                                   "(SELECT BDCDYH FROM cbdk WHERE fid = ?)", e).fetchone()[0] for e in ends):
+                raise RuntimeError("ZDJBXX rows not in the parcels' order")  # an invariant; never a user's error
+            st.fill_spatial_index("ZDJBXX", zd, boxes[np.searchsorted(fids, of), 1:])
 
     def _conflicts(self, c, batch):
         """A DKBM already in the target with different content: recorded, never silent; replaced only on request
@@ -284,17 +311,27 @@ class MergeJob:
                 FROM (SELECT rp.fid, d.geom, {', '.join('v.' + f for f in cols)}, {records.fingerprint('v')} AS YJHASH
                       FROM temp.RP rp JOIN stg.RECV v ON v.pid = rp.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i) AS x
                 WHERE cbdk.fid = x.fid""", (batch, self.now))
-            c.execute('DELETE FROM "rtree_cbdk_geom" WHERE id IN (SELECT fid FROM temp.RP)')
-            c.execute('INSERT INTO "rtree_cbdk_geom" (id, minx, maxx, miny, maxy) SELECT rp.fid, d.minx, d.maxx, d.miny, d.maxy '
-                      "FROM temp.RP rp JOIN stg.P p ON p.pid = rp.pid JOIN stg.DKG d ON d._i = p.dk_i WHERE d.geom IS NOT NULL")
-            c.execute("DELETE FROM qlr WHERE DKBM IN (SELECT DKBM FROM cbdk WHERE fid IN (SELECT fid FROM temp.RP))")
-            standard.derive_holders(c, "c.fid IN (SELECT fid FROM temp.RP)", batch)
             res["UPDATED"] = len(rows)
         return audits
 
 
 class _NothingToDo(Exception):
     pass
+
+
+def _next_fid(c, table):
+    """The largest fid `table` has ever had (AUTOINCREMENT remembers deleted ones): new rows come after it."""
+    return c.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
+                     f"COALESCE((SELECT MAX(fid) FROM {table}), 0))").fetchone()[0]
+
+
+def _release(dk):
+    """Drop the DK layer's columns and geometries once staged (at county scale they are hundreds of MiB)."""
+    dk.raw, dk.nulls = {}, {}
+    cache = getattr(getattr(dk, "fields", None), "cache", None)
+    if cache is not None:
+        cache.clear()
+    dk.geoms = np.empty(0, dtype=object)
 
 
 # ------------------------------------------------------------------ helpers

@@ -65,6 +65,7 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     try:
         if d.attr_db is not None:
             stage.load_tables(d.attr_db, d.rel(d.attr_db))
+            stage.trim_keys()  # codes compared without surrounding blanks, in the merge as in validation
         progress.set(35)
         ledger_path = ledger or d.ledger
         if ledger_path:

@@ -138,6 +138,131 @@
         <translation>（未填）</translation>
     </message>
     <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="12" />
+        <source>Apply change package (应用变更包)</source>
+        <translation>应用变更包</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="15" />
+        <source>Data sharing (增量共享)</source>
+        <translation>增量共享</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="382" />
+        <source>Change package folder</source>
+        <translation>变更包文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="34" />
+        <source>Registration GeoPackage to update</source>
+        <translation>要更新的登记库（GeoPackage）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="35" />
+        <source>Sender's public key (Ed25519, PEM): the signature must verify</source>
+        <translation>发送方公钥（Ed25519，PEM）：须通过签名核验</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="37" />
+        <source>When TARGET has changed since the package's base</source>
+        <translation>TARGET 在变更包基准状态之后已有改动时</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="37" />
+        <source>refuse, naming what differs</source>
+        <translation>拒绝，并列出不一致之处</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="37" />
+        <source>apply what does not conflict, report the conflicts</source>
+        <translation>只应用不冲突的变更，报告冲突</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="40" />
+        <source>Area tolerance (m²; empty: the one TARGET was merged with)</source>
+        <translation>面积容差（平方米；留空则沿用 TARGET 入库时的容差）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="62" />
+        <source>Parcels (cbdk)</source>
+        <translation>承包地块（cbdk）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="38" />
+        <source>Change records</source>
+        <translation>变更记录数</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="43" />
+        <source>Applied</source>
+        <translation>已应用</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="63" />
+        <source>Conflicts</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="43" />
+        <source>Already present</source>
+        <translation>已存在</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="63" />
+        <source>Inserted</source>
+        <translation>新增</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="63" />
+        <source>Updated</source>
+        <translation>更新</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_apply_changes.py" line="43" />
+        <source>Cancelled parcels</source>
+        <translation>注销地块数</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="14" />
+        <source>Export change package (导出变更包)</source>
+        <translation>导出变更包</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="31" />
+        <source>Base state: registration GeoPackage or delivery folder</source>
+        <translation>基准状态：登记库（GeoPackage）或成果包文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="32" />
+        <source>Current state: registration GeoPackage or delivery folder</source>
+        <translation>当前状态：登记库（GeoPackage）或成果包文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="34" />
+        <source>Sender (发送方)</source>
+        <translation>发送方</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="35" />
+        <source>Receiver (接收方)</source>
+        <translation>接收方</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="36" />
+        <source>Signing key (Ed25519 private key, PEM; optional)</source>
+        <translation>签名私钥（Ed25519，PEM；可选）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="39" />
+        <source>Parcels concerned</source>
+        <translation>涉及地块数</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/processing/alg_export_changes.py" line="42" />
+        <source>Package id</source>
+        <translation>变更包编号</translation>
+    </message>
+    <message>
         <location filename="../../work/wt-desktop/processing/alg_farmland_notice.py" line="29" />
         <source>Basic-farmland notices (永久基本农田告知书)</source>
         <translation>永久基本农田告知书</translation>
@@ -148,7 +273,7 @@
         <translation>登记入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="245" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="260" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
@@ -273,7 +398,7 @@
         <translation>缺失文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="61" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="63" />
         <source>Parcels</source>
         <translation>地块数</translation>
     </message>
@@ -293,22 +418,22 @@
         <translation>清单指纹（SHA-256）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="15" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="16" />
         <source>Integrate into registration database (整合入库)</source>
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="43" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="44" />
         <source>Registration database (.gpkg)</source>
         <translation>不动产登记库（.gpkg）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="44" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="45" />
         <source>An existing registration GeoPackage is updated; a new file name creates one.</source>
         <translation>选择已有的登记库则在其中追加、更新；输入新文件名则新建登记库。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="47" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="48" />
         <source>CSV, XLSX, XLS or DBF with DKBM and DBMJ. When empty, the ledger in the package's 其他资料 folder is used.</source>
         <translation>含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件；不指定时使用成果包“其他资料”文件夹中的台账。</translation>
     </message>
@@ -318,52 +443,52 @@
         <translation>面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="50" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="52" />
         <source>When a parcel already in the database differs</source>
         <translation>已入库地块与新成果不一致时</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="50" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="52" />
         <source>keep the existing record (record the conflict)</source>
         <translation>保留原记录（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="50" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="52" />
         <source>replace it (record the conflict)</source>
         <translation>替换（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="52" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="54" />
         <source>CRS of a new database</source>
         <translation>新建登记库的坐标系</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="52" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="54" />
         <source>Default: the delivery's own CRS.</source>
         <translation>默认与成果的坐标系相同。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="54" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="56" />
         <source>CRS of the delivery</source>
         <translation>成果的坐标系</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="54" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="56" />
         <source>Only when its .prj is missing or wrong; it is checked against the coordinates.</source>
         <translation>仅在成果的 .prj 缺失或有误时指定；会按坐标值校核。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="56" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="58" />
         <source>Cadastral zoning table</source>
         <translation>地籍区划对照表</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="56" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="58" />
         <source>A table with code, DJQ and DJZQ (a 9-digit township or 12-digit village code) that sets 地籍区 and 地籍子区 of the 不动产单元号.</source>
         <translation>含 code、DJQ、DJZQ 三列的表格（code 为 9 位乡镇或 12 位村级代码），用于确定不动产单元号中的地籍区和地籍子区。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="58" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="60" />
         <source>Copy sketches and attachments beside the database</source>
         <translation>将地块示意图和权属来源附件复制到登记库旁</translation>
     </message>
@@ -373,37 +498,17 @@
         <translation>不动产登记库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="60" />
-        <source>Parcels (cbdk)</source>
-        <translation>承包地块（cbdk）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="61" />
-        <source>Inserted</source>
-        <translation>新增</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="61" />
-        <source>Updated</source>
-        <translation>更新</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="61" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="63" />
         <source>Unchanged</source>
         <translation>未变</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="61" />
-        <source>Conflicts</source>
-        <translation>冲突</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="67" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="69" />
         <source>Delivery fingerprint (SHA-256)</source>
         <translation>成果包指纹（SHA-256）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="76" />
+        <location filename="../../work/wt-desktop/processing/alg_merge.py" line="78" />
         <source>The registration database cannot be a temporary file: name a .gpkg that stays.</source>
         <translation>登记库不能是临时文件：请指定一个长期保存的 .gpkg 文件。</translation>
     </message>
@@ -518,7 +623,7 @@
         <translation>含 list、code、label 三列的 CSV，替换插件内置的代码表。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/menus.py" line="154" />
+        <location filename="../../work/wt-desktop/ui/menus.py" line="159" />
         <source>Issues (质检问题)</source>
         <translation>质检问题</translation>
     </message>
@@ -528,17 +633,17 @@
         <translation>质检报告（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="119" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="120" />
         <source>Errors</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="119" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="120" />
         <source>Warnings</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="119" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="120" />
         <source>Notes</source>
         <translation>提示</translation>
     </message>
@@ -593,177 +698,197 @@
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="26" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="28" />
         <source>parcel: contract area ≠ registered area</source>
         <translation>地块合同面积≠登簿面积</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="31" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="33" />
         <source>contract total</source>
         <translation>合同总面积</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="31" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="33" />
         <source>Σ registered</source>
         <translation>登簿合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="47" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Why (差异原因)</source>
         <translation>差异原因</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="48" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="49" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="50" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="51" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="52" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="55" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="53" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="55" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="56" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="54" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="56" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="259" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="400" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="145" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="147" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="146" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="148" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="148" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="150" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="157" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="159" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="162" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="164" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="169" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="171" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="174" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="176" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="175" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="177" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="201" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="392" />
+        <source>Change package: none</source>
+        <translation>变更包：未选择</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="188" />
+        <source>Change package…</source>
+        <translation>变更包…</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="189" />
+        <source>Show only the parcels of a change package (folder with manifest.json)</source>
+        <translation>只显示某个变更包涉及的地块（含 manifest.json 的文件夹）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="191" />
+        <source>All parcels</source>
+        <translation>全部地块</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="216" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="414" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="496" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="205" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="220" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="174" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="175" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="259" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="274" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="274" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="289" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
@@ -773,7 +898,17 @@
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="343" />
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="416" />
+        <source>Change package:</source>
+        <translation>变更包：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="416" />
+        <source>parcels</source>
+        <translation>地块</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-desktop/ui/discrepancy_dock.py" line="425" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>
@@ -783,7 +918,7 @@
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="119" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="120" />
         <source>Category (类别)</source>
         <translation>类别</translation>
     </message>
@@ -823,17 +958,17 @@
         <translation>质检结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="103" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="104" />
         <source>Issue layer of the project (any layer written by the quality check)</source>
         <translation>工程中的质检问题图层（成果质检生成的任一图层）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="108" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="109" />
         <source>Open an issue layer from a file (GeoPackage, shapefile)…</source>
         <translation>从文件打开质检问题图层（GeoPackage、Shapefile）…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="110" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="111" />
         <source>Issue layer:</source>
         <translation>问题图层：</translation>
     </message>
@@ -843,22 +978,22 @@
         <translation>运行“成果质检”后在此查看结果。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="125" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="126" />
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="129" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="130" />
         <source>All severities</source>
         <translation>全部级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="132" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="133" />
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="141" />
+        <location filename="../../work/wt-desktop/ui/issues_dock.py" line="142" />
         <source>Search code, rule, message…</source>
         <translation>搜索编码、规则、说明…</translation>
     </message>
@@ -923,4 +1058,4 @@
         <translation>面积差异面板</translation>
     </message>
 </context>
-<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, right holders (按份共有 shares for share-only land), archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），建立权利人（确股不确地按份共有），关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration GeoPackage: the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message></context></TS>
+<context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, and the registration database standard's tables ZDJBXX (宗地), NYDSYQ (the contract right, area in 亩) and QLR (right holders, 按份共有 shares for share-only land), kept in step with the parcel layer cbdk; archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），按不动产登记数据库标准生成宗地基本信息 ZDJBXX、土地承包经营权 NYDSYQ（面积单位为亩）和权利人 QLR（确股不确地按份共有），并与地块工作图层 cbdk 保持一致；关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration GeoPackage: parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration GeoPackage whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration GeoPackage: the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Writes a change package (增量数据) from BASE to CURRENT — each a registration GeoPackage or a delivery folder of the same county: one record per changed parcel, CBDKXX row, household, family member, contract, register, certificate, transfer contract, contracting party or ledger row, with its change (新增, 变更, 注销), the business kind inferred from the whole set (首次登记, 转让, 互换, 家庭成员变化, 流转, 更正, 注销), old and new values, and the geometry where it changed (changes.jsonl); manifest.json with sender, receiver, county, the content fingerprints of both states, counts per kind and the SHA-256 of every file; summary.html by village and kind (no names or ID numbers). With SIGNING_KEY (an Ed25519 private key) the manifest is signed (manifest.sig). The format is in docs/change-package.md. BASE and CURRENT are only read.</source><translation>由 BASE 到 CURRENT（同一县的登记库或成果包文件夹）生成增量数据变更包：每个变化的地块、承包地块信息、承包方、家庭成员、承包合同、登记簿、权证、流转合同、发包方或台账记录各一条，注明变更类型（新增、变更、注销）、根据全部变更推断的业务类型（首次登记、转让、互换、家庭成员变化、流转、更正、注销）、新旧值及变化后的图形（changes.jsonl）；manifest.json 记载发送方、接收方、县、两个状态的内容指纹、各类型数量和每个文件的 SHA-256；summary.html 按村和业务类型汇总（不含姓名和证件号码）。给出 SIGNING_KEY（Ed25519 私钥）时对清单签名（manifest.sig）。格式见 docs/change-package.md。BASE 和 CURRENT 只读。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Applies a change package to a registration GeoPackage in one transaction. Every checksum is verified first (a file changed, removed or added is refused by name) and, with SENDER_KEY, the sender's signature. TARGET must be the package's base state (its content fingerprint), else the run is refused naming the villages that differ; ON_DIVERGED = apply applies the changes that do not conflict instead. A record changed in TARGET since the base is a conflict: never overwritten, counted in CONFLICTS and recorded in the conflicts table. Affected area classes are recomputed, new parcels get a 不动产单元号, cancelled parcels move to cbdk_history (their number is never reused), right holders are rebuilt, and the batch is recorded in batches and audit. Applying the same package again changes nothing.</source><translation>在一个事务中将变更包应用到登记库。先核验每个文件的校验和（文件被改动、删除或增加都会被拒绝并指出文件名），给出 SENDER_KEY 时还核验发送方签名。TARGET 必须处于变更包的基准状态（内容指纹一致），否则拒绝并列出不一致的村；ON_DIVERGED = apply 时改为只应用不冲突的变更。自基准状态以来在 TARGET 中已被改动的记录为冲突：绝不覆盖，计入 CONFLICTS 并记入 conflicts 表。重新计算受影响地块的面积差异类型，新地块赋不动产单元号，注销的地块移入 cbdk_history（其不动产单元号不再使用），重建权利人，并在 batches 和 audit 中记录本批次。同一变更包再次应用不作任何修改。</translation></message></context></TS>

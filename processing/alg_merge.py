@@ -4,6 +4,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputFile, Qg
                        QgsProcessingParameterString)
 
 from ..core import classify, merge
+from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from .base import LcbAlgorithm
 
@@ -20,7 +21,7 @@ class MergeAlgorithm(LcbAlgorithm):
     INPUT = "INPUT"
     TARGET = "TARGET"
     LEDGER = "LEDGER"
-    AREA_TOLERANCE = "AREA_TOLERANCE"
+    AREA_TOLERANCE = SPECS["area_tolerance"].key  # the one parameter of core.params the merge reads
     ON_CONFLICT = "ON_CONFLICT"
     TARGET_CRS = "TARGET_CRS"
     SOURCE_CRS = "SOURCE_CRS"
@@ -46,7 +47,8 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(target)
         self._param(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True),
                     tr("CSV, XLSX, XLS or DBF with DKBM and DBMJ. When empty, the ledger in the package's 其他资料 folder is used."))
-        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double, 0.01, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double,
+                                                       SPECS["area_tolerance"].default, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
                                                      [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
         self._param(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database"), optional=True),
@@ -85,7 +87,7 @@ class MergeAlgorithm(LcbAlgorithm):
             if crs.isValid() and crs.authid().upper().startswith("EPSG:"):
                 epsg = int(crs.authid().split(":")[1])
         res = merge.merge(src, target, ledger=self.parameterAsFile(parameters, self.LEDGER, context) or None,
-                          tol=self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context),
+                          params=Params.of({self.AREA_TOLERANCE: self.parameterAsDouble(parameters, self.AREA_TOLERANCE, context)}),
                           on_conflict=CONFLICT_OPTIONS[self.parameterAsEnum(parameters, self.ON_CONFLICT, context)],
                           target_epsg=epsg, zoning=self.parameterAsFile(parameters, self.ZONING, context) or None,
                           copy_archive=self.parameterAsBoolean(parameters, self.COPY_ARCHIVE, context), progress=self.progress(feedback),

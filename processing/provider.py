@@ -20,6 +20,8 @@ class LcbProvider(QgsProcessingProvider):
         return icon()
 
     def loadAlgorithms(self):  # noqa: N802
+        from .alg_apply_changes import ApplyChangesAlgorithm
+        from .alg_export_changes import ExportChangesAlgorithm
         from .alg_farmland_notice import FarmlandNoticeAlgorithm
         from .alg_inventory import InventoryAlgorithm
         from .alg_merge import MergeAlgorithm
@@ -28,5 +30,5 @@ class LcbProvider(QgsProcessingProvider):
         from .alg_validate import ValidateAlgorithm
 
         for alg in (InventoryAlgorithm(), ValidateAlgorithm(), MergeAlgorithm(), DiscrepancyReportAlgorithm(),
-                    FarmlandNoticeAlgorithm(), ParcelDossierAlgorithm()):
+                    FarmlandNoticeAlgorithm(), ParcelDossierAlgorithm(), ExportChangesAlgorithm(), ApplyChangesAlgorithm()):
             self.addAlgorithm(alg)

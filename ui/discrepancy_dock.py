@@ -1,5 +1,7 @@
 """面积差异 dock: the parcels whose contract, registered and measured areas disagree, on the map and in a
 table backed by numpy columns (core.parcel_table), with filters, two-way selection and consultation records."""
+from pathlib import Path
+
 import numpy as np
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
@@ -181,6 +183,19 @@ class DiscrepancyDock(QDockWidget):
         f.addWidget(self.text, 1)  # the search box takes the room that is left, never squeezed to nothing
         f.addWidget(self.show_all)
         v.addLayout(f)
+        pk = QHBoxLayout()  # a change package's parcels (lcb:apply_changes opens it here)
+        self.package_label = QLabel(tr("Change package: none"))
+        self.package_btn = QPushButton(tr("Change package…"))
+        self.package_btn.setToolTip(tr("Show only the parcels of a change package (folder with manifest.json)"))
+        self.package_btn.clicked.connect(self._choose_package)
+        self.package_clear = QPushButton(tr("All parcels"))
+        self.package_clear.clicked.connect(lambda: self.show_package(None))
+        self.package_clear.setEnabled(False)
+        pk.addWidget(self.package_label, 1)
+        pk.addWidget(self.package_btn)
+        pk.addWidget(self.package_clear)
+        v.addLayout(pk)
+        self.package = None  # (folder, DKBMs as UTF-8 bytes) of the change package shown
         self.view = QTableView()
         self.model = ParcelModel(parent=self)
         self.view.setModel(self.model)
@@ -325,6 +340,8 @@ class DiscrepancyDock(QDockWidget):
         cls = self.cls.currentData()
         idx = self.table.filter(classes=[cls] if cls else None, village=self.village.currentData() or None,
                                 status=self.status.currentData() or None, min_diff=self.min_diff.value(), text=self.text.text().strip())
+        if self.package is not None:
+            idx = idx[np.isin(self.table.cols["DKBM"][idx].astype(bytes), self.package[1])]
         self.model.set_rows(idx)
         hdr = self.view.horizontalHeader()
         if hdr.sortIndicatorSection() >= 0 and self.view.isSortingEnabled():
@@ -334,7 +351,7 @@ class DiscrepancyDock(QDockWidget):
     def state(self):
         return dict(path=self.path or "", cls=self.cls.currentData() or "", village=self.village.currentData() or "",
                     status=self.status.currentData() or "", min_diff=self.min_diff.value(), text=self.text.text(),
-                    show_all=self.show_all.isChecked(), visible=self.isVisible())
+                    show_all=self.show_all.isChecked(), visible=self.isVisible(), package=self.package[0] if self.package else "")
 
     def restore_filters(self, s):
         for combo, key in ((self.cls, "cls"), (self.village, "village"), (self.status, "status")):
@@ -356,7 +373,51 @@ class DiscrepancyDock(QDockWidget):
         self.show_all.blockSignals(False)
         if s.get("path"):
             self.open(s["path"])
+        if s.get("package"):
+            self.show_package(s["package"])
         self.restore_filters(s)
+
+    # ------------------------------------------------------------------ a change package's parcels
+    def _choose_package(self):
+        folder = QFileDialog.getExistingDirectory(self, tr("Change package folder"))
+        if folder:
+            self.show_package(folder)
+
+    def show_package(self, folder):
+        """Restrict the table to the parcels of the change package in `folder` (None: every parcel again). The
+        package is verified first (checksums); consistent parcels are loaded too, since a change may leave a parcel
+        consistent."""
+        if not folder:
+            self.package = None
+            self.package_label.setText(tr("Change package: none"))
+            self.package_clear.setEnabled(False)
+            self.apply_filters()
+            return True
+        from ..core.changes import package as change_package
+        try:
+            manifest, records = change_package.read_package(folder)
+        except LcbError as e:
+            QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), e.text())
+            return False
+        parcels = sorted({p for r in records for p in (r.get("parcels") or [])})
+        self.package = (str(folder), np.array([p.encode("utf-8") for p in parcels], dtype=bytes))
+        if self.table is not None and not self.table.loaded_all:
+            self.show_all.blockSignals(True)
+            self.show_all.setChecked(True)
+            self.show_all.blockSignals(False)
+            keep = self.state()
+            self.open(self.path, load_layer=False)
+            self.restore_filters(keep)
+        present = int(np.isin(self.package[1], self.table.cols["DKBM"].astype(bytes)).sum()) if self.table is not None else 0
+        kinds = {}
+        for r in records:
+            kinds[r.get("kind")] = kinds.get(r.get("kind"), 0) + 1
+        text = "、".join(f"{k} {n}" for k, n in kinds.items() if k)
+        self.package_label.setText(tr("Change package:") + f" {manifest.get('sender') or ''} {Path(folder).name} — "
+                                   + tr("parcels") + f" {len(parcels)} ({tr('in this database')} {present}); {text}")
+        self.package_clear.setEnabled(True)
+        self.apply_filters()
+        return True
 
     # ------------------------------------------------------------------ right-click: parcel dossier
     def context_menu(self):

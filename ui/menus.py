@@ -101,6 +101,11 @@ def show_result(plugin, alg_id, results, context):
         d = dock(plugin, "discrepancy", show=True)
         d.open(results["TARGET"])
         return d
+    elif alg_id == "apply_changes" and results.get("TARGET"):  # the updated database, showing the package's parcels
+        d = dock(plugin, "discrepancy", show=True)
+        if d.open(results["TARGET"]) and results.get("INPUT"):
+            d.show_package(results["INPUT"])
+        return d
     return None
 
 

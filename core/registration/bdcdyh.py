@@ -64,11 +64,11 @@ def zone_sql(dkbm, fbfbm, county, zoning, zn="stg.ZN"):
 def allocate(c, source, batch, at, county, zoning):
     """Numbers for the parcels of `source` (a subquery with pid, DKBM, FBFBM, TZM): the one already allocated to
     the DKBM (a parcel deleted and delivered again keeps it), else the next free serial of its sub-zone, logged in
-    bdcdyh_alloc. Leaves temp.NA(pid, BDCDYH) for the caller."""
+    bdcdyh_alloc. Leaves temp.NA(pid, n = rank in pid order, BDCDYH) for the caller."""
     c.execute("DROP TABLE IF EXISTS temp.NA")
-    c.execute("CREATE TEMP TABLE NA (pid INTEGER PRIMARY KEY, DKBM TEXT, BDCDYH TEXT, fresh INTEGER)")
-    c.execute(f"""INSERT INTO temp.NA (pid, DKBM, BDCDYH, fresh)
-        SELECT z.pid, z.DKBM, COALESCE(z.old, z.ZONE || z.TZM
+    c.execute("CREATE TEMP TABLE NA (pid INTEGER PRIMARY KEY, n INTEGER, DKBM TEXT, BDCDYH TEXT, fresh INTEGER)")
+    c.execute(f"""INSERT INTO temp.NA (pid, n, DKBM, BDCDYH, fresh)
+        SELECT z.pid, ROW_NUMBER() OVER (ORDER BY z.pid), z.DKBM, COALESCE(z.old, z.ZONE || z.TZM
                || {zero_pad('COALESCE(m.serial, 0) + ROW_NUMBER() OVER (PARTITION BY z.ZONE, z.old IS NULL ORDER BY z.DKBM)', 5)}
                || '{FIXTURE}'), z.old IS NULL
         FROM (SELECT s.pid, s.DKBM, s.TZM, {zone_sql('s.DKBM', 's.FBFBM', county, zoning)} AS ZONE,

@@ -17,7 +17,7 @@ from . import schema
 from .digest import geometry64
 from .store import register_functions
 
-DK_TEXT = ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM")
+DK_TEXT = ("DKMC", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SYQXZ", "SFJBNT", "ZJRXM", "DKDZ", "DKNZ", "DKXZ", "DKBZ")
 DK_FIELDS = ("DKBM", "SCMJ") + DK_TEXT  # the DK columns a merge reads
 CHUNK = 50000
 
@@ -115,9 +115,10 @@ class Geometries:
     def stage(self, conn):
         """Wait for the worker and write table DKG(_i, geom, minx, maxx, miny, maxy, gh)."""
         self.join()
-        for s, e, blobs, bounds, digests in self.parts:
+        self.parts.reverse()
+        while self.parts:  # each chunk freed once written
+            s, e, blobs, bounds, digests = self.parts.pop()
             conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *bounds, digests))
-        self.parts = []
         conn.commit()
 
 
@@ -157,17 +158,25 @@ def unit_names(ws):
 
 # ------------------------------------------------------------------ records
 _LINKS = """
-DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS SKC; DROP TABLE IF EXISTS FJC; DROP TABLE IF EXISTS MULTI;
+DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS CERT; DROP TABLE IF EXISTS MULTI; DROP TABLE IF EXISTS HT1;
 CREATE TABLE CBF1 AS SELECT * FROM CBF WHERE _row IN (SELECT MAX(_row) FROM CBF GROUP BY CBFBM);
 CREATE UNIQUE INDEX ux_CBF1 ON CBF1(CBFBM);
--- per certificate: its sketch (the register's DKSYT) and its attachments (sorted, distinct, joined by semicolons)
-CREATE TABLE SKC AS SELECT CBJYQZBM, replace(DKSYT, '\\', '/') AS v FROM CBJYQZDJB
-  WHERE _row IN (SELECT MAX(_row) FROM CBJYQZDJB GROUP BY CBJYQZBM) AND DKSYT IS NOT NULL AND DKSYT <> '';
-CREATE UNIQUE INDEX ux_SKC ON SKC(CBJYQZBM);
-CREATE TABLE FJC AS SELECT CBJYQZBM, group_concat(v, ';') AS v FROM
-  (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2) GROUP BY CBJYQZBM;
-CREATE UNIQUE INDEX ux_FJC ON FJC(CBJYQZBM);
+CREATE TABLE HT1 AS SELECT CBHTBM, CBQXQ, CBQXZ FROM CBHT WHERE _row IN (SELECT MAX(_row) FROM CBHT GROUP BY CBHTBM);
+CREATE UNIQUE INDEX ux_HT1 ON HT1(CBHTBM);
 CREATE INDEX IF NOT EXISTS ix_QSLYZLFJ_CBJYQZBM ON QSLYZLFJ(CBJYQZBM);
+CREATE INDEX IF NOT EXISTS ix_CBJYQZDJB_CBJYQZBM ON CBJYQZDJB(CBJYQZBM);
+CREATE INDEX IF NOT EXISTS ix_CBJYQZ_CBJYQZBM ON CBJYQZ(CBJYQZBM);
+-- per certificate of the parcels: the register (its sketch DKSYT, term, registrar, date), the certificate (issuing
+-- authority) and its attachments (sorted, distinct, joined by semicolons); the last row of each when repeated
+CREATE TABLE CERT AS SELECT k.CBJYQZBM, NULLIF(replace(dj.DKSYT, '\\', '/'), '') AS DKSYT, dj.CBQXQ, dj.CBQXZ, dj.DBR, dj.DJSJ,
+    qz.FZJG, fj.v AS FJ
+  FROM (SELECT DISTINCT CBJYQZBM FROM R WHERE CBJYQZBM IS NOT NULL) AS k
+  LEFT JOIN CBJYQZDJB dj ON dj._row = (SELECT MAX(_row) FROM CBJYQZDJB x WHERE x.CBJYQZBM = k.CBJYQZBM)
+  LEFT JOIN CBJYQZ qz ON qz._row = (SELECT MAX(_row) FROM CBJYQZ x WHERE x.CBJYQZBM = k.CBJYQZBM)
+  LEFT JOIN (SELECT CBJYQZBM, group_concat(v, ';') AS v FROM
+               (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2)
+             GROUP BY CBJYQZBM) AS fj ON fj.CBJYQZBM = k.CBJYQZBM;
+CREATE UNIQUE INDEX ux_CERT ON CERT(CBJYQZBM);
 -- parcels with several CBDKXX rows (share-only land): names of the first three holders, and the same links over all rows
 CREATE TABLE MULTI (pid INTEGER PRIMARY KEY, n1 TEXT, n2 TEXT, n3 TEXT, LZ TEXT, SK TEXT, FJ TEXT);
 INSERT INTO MULTI (pid, n1, n2, n3) SELECT p.pid,
@@ -177,7 +186,8 @@ INSERT INTO MULTI (pid, n1, n2, n3) SELECT p.pid,
   FROM P p WHERE p.n > 1;
 UPDATE MULTI SET
   LZ = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT r.LZHTBM AS v FROM R r WHERE r.pid = MULTI.pid AND r.LZHTBM <> '' ORDER BY 1)),
-  SK = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT k.v FROM R r JOIN SKC k ON k.CBJYQZBM = r.CBJYQZBM WHERE r.pid = MULTI.pid ORDER BY 1)),
+  SK = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT k.DKSYT AS v FROM R r JOIN CERT k ON k.CBJYQZBM = r.CBJYQZBM
+        WHERE r.pid = MULTI.pid AND k.DKSYT IS NOT NULL ORDER BY 1)),
   FJ = (SELECT group_concat(v, ';') FROM (SELECT DISTINCT replace(q.FJ, '\\', '/') AS v FROM R r JOIN QSLYZLFJ q ON q.CBJYQZBM = r.CBJYQZBM
         WHERE r.pid = MULTI.pid AND q.FJ IS NOT NULL AND q.FJ <> '' ORDER BY 1));
 """
@@ -186,7 +196,12 @@ UPDATE MULTI SET
 NUMERIC = set(classify.NUMBERS)
 REASONS = {"parcel": "地块合同面积与登簿面积不一致", "contract": "合同总面积与合同内地块登簿面积合计不一致",
            "parcel+contract": "地块与合同总面积均不一致"}  # CYYY → CYYYMC
-TZM = "'JD'"  # 宗地特征码: J 集体土地所有权, D 土地承包经营权宗地（耕地）
+# 宗地特征码 (GB/T 37346) of a parcel from its DK record: G 国家 (SYQXZ 10) / J 集体 土地所有权, then D 耕地 / E 林地
+# (TDLYLX 03x, GB/T 21010 2007: 031–033, 2017: 0301–0307) / F 草地 (04x) 土地承包经营权宗地. Read when the number
+# is allocated; an allocated number never changes.
+TZM = ("(CASE WHEN d.SYQXZ = '10' THEN 'G' ELSE 'J' END || "
+       "CASE substr(COALESCE(d.TDLYLX, ''), 1, 2) WHEN '03' THEN 'E' WHEN '04' THEN 'F' ELSE 'D' END)")
+SHARED, SOLE = "2", "0"  # 共有方式 codes: 按份共有, 单独所有
 
 
 def fingerprint(alias):
@@ -227,14 +242,16 @@ def build(conn, ws, county, params=None):
                pc.HTMJ, pc.DBMJ, pc.SCMJ, pc.HTMJM, pc.DBMJM, pc.SCMJM, pc.HTDBC, pc.HTSCC,
                pc.CYLX, CASE pc.CYLX {cls_name} END AS CYLXMC,
                pc.CYYY, CASE pc.CYYY {reason_name} END AS CYYYMC, pc.HTZMJ, pc.DBZMJ,
-               CASE WHEN p.share = 1 THEN '按份共有' WHEN p.n > 0 THEN '单独所有' END AS GYFS,
-               CASE WHEN p.n > 1 THEN m.SK ELSE sk.v END AS DKSYT, CASE WHEN p.n > 1 THEN m.FJ ELSE fj.v END AS QSLYFJ,
-               {TZM} AS TZM
+               CASE WHEN p.share = 1 THEN '{SHARED}' WHEN p.n > 0 THEN '{SOLE}' END AS GYFS,
+               CASE WHEN p.n > 1 THEN m.SK ELSE k.DKSYT END AS DKSYT, CASE WHEN p.n > 1 THEN m.FJ ELSE k.FJ END AS QSLYFJ,
+               nm.FBFMC, COALESCE(k.CBQXQ, (SELECT CBQXQ FROM HT1 WHERE CBHTBM = f.CBHTBM)) AS CBQXQ,
+               COALESCE(k.CBQXZ, (SELECT CBQXZ FROM HT1 WHERE CBHTBM = f.CBHTBM)) AS CBQXZ, k.FZJG AS DJJG,
+               k.DBR, k.DJSJ, {TZM} AS TZM
         FROM P p JOIN PC pc ON pc.pid = p.pid
              LEFT JOIN DK d ON d._i = p.dk_i LEFT JOIN DKG g ON g._i = p.dk_i
              LEFT JOIN R f ON f._row = p.first_row LEFT JOIN CBF1 h ON h.CBFBM = f.CBFBM
              LEFT JOIN MULTI m ON m.pid = p.pid
-             LEFT JOIN SKC sk ON sk.CBJYQZBM = f.CBJYQZBM LEFT JOIN FJC fj ON fj.CBJYQZBM = f.CBJYQZBM
+             LEFT JOIN CERT k ON k.CBJYQZBM = f.CBJYQZBM
              LEFT JOIN NM nm ON nm.k9 = substr(p.DKBM, 1, 9) AND nm.k12 = substr(p.DKBM, 1, 12) AND nm.fbf = {fbfbm}
              """)
     conn.commit()
@@ -242,11 +259,13 @@ def build(conn, ws, county, params=None):
 
 
 def _stage_names(conn, ws, county, fbfbm):
-    """Table NM: the short township, village and group names of every (DKBM[:9], DKBM[:12], FBFBM) in the delivery."""
+    """Table NM: the short township, village and group names and the employer's full name of every
+    (DKBM[:9], DKBM[:12], FBFBM) in the delivery."""
     short = unit_names(ws)
     triples = conn.execute(f"SELECT DISTINCT substr(p.DKBM, 1, 9), substr(p.DKBM, 1, 12), {fbfbm} FROM P p "
                            "LEFT JOIN R f ON f._row = p.first_row").fetchall()
     conn.execute("DROP TABLE IF EXISTS NM")
-    conn.execute("CREATE TABLE NM (k9 TEXT, k12 TEXT, fbf TEXT, XZMC TEXT, CJMC TEXT, ZJMC TEXT, PRIMARY KEY (k9, k12, fbf))")
-    conn.executemany("INSERT INTO NM VALUES (?,?,?,?,?,?)",
-                     [(k9, k12, f, short(k9, county + "000"), short(k12, k9), short(f, f[:12])) for k9, k12, f in triples])
+    fbf = dict(conn.execute("SELECT FBFBM, FBFMC FROM FBF ORDER BY _row").fetchall())  # the last row of a repeated code
+    conn.execute("CREATE TABLE NM (k9 TEXT, k12 TEXT, fbf TEXT, XZMC TEXT, CJMC TEXT, ZJMC TEXT, FBFMC TEXT, PRIMARY KEY (k9, k12, fbf))")
+    conn.executemany("INSERT INTO NM VALUES (?,?,?,?,?,?,?)",
+                     [(k9, k12, f, short(k9, county + "000"), short(k12, k9), short(f, f[:12]), fbf.get(f)) for k9, k12, f in triples])

@@ -1,19 +1,28 @@
 """The GeoPackage backend of the registration database: create it, open it, run one merge in one transaction,
-and load the staged records in bulk.
+and load the records in bulk.
 
-The seam a second backend (PostgreSQL/PostGIS) implements, with the same method names:
+What a second backend (PostgreSQL/PostGIS) provides — the seam, with the same names:
 
-- ``create(path, epsg, wkt)`` / ``open``: the schema of ``schema.LAYERS`` (tables, titles, code domains,
-  indexes, default styles) and ``lcb_meta.schema_version``; ``srs_id`` of the parcel geometry column.
-- ``transaction()``: one all-or-nothing unit (``BEGIN IMMEDIATE`` … ``COMMIT``; a killed process leaves nothing).
-- ``attach_stage(stage)``: make the staged tables of the merge (``records``) readable as ``stg.<table>``;
-  a server backend copies (``COPY``) the staged REC/DK/stage tables into a temporary schema named ``stg``.
-- ``bulk()``: a context in which inserts skip per-row triggers (the spatial index is then filled in bulk).
-- the SQL statements in ``records``/``bdcdyh``/``merge`` are plain SQL (window functions, ``UPDATE … FROM``) that
-  PostgreSQL runs as they are, except ``printf`` (→ ``format``/``lpad``) and ``GLOB`` (→ ``~``), which go through
-  the ``dialect`` helpers below; the content fingerprint function ``lcb_sha1`` is ``encode(sha1(...), 'hex')`` there.
-- ``fill_spatial_index(batch)`` and ``finish()`` (extent, feature counts, indexes): GeoPackage bookkeeping a
-  PostGIS backend does with a GiST index and nothing else.
+1. ``create(path, epsg, wkt)``: the tables of ``schema.LAYERS`` with ``schema.Field`` types and widths (TEXT(n) →
+   varchar(n)), the coded-value domains of ``schema.domains()`` (a CHECK or lookup table; titles as COMMENT ON),
+   the default styles (QGIS's ``public.layer_styles``), ``lcb_meta.schema_version`` and the three triggers of
+   ``standard.triggers()`` (as PL/pgSQL functions running the same statements); ``target_epsg(path)`` refuses an
+   unknown layout (``schema.check_version``).
+2. ``GpkgStore(path, new)``: ``srs_id``; ``attach_stage(stage)``: the staged tables and views of the merge readable
+   as ``stg.<name>`` — for a server, COPY the rows of ``stg.RECV`` (the records), ``stg.RECK`` (keys for numbering),
+   ``stg.P``, ``stg.DKG`` (geometries and bounds), ``stg.ZN`` and the 12 delivery tables + LEDGER into a temporary
+   schema ``stg`` (views evaluated on the SQLite side, so only plain tables cross).
+3. ``transaction()``: one all-or-nothing unit (a killed process leaves the target as before); ``bulk()``: per-row
+   triggers off while rows are loaded (``ALTER TABLE … DISABLE TRIGGER USER``).
+4. The statements the merge runs on the target are plain SQL that PostgreSQL takes as they are — window functions,
+   ``UPDATE … FROM``, correlated subqueries — except what goes through the dialect helpers below (``digits`` GLOB →
+   ``~ '^[0-9]{n}'``, ``zero_pad`` printf → ``lpad``), ``printf('%.6f')`` in ``standard`` (→ ``to_char``), and the
+   record fingerprint ``lcb_sha1(json_array(...))`` of ``records.fingerprint`` (→ ``encode(sha1(json_build_array(...)::text), 'hex')``
+   or md5; it only has to be stable within one backend).
+5. ``fill_spatial_index(table, ids, boxes)`` and ``finish()`` (indexes, layer extent): GeoPackage bookkeeping; PostGIS
+   has a GiST index on each geometry column and needs neither.
+6. Outside the merge: ``consult.set_status`` updates ``cbdk`` (the triggers keep ZDJBXX/NYDSYQ/QLR in step) and
+   appends to ``audit`` — the same two statements on a server connection.
 """
 import contextlib
 import datetime as dt
@@ -26,7 +35,7 @@ import numpy as np
 
 from .. import gpkg
 from ..errors import LcbError
-from . import schema
+from . import schema, standard
 
 
 def user():
@@ -68,12 +77,12 @@ def zero_pad(expr, n):
 
 # ------------------------------------------------------------------ create / open
 def _ogr_layers(layers):
-    return [(lyr.name, lyr.geometry, [(f.name, f.type, f.title) for f in lyr.fields]) for lyr in layers]
+    return [(lyr.name, lyr.geometry, [(f.name, f.type, f.title, f.width, f.domain) for f in lyr.fields], lyr.title) for lyr in layers]
 
 
 def create(path, epsg, wkt):
     """A new, empty registration GeoPackage at `path` (a temporary file the caller moves into place)."""
-    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg)
+    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains())
     c = gpkg.connect(path)
     try:
         c.execute("BEGIN")
@@ -81,7 +90,8 @@ def create(path, epsg, wkt):
                       [("schema_version", schema.SCHEMA_VERSION), ("epsg", str(epsg or "")), ("created_at", now()),
                        ("created_by", "Land Contract Bridge")])
         _titles(c, schema.LAYERS)
-        _store_style(c)
+        _store_styles(c)
+        standard.create_triggers(c)
         c.execute("COMMIT")
     finally:
         c.close()
@@ -99,20 +109,29 @@ def _titles(c, layers):
         if not c.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = 'gpkg_schema'", (t,)).fetchone():
             c.execute("INSERT INTO gpkg_extensions (table_name, column_name, extension_name, definition, scope) VALUES (?, NULL, 'gpkg_schema', "
                       "'http://www.geopackage.org/spec121/#extension_schema', 'read-write')", (t,))
-    rows = [(lyr.name, f.name, f.title, f.title) for lyr in layers for f in lyr.fields if f.title]
+    # GDAL declares gpkg_data_columns.name UNIQUE across the file: a title used in several tables gets its table's
+    # name appended there; `title` is always the plain title.
+    seen = {}
+    for lyr in layers:
+        for f in lyr.fields:
+            seen.setdefault(f.title, set()).add(lyr.name)
+    rows = [(lyr.name, f.name, f.title if len(seen[f.title]) == 1 else f"{f.title}（{lyr.name}）", f.title)
+            for lyr in layers for f in lyr.fields if f.title]
     c.executemany("INSERT INTO gpkg_data_columns (table_name, column_name, name, title) VALUES (?,?,?,?) "
                   "ON CONFLICT (table_name, column_name) DO UPDATE SET name = excluded.name, title = excluded.title", rows)
 
 
-def _store_style(c):
-    """The class-coloured style as the parcel layer's default style (QGIS reads layer_styles)."""
+def _store_styles(c):
+    """Default styles QGIS reads from layer_styles: the class-coloured one of the parcels, and the Chinese field
+    titles (aliases) of the standard's tables (their code names come from the GeoPackage's field domains)."""
     c.execute("""CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
                  f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
                  styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
                  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-    c.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
-              "useAsDefault, description, owner) VALUES ('', '', 'cbdk', 'geom', ?, ?, '', 1, 'Land Contract Bridge', '')",
-              (schema.STYLE_NAME, schema.styled_qml()))
+    rows = [("cbdk", "geom", schema.STYLE_NAME, schema.styled_qml())]
+    rows += [(lyr.name, "geom" if lyr.geometry else "", lyr.title, schema.aliases_qml(lyr)) for lyr in schema.STANDARD]
+    c.executemany("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, styleQML, "
+                  "styleSLD, useAsDefault, description, owner) VALUES ('', '', ?, ?, ?, ?, '', 1, 'Land Contract Bridge', '')", rows)
     if not c.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone():
         c.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
                   "VALUES ('layer_styles', 'attributes', 'layer_styles', '', strftime('%Y-%m-%dT%H:%M:%fZ','now'))")
@@ -136,13 +155,21 @@ def target_epsg(path):
         c.close()
 
 
+# Page caches: 128 MiB for the target, 32 MiB for the staged tables read through it (the staging connection keeps
+# its own 64 MiB); large sorts spill to temporary files. Bounded, so a county of 500,000 parcels stays well within
+# 2 GiB. (Memory-mapped I/O would save some system time but counts the mapped files into the resident size.)
+CONNECTION_PRAGMAS = ["cache_size=-131072"]
+ATTACHED_CACHE = "cache_size=-32768"
+
+
 class GpkgStore:
     """One connection to a registration GeoPackage for one merge (used by one thread at a time)."""
 
     def __init__(self, path, new=False):
         self.path = Path(path)
         self.c = register_functions(gpkg.connect(path))
-        self.c.execute("PRAGMA cache_size=-262144")  # 256 MiB of page cache: a county's index maintenance stays in memory
+        for pragma in CONNECTION_PRAGMAS:
+            self.c.execute(f"PRAGMA {pragma}")
         if new:  # a temporary file moved into place only when complete: no journal needed
             self.c.execute("PRAGMA journal_mode=OFF")
             self.c.execute("PRAGMA synchronous=OFF")
@@ -161,6 +188,7 @@ class GpkgStore:
         (outside any transaction, as SQLite requires)."""
         stage.attach_to(self.c, "stg")
         self._attached = True
+        self.c.execute(f"PRAGMA stg.{ATTACHED_CACHE}")  # an attached database has its own (small) page cache otherwise
 
     @contextlib.contextmanager
     def transaction(self):
@@ -189,17 +217,16 @@ class GpkgStore:
         for t in tables:
             c.execute(f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT COUNT(*) FROM "{t}") WHERE lower(table_name) = lower(?)', (t,))
 
-    def fill_spatial_index(self, after_fid):
-        """R-tree rows of the parcels inserted in bulk (fid > after_fid), from the bounds staged with their geometry.
-        An empty R-tree (a new database) is written packed in one go; otherwise row by row."""
-        rows = ("SELECT c.fid, d.minx, d.maxx, d.miny, d.maxy FROM cbdk c JOIN stg.P p ON p.DKBM = c.DKBM "
-                "JOIN stg.DKG d ON d._i = p.dk_i WHERE c.fid > ? AND d.geom IS NOT NULL ORDER BY c.fid")
-        if not self.c.execute('SELECT 1 FROM "rtree_cbdk_geom_rowid" LIMIT 1').fetchone():
-            data = self.c.execute(rows, (after_fid,)).fetchall()
-            if data:
-                arr = np.array(data, dtype=np.float64)
-                return pack_rtree(self.c, "rtree_cbdk_geom", arr[:, 0].astype(np.int64), arr[:, 1:])
-        self.c.execute(f'INSERT INTO "rtree_cbdk_geom" (id, minx, maxx, miny, maxy) {rows}', (after_fid,))
+    def fill_spatial_index(self, table, ids, boxes):
+        """R-tree rows of a layer's features inserted in bulk (`ids`, `boxes`: minx, maxx, miny, maxy). An empty R-tree (a
+        new database) is written packed in one go; otherwise row by row."""
+        rtree = f"rtree_{table}_geom"
+        if not len(ids):
+            return
+        if not self.c.execute(f'SELECT 1 FROM "{rtree}_rowid" LIMIT 1').fetchone():
+            return pack_rtree(self.c, rtree, np.asarray(ids, np.int64), np.asarray(boxes, np.float64))
+        self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
+                           zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
     def finish(self):
         """Indexes (built once after a bulk load of a new database) and the layer extent."""

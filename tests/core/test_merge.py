@@ -17,7 +17,7 @@ from conftest import PLUGINS, run_generator, tree_hash
 from land_contract_bridge.core import gpkg, merge
 from land_contract_bridge.core.errors import LcbError
 
-BDCDYH = re.compile(r"^\d{12}JD\d{5}W00000000$")
+BDCDYH = re.compile(r"^\d{12}J[DEF]\d{5}W00000000$")
 
 
 def rows(target, sql):
@@ -73,9 +73,9 @@ def test_share_only_parcels_are_co_owned(merged, truth):
     for k, p in truth["parcels"].items():
         if p["class"] != "share_only":
             continue
-        q = rows(target, f"SELECT q.QLBL, q.GYFS FROM qlr q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = '{k}'")
-        assert len(q) > 1 and {g for _, g in q} == {"按份共有"}
-        assert abs(sum(b for b, _ in q) - 1) < 1e-9
+        q = rows(target, f"SELECT q.QLBL, q.GYFS FROM QLR q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = '{k}'")
+        assert len(q) > 1 and {g for _, g in q} == {"2"}  # 按份共有
+        assert abs(sum(float(b) for b, _ in q) - 1) < 1e-9
 
 
 def test_field_titles_and_style_are_stored(merged):
@@ -194,10 +194,15 @@ def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
         if list(tmp_path.glob("*.before_commit")) or p.poll() is not None:
             break
         time.sleep(0.05)
+    assert list(tmp_path.glob(".new.*.lcbtmp.gpkg")), "the database being built should exist before the kill"
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    assert not target.exists() and list(tmp_path.glob(".new.*.lcbtmp.gpkg"))
-    merge.merge(demo, target)  # the next run cleans the stale temporary file and succeeds
+    for _ in range(100):  # the guard process removes the half-built database (names, ID numbers) once we are gone
+        if not list(tmp_path.glob(".new.*.lcbtmp.gpkg*")):
+            break
+        time.sleep(0.05)
+    assert not target.exists() and not list(tmp_path.glob(".new.*.lcbtmp.gpkg*"))
+    merge.merge(demo, target)
     assert target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
 
 
@@ -321,3 +326,19 @@ def test_validate_and_inventory_can_be_cancelled(demo):
         with pytest.raises(Cancelled):
             run(Progress(report=seen.append, cancelled=lambda s=seen: len(s) > 3))
         assert seen and all(0 <= s <= 100 for s in seen)
+
+
+def test_a_dkbm_with_a_trailing_blank_in_cbdkxx_still_finds_its_parcel(tmp_path, tmp_path_factory):
+    """Issue 12 (keys): codes are compared after trimming blanks, in the merge as in validation — a CBDKXX row
+    whose DKBM ends in a blank keeps its parcel matched instead of making two `unmatched` ones."""
+    import oracle
+    base, _truth = oracle.generated_base(tmp_path_factory)
+    root = oracle.copy_delivery(base, tmp_path / "pkg")
+    dk = oracle.sql(root, ("SELECT DKBM FROM CBDKXX WHERE SFQQQG IS NULL OR SFQQQG <> '1' ORDER BY DKBM LIMIT 1",))[0][0]
+    clean = merge.merge(root, tmp_path / "clean.gpkg")
+    oracle.sql(root, ("UPDATE CBDKXX SET DKBM = DKBM || ' ' WHERE DKBM = ?", (dk,)))
+    res = merge.merge(root, tmp_path / "blank.gpkg")
+    assert res["PARCELS"] == clean["PARCELS"] and res["classes"] == clean["classes"]
+    got = rows(tmp_path / "blank.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE trim(DKBM) = '{dk}'")
+    assert got == rows(tmp_path / "clean.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE DKBM = '{dk}'")
+    assert got[0][1] != "unmatched"

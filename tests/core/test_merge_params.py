@@ -70,12 +70,13 @@ def test_share_only_shares_follow_the_households_contract_areas(demo, truth, tmp
     assert share
     unequal = False
     for k in share:
-        holders = dict(rows(target, "SELECT CBFBM, QLBL FROM qlr WHERE DKBM = ? AND GYFS = '按份共有'", (k,)))
-        htmj = dict(rows(target, "SELECT CBFBM, HTMJ FROM qs_cbdkxx WHERE DKBM = ?", (k,)))
-        assert set(holders) == set(htmj) and len(holders) > 1
-        total = sum(htmj.values())
-        for cbf, share_ in holders.items():
-            assert abs(share_ - htmj[cbf] / total) < len(holders) * 1e-6, (k, cbf)  # 6 decimals; the last takes the remainder
-        assert abs(sum(holders.values()) - 1) < 1e-9
-        unequal |= len({round(v, 6) for v in holders.values()}) > 1
+        shares = [float(b) for b, in rows(target, "SELECT q.QLBL FROM QLR q JOIN cbdk c ON c.BDCDYH = q.BDCDYH "
+                                                  "WHERE c.DKBM = ? AND q.GYFS = '2' ORDER BY q.SXH", (k,))]
+        htmj = [h for h, in rows(target, "SELECT HTMJ FROM qs_cbdkxx WHERE DKBM = ? ORDER BY fid", (k,))]  # the households, in order
+        assert len(shares) == len(htmj) > 1
+        total = sum(htmj)
+        for i, (share_, h) in enumerate(zip(shares, htmj)):
+            assert abs(share_ - h / total) < len(shares) * 1e-6, (k, i)  # 6 decimals; the last takes the remainder
+        assert abs(sum(shares) - 1) < 1e-9
+        unequal |= len(set(shares)) > 1
     assert unequal  # an equal split would not pass

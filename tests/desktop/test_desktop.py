@@ -142,8 +142,8 @@ def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
     res, profiles = run_qgis(tmp_path, "plugin,validate,merge,docks,save", userbase, locale="zh-Hans", LCB_DAY_DEMO=demo,
                              LCB_DAY_TARGET=target, LCB_DAY_PROJECT=project, LCB_DAY_SECOND=second)
     s = res["steps"]
-    assert s["plugin"]["algorithms"] == ["lcb:discrepancy_report", "lcb:farmland_notice", "lcb:inventory", "lcb:merge",
-                                         "lcb:parcel_dossier", "lcb:validate"]
+    assert s["plugin"]["algorithms"] == ["lcb:apply_changes", "lcb:discrepancy_report", "lcb:export_changes", "lcb:farmland_notice",
+                                         "lcb:inventory", "lcb:merge", "lcb:parcel_dossier", "lcb:validate"]
     assert s["plugin"]["reload"] and len(set(s["plugin"]["icons"])) == 6  # six actions, six different icons
     assert s["validate"]["ok"] and s["validate"]["errors"] == 48
     m = s["merge"]

@@ -2,7 +2,8 @@
 import pytest
 from qgis.core import QgsApplication, QgsVectorLayer
 
-ALGS = {"lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report", "lcb:farmland_notice", "lcb:parcel_dossier"}
+ALGS = {"lcb:inventory", "lcb:validate", "lcb:merge", "lcb:discrepancy_report", "lcb:farmland_notice", "lcb:parcel_dossier",
+        "lcb:export_changes", "lcb:apply_changes"}
 
 
 def test_provider_registers_the_algorithms(plugin):
