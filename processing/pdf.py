@@ -287,7 +287,7 @@ class _Fonts:
         key = (text, styles, th, round(width))
         h = self._heights.get(key)
         if h is None:
-            if "\n" not in text and fm.horizontalAdvance(text) <= width:
+            if "\n" not in text and fm.horizontalAdvance(text) <= width - 2:
                 h = fm.height()
             else:
                 h = fm.boundingRect(QRectF(0, 0, width, 1e6), int(Qt.TextFlag.TextWordWrap), text).height()
@@ -447,8 +447,8 @@ class PdfReport:
                     lo[col] = max(lo[col], tok)
                     hi[col] = max(hi[col], line)
                 col += c.colspan
-        lo = [x + 2 * pad_h + 1 for x in lo]
-        hi = [max(h + 2 * pad_h + 1, lo_) for h, lo_ in zip(hi, lo)]
+        lo = [x + 2 * pad_h + 3 for x in lo]  # + 3 px: what Qt's text layout needs beyond the measured advance
+        hi = [max(h + 2 * pad_h + 3, lo_) for h, lo_ in zip(hi, lo)]
         if pct:
             w = [avail * p / sum(pct) for p in pct]
             if all(a >= b for a, b in zip(w, lo)):
