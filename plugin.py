@@ -48,6 +48,9 @@ class LandContractBridgePlugin:
         self.actions = []
         self.toolbar = None
         self.docks = {}
+        self.missing_bar = None
+        self._logged_missing = False
+        self.post_processors = []  # issue-layer post-processors QGIS may still call (ui/menus.py)
         install_translator()
         self.missing = deps.check()
 
@@ -56,7 +59,9 @@ class LandContractBridgePlugin:
         if self.provider is not None:
             return
         if self.missing:
-            QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
+            if not self._logged_missing:  # QGIS and initGui may both call this: one log entry
+                QgsMessageLog.logMessage(deps.message(self.missing), "Land Contract Bridge", Qgis.Critical)
+                self._logged_missing = True
             return
         from .processing.provider import PROVIDER_ID, LcbProvider
 
@@ -73,18 +78,45 @@ class LandContractBridgePlugin:
     def initGui(self):  # noqa: N802
         self.initProcessing()
         if self.missing:
-            from qgis.PyQt.QtWidgets import QMessageBox
-
-            QMessageBox.warning(self.iface.mainWindow(), tr("Land Contract Bridge: missing Python packages"), deps.message(self.missing))
+            self.missing_bar = self._show_missing()
             return
         from qgis.core import QgsProject
 
         from .ui.menus import build_menus
 
+        from .processing import compat
+
+        compat.results_timestamp()  # QGIS 3.22: batch runs with an HTML output end cleanly
         self.toolbar, self.actions = build_menus(self)
         QgsProject.instance().writeProject.connect(self._write_project)
         QgsProject.instance().readProject.connect(self._read_project)
         hooks.subscribe(self._on_result)
+
+    def _show_missing(self):
+        """Missing or too old Python packages: a message bar that stays until closed, with the exact install command
+        for the Python QGIS runs and a button that copies it (the full text also goes to the log panel)."""
+        from qgis.PyQt.QtWidgets import QApplication, QLineEdit, QPushButton
+
+        bar = self.iface.messageBar()
+        names = ", ".join(dep.need() for dep, _v in self.missing)
+        command = deps.install_command(self.missing)
+        zh, en = deps.where_to_run()
+        item = bar.createMessage(tr("Land Contract Bridge"), tr("needs") + f" {names}. " + tr("run this command, then restart QGIS:"))
+        item.setToolTip(f"{zh} / {en}\n{deps.message(self.missing)}")
+        item.setObjectName("LcbMissingDependencies")
+        line = QLineEdit(command)
+        line.setReadOnly(True)
+        line.setObjectName("LcbInstallCommand")
+        line.setMinimumWidth(min(440, 7 * len(command)))
+        line.setToolTip(f"{zh} / {en}")
+        line.setCursorPosition(0)
+        item.layout().addWidget(line)
+        copy = QPushButton(tr("Copy command"))
+        copy.setObjectName("LcbCopyCommand")
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(command))
+        item.layout().addWidget(copy)
+        bar.pushWidget(item, Qgis.Critical, 0)  # duration 0: stays until the user closes it
+        return item
 
     def _on_result(self, alg_id, results, context):
         """A finished lcb run (processing/hooks.py): open the dock that shows its result."""
@@ -105,8 +137,17 @@ class LandContractBridgePlugin:
     def unload(self):
         from qgis.core import QgsProject
 
+        if self.missing_bar is not None:
+            try:
+                self.iface.messageBar().popWidget(self.missing_bar)
+            except (RuntimeError, AttributeError):
+                pass
+            self.missing_bar = None
         hooks.unsubscribe(self._on_result)
         if self.actions:
+            from .processing import compat
+
+            compat.restore()
             for sig, slot in ((QgsProject.instance().writeProject, self._write_project), (QgsProject.instance().readProject, self._read_project)):
                 try:
                     sig.disconnect(slot)

@@ -10,7 +10,9 @@ the rows by parcel and by contract (plain SQL, the same in PostgreSQL); the arit
   the number of CBDKXX rows ``n``, the first of them ``first_row``, ``share``),
 - ``R``: the parcels' CBDKXX rows with their ``pid`` and their rank ``rn`` within the parcel,
 - ``PC``: per ``pid`` the class ``CYLX`` and HTMJ, DBMJ, SCMJ (m²), their 亩 twins and the two differences
-  (``NH``: a digest of these numbers for the record's content fingerprint).
+  (``NH``: a digest of these numbers for the record's content fingerprint); for a contract_register_mismatch parcel
+  the reason ``CYYY`` (parcel, contract or parcel+contract), and for every parcel with a contract its HTZMJ and
+  ``DBZMJ`` (Σ registered area of the contract's rows, the sum the contract is compared with).
 
 Row semantics (unchanged from the first version): a parcel's HTMJ is the sum of its rows' HTMJ; DBMJ the
 ledger's sum for the DKBM, else HTMJ; a contract is inconsistent when |HTZMJ − Σ registered area of its rows|
@@ -99,18 +101,40 @@ def classify(conn, params=None):
 
     cls = np.full(np_, CONSISTENT, np.int8)
     cls[exceeds(htmj, scmj, tol)] = MEASURED
-    cls[exceeds(htmj, dbmj, tol) | p_bad] = MISMATCH
+    p_own = exceeds(htmj, dbmj, tol)
+    cls[p_own | p_bad] = MISMATCH
     cls[(has_dk == 0) | (n == 0)] = UNMATCHED
     cls[share > 0] = SHARE_ONLY
 
     area = np.column_stack([htmj, dbmj, scmj]) if np_ else np.zeros((0, 3))
     numbers = np.column_stack([np.round(area, 2), to_mu(area), np.round(area[:, [0]] - area[:, 1:], 2)]) if np_ else np.zeros((0, 8))
-    conn.execute(f"CREATE TABLE PC (pid INTEGER PRIMARY KEY, CYLX TEXT, {', '.join(c + ' REAL' for c in NUMBERS)}, NH INTEGER)")
+    # Why a parcel is contract_register_mismatch (CYYY), and its contract's HTZMJ against the registered areas of
+    # the contract's rows (DBZMJ = ΣDBMJ): the contract that failed, else the parcel's first contract.
+    reason = np.full(np_, None, object)
+    mis = cls == MISMATCH
+    reason[mis & p_own & p_bad] = "parcel+contract"
+    reason[mis & p_own & ~p_bad] = "parcel"
+    reason[mis & ~p_own & p_bad] = "contract"
+    htzmj_c = np.full(n_c, np.nan)
+    htzmj_c[h_cid] = h_total
+    p_cid = np.zeros(np_, np.int64)
+    if len(r_pid):
+        key = r_pid * 2 + (~bad_contract[r_cid]).astype(np.int64)  # per parcel, a failed contract first
+        order = np.lexsort((np.arange(len(r_pid)), key))
+        first = np.ones(len(order), bool)
+        first[1:] = r_pid[order][1:] != r_pid[order][:-1]
+        p_cid[r_pid[order[first]]] = r_cid[order[first]]
+    contract = np.column_stack([np.round(htzmj_c[p_cid], 2), np.round(sums[p_cid], 2)]) if np_ else np.zeros((0, 2))
+    contract[p_cid == 0] = np.nan
+    conn.execute(f"CREATE TABLE PC (pid INTEGER PRIMARY KEY, CYLX TEXT, {', '.join(c + ' REAL' for c in NUMBERS)}, NH INTEGER, "
+                 "CYYY TEXT, HTZMJ REAL, DBZMJ REAL)")
     obj = numbers.astype(object)
     obj[np.isnan(numbers)] = None
+    cobj = contract.astype(object)
+    cobj[np.isnan(contract)] = None
     names = np.array(ORDER, dtype=object)[cls]
-    conn.executemany(f"INSERT INTO PC VALUES (?, ?, {', '.join('?' * len(NUMBERS))}, ?)",
-                     zip(range(1, np_ + 1), names.tolist(), *obj.T.tolist(), rows64(numbers).tolist()))
+    conn.executemany(f"INSERT INTO PC VALUES (?, ?, {', '.join('?' * len(NUMBERS))}, ?, ?, ?, ?)",
+                     zip(range(1, np_ + 1), names.tolist(), *obj.T.tolist(), rows64(numbers).tolist(), reason.tolist(), *cobj.T.tolist()))
     conn.commit()
     found = np.bincount(cls, minlength=len(ORDER))
     return {c: int(found[i]) for i, c in enumerate(ORDER)}

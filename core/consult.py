@@ -5,14 +5,30 @@ import sqlite3
 from pathlib import Path
 
 from . import classify, gpkg, pgconn, report
-from .errors import LcbError
+from .errors import NULL_PROGRESS, LcbError
 from .output import mask_id, mask_name, write_xlsx
 from .registration.store import user as _user
 
 STATUSES = ["待协商", "以合同面积为准", "以登簿面积为准", "重新测量", "其他"]
 DEFAULT_CLASSES = ["contract_register_mismatch", "measured_differs"]
 COLUMNS = ["DKBM", "XZDM", "XZMC", "CJDM", "CJMC", "ZJMC", "DKMC", "CBFBM", "CBFMC", "HTMJ", "DBMJ", "SCMJ", "HTMJM", "DBMJM",
-           "SCMJM", "HTDBC", "HTSCC", "CYLX", "XSZT", "XSBZ", "XSR", "XSSJ", "BDCDYH"]
+           "SCMJM", "HTDBC", "HTSCC", "CYLX", "CYYY", "HTZMJ", "DBZMJ", "XSZT", "XSBZ", "XSR", "XSSJ", "BDCDYH"]
+# Why a parcel is 合同与登簿面积不一致 (CYYY): its own contract and registered areas differ, or its contract's total
+# HTZMJ differs from the registered areas of the contract's parcels (ΣDBMJ, DBZMJ) — then the parcel's own
+# difference may be 0.00, and the list says so.
+
+
+def reason_zh(r):
+    """The reason of a 合同与登簿面积不一致 row in words, with HTZMJ and ΣDBMJ when the contract is the cause."""
+    code = r.get("CYYY") or ""
+    parts = []
+    if "parcel" in code:
+        parts.append("地块合同面积≠登簿面积")
+    if "contract" in code:
+        a, b = r.get("HTZMJ"), r.get("DBZMJ")
+        both = isinstance(a, (int, float)) and isinstance(b, (int, float))
+        parts.append(f"合同总面积 {a:,.2f} ≠ 登簿合计 {b:,.2f}" if both else "合同总面积≠登簿合计")
+    return "；".join(parts)
 
 
 def _open(path, write=False):
@@ -39,7 +55,9 @@ def rows(path, classes=None):
     c = _open(path)
     try:
         prio = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(classify.ORDER))
-        q = (f"SELECT {', '.join(COLUMNS)} FROM cbdk WHERE CYLX IN ({', '.join('?' * len(classes))}) "
+        have = {r[1] for r in c.execute("PRAGMA table_info(cbdk)")}
+        cols = ", ".join(k if k in have else f"NULL AS {k}" for k in COLUMNS)  # a database made before a field existed
+        q = (f"SELECT {cols} FROM cbdk WHERE CYLX IN ({', '.join('?' * len(classes))}) "
              f"ORDER BY XZDM, CJDM, CASE CYLX {prio} END, DKBM")
         return [dict(zip(COLUMNS, r)) for r in c.execute(q, classes)]
     finally:
@@ -80,25 +98,34 @@ def _pct(a, b):
     return None if a in (None, 0) or b is None else round((a - b) / a * 100, 2)
 
 
-def build(path, classes=None, mask=True):
-    rs = [_masked(r, mask) for r in rows(path, classes)]
-    for r in rs:
+def build(path, classes=None, mask=True, progress=NULL_PROGRESS):
+    """The list's rows, groups and totals; `progress` is checked for a cancel while it builds."""
+    found = rows(path, classes)
+    progress.check()
+    rs = []
+    for i, r in enumerate(found):
+        if i % 5000 == 0:
+            progress.check()
+        r = _masked(r, mask)
         r["CYLXMC"] = classify.CLASSES.get(r["CYLX"], r["CYLX"])
         r["PCT_DB"] = _pct(r["HTMJ"], r["DBMJ"])
         r["PCT_SC"] = _pct(r["HTMJ"], r["SCMJ"])
+        r["CYYYSM"] = reason_zh(r) if r["CYLX"] == "contract_register_mismatch" else ""
+        rs.append(r)
     return dict(gpkg=str(path), rows=rs, groups=group(rs), totals=class_totals(path), classes=list(classes or DEFAULT_CLASSES),
                 created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), masked=mask)
 
 
-def to_html(rep):
-    return report.render("consultation.html.j2", rep=rep, CLASSES=classify.CLASSES)
+def to_html(rep, progress=None):
+    return report.render("consultation.html.j2", progress=progress, rep=rep, CLASSES=classify.CLASSES)
 
 
 def to_xlsx(rep, target):
     head = ["乡镇", "村", "组", "地块编码", "地块名称", "承包方", "确权（合同）面积㎡", "登簿面积㎡", "实测面积㎡", "合同-登簿差㎡", "合同-实测差㎡",
-            "实测差%", "差异类型", "协商状态", "协商备注", "不动产单元号"]
+            "实测差%", "差异类型", "差异原因", "合同总面积㎡", "合同内登簿面积合计㎡", "协商状态", "协商备注", "不动产单元号"]
     data = [[r["XZMC"], r["CJMC"], r["ZJMC"], r["DKBM"], r["DKMC"], r["CBFMC"], r["HTMJ"], r["DBMJ"], r["SCMJ"], r["HTDBC"], r["HTSCC"],
-             r["PCT_SC"], r["CYLXMC"], r["XSZT"], r["XSBZ"], r["BDCDYH"]] for r in rep["rows"]]
+             r["PCT_SC"], r["CYLXMC"], r["CYYYSM"], r["HTZMJ"] if r["CYYYSM"] else None, r["DBZMJ"] if r["CYYYSM"] else None,
+             r["XSZT"], r["XSBZ"], r["BDCDYH"]] for r in rep["rows"]]
     summary = []
     for t in rep["groups"]:
         for v in t["villages"]:

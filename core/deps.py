@@ -89,33 +89,86 @@ def numpy_pin():
     return f"numpy=={numpy.__version__}"
 
 
-def interpreter():
-    """The Python QGIS runs. Inside QGIS (or qgis_process) sys.executable is not reliable: embedded Python guesses
-    it from PATH (e.g. a pyenv shim); the installation's own prefix is."""
-    from pathlib import Path
-    base = Path(sys.base_prefix)
-    names = ["python.exe"] if os.name == "nt" else ["python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
-    for cand in [base / n for n in names] + [base / "bin" / n for n in names]:
-        if cand.is_file():
-            return str(cand)
-    return sys.executable if "python" in os.path.basename(sys.executable) else "python3"
+def system():
+    """'windows', 'macos' or 'linux': which instructions the user gets."""
+    if os.name == "nt":
+        return "windows"
+    return "macos" if sys.platform == "darwin" else "linux"
 
 
-def install_command(problems, python=None):
-    specs = [f"'{dep.spec()}'" for dep, _v in problems]
+def interpreter(prefix=None, windows=None):
+    """The Python QGIS runs. Inside QGIS (or qgis_process) sys.executable is not it: embedded Python guesses it
+    from PATH (on Debian it may be a pyenv shim, on Windows it is qgis-bin.exe, on macOS the QGIS binary); the
+    installation's own prefix is reliable: /usr/bin/python3 on Debian and Ubuntu,
+    <QGIS>\\apps\\Python39\\python.exe in OSGeo4W and the standalone Windows installer,
+    /Applications/QGIS….app/Contents/Frameworks/Python.framework/Versions/3.x/bin/python3 on macOS."""
+    base = prefix or sys.base_prefix
+    windows = os.name == "nt" if windows is None else windows
+    names = ["python.exe", "python3.exe"] if windows else ["python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"]
+    for cand in [os.path.join(base, n) for n in names] + [os.path.join(base, "bin", n) for n in names]:
+        if os.path.isfile(cand):
+            return cand
+    return sys.executable if "python" in os.path.basename(sys.executable).lower() else ("python" if windows else "python3")
+
+
+def _quote(text, windows):
+    if windows:  # cmd.exe (the OSGeo4W Shell): double quotes protect spaces and the < > of version specifiers
+        return f'"{text}"'
+    return "'" + text.replace("'", "'\\''") + "'"  # POSIX shells: single quotes, always (the < > of specifiers)
+
+
+def install_command(problems, python=None, platform=None):
+    """The one command that installs what is missing into the Python QGIS runs, for the user's own account,
+    without replacing QGIS's numpy (pinned to the installed version) and with shapely held to the tested line."""
+    windows = (platform or system()) == "windows"
+    specs = [dep.spec() for dep, _v in problems]
     pin = numpy_pin()
-    if pin:
-        specs.append(f"'{pin}'")
+    if pin and not any(x.startswith("numpy") for x in specs):
+        specs.append(pin)
     python = python or interpreter()
-    flag = " --break-system-packages" if externally_managed() else ""
-    return f"{python} -m pip install --user{flag} {' '.join(specs)}"
+    exe = _quote(python, windows) if (windows or " " in python or "'" in python) else python
+    flag = " --break-system-packages" if not windows and externally_managed() else ""
+    return f"{exe} -m pip install --user{flag} {' '.join(_quote(x, windows) for x in specs)}"
 
 
-def message(problems):
+def where_to_run(platform=None):
+    """(zh, en): where the user types the command."""
+    plat = platform or system()
+    if plat == "windows":
+        return ("在 OSGeo4W Shell 中运行（开始菜单 → QGIS → OSGeo4W Shell），然后重启 QGIS",
+                "run it in the OSGeo4W Shell (Start menu → QGIS → OSGeo4W Shell), then restart QGIS")
+    if plat == "macos":
+        return ("在“终端”中运行，然后重启 QGIS", "run it in Terminal, then restart QGIS")
+    return ("在终端中以运行 QGIS 的用户身份运行（不要用 sudo，不要在虚拟环境中），然后重启 QGIS",
+            "run it in a terminal as the user who runs QGIS (not with sudo, not inside a venv), then restart QGIS")
+
+
+def pip_missing():
+    """True when the Python QGIS runs has no pip (Debian: the python3-pip package)."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec("pip") is None
+    except (ImportError, ValueError):
+        return True
+
+
+def _location(dep):
+    try:
+        m = importlib.import_module(dep.module)
+        return os.path.dirname(getattr(m, "__file__", "") or "")
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def message(problems, platform=None):
     lines = ["确权成果衔接插件缺少运行所需的 Python 包 / Land Contract Bridge is missing Python packages:"]
     for dep, ver in problems:
-        have = f"已安装 installed {ver}" if ver else "未安装 not installed"
+        where = _location(dep) if ver else ""
+        have = f"已安装 installed {ver}" + (f"（{where}）" if where else "") if ver else "未安装 not installed"
         lines.append(f"  - {dep.need()} ({have}): {dep.why}")
-    lines.append("请在 QGIS 所用的 Python 中运行 / Run this with the Python QGIS uses:")
-    lines.append("  " + install_command(problems))
+    zh, en = where_to_run(platform)
+    lines.append(f"请{zh} / Please {en}:")
+    lines.append("  " + install_command(problems, platform=platform))
+    if (platform or system()) == "linux" and pip_missing():
+        lines.append("此 Python 还没有 pip，请先运行 / this Python has no pip yet, first run:  sudo apt install python3-pip")
     return "\n".join(lines)

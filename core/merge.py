@@ -67,14 +67,24 @@ def merge(path, target, ledger=None, params=None, on_conflict="keep", target_eps
         job.close()
 
 
-class _Clock:
-    """Wall and CPU seconds per phase of a merge (result["timings"]; benchmarks/README.md quotes them)."""
+STAGES = {"read": "读取成果包 / reading the delivery", "stage DK": "暂存地块图层 / staging the DK layer",
+          "classify + records": "面积差异分类、生成记录 / classifying areas, building the records", "stage geometry": "暂存图形 / staging the geometries",
+          "commit": "写入登记库 / writing the registration database", "compare": "与库中记录比对 / comparing with the database",
+          "insert": "写入新地块 / inserting the new parcels", "copy tables": "复制成果表 / copying the delivery's tables"}
 
-    def __init__(self):
+
+class _Clock:
+    """Wall and CPU seconds per phase of a merge (result["timings"]; benchmarks/README.md quotes them); each phase
+    named in STAGES is also logged as it starts (the run's log shows stages, not only a percentage)."""
+
+    def __init__(self, log=None):
         self.timings = {}
+        self.log = log
 
     @contextlib.contextmanager
     def __call__(self, name):
+        if self.log is not None and name in STAGES:
+            self.log(STAGES[name])
         w, c = time.perf_counter(), time.thread_time()
         try:
             yield
@@ -108,7 +118,7 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
-        self.clock = _Clock()
+        self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
 

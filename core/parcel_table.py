@@ -12,9 +12,9 @@ from .classify import ORDER
 
 gdal.UseExceptions()
 
-TEXT = ["DKBM", "XZMC", "CJDM", "CJMC", "ZJMC", "CBFMC", "CYLX"]
+TEXT = ["DKBM", "XZMC", "CJDM", "CJMC", "ZJMC", "CBFMC", "CYLX", "CYYY"]
 EDITABLE = ["XSZT", "XSBZ"]  # consultation fields: object arrays of str, updated in place after an edit
-NUMERIC = ["HTMJ", "DBMJ", "SCMJ", "HTDBC", "HTSCC"]
+NUMERIC = ["HTMJ", "DBMJ", "SCMJ", "HTDBC", "HTSCC", "HTZMJ", "DBZMJ"]  # HTZMJ, DBZMJ: the parcel's contract (CYYY says why it differs)
 COLUMNS = TEXT + EDITABLE + NUMERIC
 UNSET = "（未填）"
 
@@ -95,8 +95,8 @@ class ParcelTable:
             parts["fid"].append(np.asarray(batch[fid_key], np.int64))
             for k in COLUMNS:
                 a = batch.get(k)
-                if a is None:
-                    a = np.zeros(len(parts["fid"][-1]), dtype=float if k in NUMERIC else "S1")
+                if a is None:  # a column an older database lacks
+                    a = np.full(len(parts["fid"][-1]), np.nan) if k in NUMERIC else np.zeros(len(parts["fid"][-1]), dtype="S1")
                 if k in NUMERIC:
                     parts[k].append(np.ma.filled(np.ma.asarray(a, dtype=float), np.nan))
                 else:

@@ -258,10 +258,12 @@ def validate(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, pa
     """Open the delivery, run every rule; returns (issues, workspace summary dict).
     params: a core.params.Params, a mapping, or the fields as keywords (area_tolerance=…)."""
     p = params if isinstance(params, Params) else Params.of(params, **kw)
+    progress.info("读取成果包 / reading the delivery")
     ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), dk_fields=DK_READ,
                         stage_dk=False)
     try:
         _complete_field_defs(ws)
+        progress.info(f"逐条检查 {len(REGISTRY)} 条规则 / checking {len(REGISTRY)} rules")
         ctx = run_rules(ws, progress=progress.sub(30, 100), params=p)
         summary = dict(county=ws.d.county, county_name=ws.d.county_name, root=str(ws.d.root), epsg=ws.dk.epsg if ws.dk else None,
                        wkt=ws.dk.wkt if ws.dk else "", parcels=ws.dk.n if ws.dk else 0, village_names=village_names(ws))

@@ -3,9 +3,139 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../../work/wt-postgis/plugin.py" line="78" />
-        <source>Land Contract Bridge: missing Python packages</source>
-        <translation>确权成果衔接：缺少 Python 包</translation>
+        <location filename="../../work/wt-postgis/ui/menus.py" line="31" />
+        <source>Land Contract Bridge</source>
+        <translation>确权成果衔接</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/plugin.py" line="104" />
+        <source>needs</source>
+        <translation>需要</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/plugin.py" line="104" />
+        <source>run this command, then restart QGIS:</source>
+        <translation>请运行以下命令，然后重启 QGIS：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/plugin.py" line="114" />
+        <source>Copy command</source>
+        <translation>复制命令</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="66" />
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="66" />
+        <source>Warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="67" />
+        <source>Note</source>
+        <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="68" />
+        <source>Package</source>
+        <translation>成果包</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="68" />
+        <source>Structure</source>
+        <translation>数据结构</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="69" />
+        <source>Codes</source>
+        <translation>编码与代码</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="69" />
+        <source>References</source>
+        <translation>关联关系</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="70" />
+        <source>Geometry</source>
+        <translation>图形</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="70" />
+        <source>Areas</source>
+        <translation>面积</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="71" />
+        <source>Household members</source>
+        <translation>家庭成员</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="71" />
+        <source>Dates</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="72" />
+        <source>Encoding</source>
+        <translation>字符编码</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="73" />
+        <source>Share-only (no parcel of its own)</source>
+        <translation>确股不确地</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="74" />
+        <source>Map and table do not match</source>
+        <translation>图数不对应</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="75" />
+        <source>Contract and registered areas differ</source>
+        <translation>合同与登簿面积不一致</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="76" />
+        <source>Measured area differs</source>
+        <translation>实测面积不一致</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="77" />
+        <source>Consistent</source>
+        <translation>一致</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="78" />
+        <source>To be consulted</source>
+        <translation>待协商</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="78" />
+        <source>Contract area prevails</source>
+        <translation>以合同面积为准</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="79" />
+        <source>Registered area prevails</source>
+        <translation>以登簿面积为准</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="79" />
+        <source>Re-measure</source>
+        <translation>重新测量</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="80" />
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/qtcommon.py" line="80" />
+        <source>(not recorded)</source>
+        <translation>（未填）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="13" />
@@ -18,7 +148,7 @@
         <translation>增量共享</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="343" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="422" />
         <source>Change package folder</source>
         <translation>变更包文件夹</translation>
     </message>
@@ -53,12 +183,12 @@
         <translation>面积容差（平方米；留空则沿用 TARGET 入库时的容差）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="37" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="40" />
         <source>PostgreSQL schema of the registration database</source>
         <translation>登记库所在的 PostgreSQL 模式（SCHEMA）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="67" />
         <source>Parcels (cbdk)</source>
         <translation>承包地块（cbdk）</translation>
     </message>
@@ -73,7 +203,7 @@
         <translation>已应用</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="68" />
         <source>Conflicts</source>
         <translation>冲突</translation>
     </message>
@@ -83,12 +213,12 @@
         <translation>已存在</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="68" />
         <source>Inserted</source>
         <translation>新增</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="68" />
         <source>Updated</source>
         <translation>更新</translation>
     </message>
@@ -143,12 +273,12 @@
         <translation>永久基本农田告知书</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="15" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="17" />
         <source>Registration (登记入库)</source>
         <translation>登记入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="36" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="39" />
         <source>Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)</source>
         <translation>登记库（GeoPackage，或 PostgreSQL：postgresql://…、PG:…、QGIS 连接名）</translation>
     </message>
@@ -168,7 +298,7 @@
         <translation>告知书模板（jinja2），替换内置模板</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="40" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="43" />
         <source>Mask personal data (names, ID numbers)</source>
         <translation>个人信息脱敏（姓名、证件号码）</translation>
     </message>
@@ -198,12 +328,12 @@
         <translation>资料清单</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="48" />
         <source>Delivery (成果包)</source>
         <translation>成果包</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="72" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="81" />
         <source>Delivery folder (成果包文件夹)</source>
         <translation>成果包文件夹</translation>
     </message>
@@ -213,77 +343,82 @@
         <translation>用于比对的上次资料清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="76" />
-        <source>Certificate-issue ledger (台账), when not in the package</source>
-        <translation>确权登记发证台账（成果包中没有时指定）</translation>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="85" />
+        <source>Certificate-issue ledger (台账)</source>
+        <translation>确权登记发证台账</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="78" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="86" />
+        <source>Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ.</source>
+        <translation>仅在成果包“其他资料”中没有台账时指定：含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="91" />
         <source>Required vector layers (comma separated)</source>
         <translation>必备矢量图层（逗号分隔）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="42" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="44" />
         <source>Inventory (HTML)</source>
         <translation>资料清单（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
         <source>Inventory (XLSX)</source>
         <translation>资料清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="44" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="47" />
         <source>Inventory (PDF)</source>
         <translation>资料清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Files</source>
         <translation>文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Total bytes</source>
         <translation>总字节数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Required items missing</source>
         <translation>缺失必备项数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Files changed since the previous inventory</source>
         <translation>与上次清单相比内容变化的文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Files added</source>
         <translation>新增文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Files missing</source>
         <translation>缺失文件数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="68" />
         <source>Parcels</source>
         <translation>地块数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="45" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="48" />
         <source>Households</source>
         <translation>承包方（户）数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="54" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="57" />
         <source>All required items present</source>
         <translation>必备项是否齐全</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_inventory.py" line="58" />
         <source>Inventory fingerprint (SHA-256)</source>
         <translation>清单指纹（SHA-256）</translation>
     </message>
@@ -293,69 +428,99 @@
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="43" />
-        <source>Registration database (created or updated): a GeoPackage, or PostgreSQL (postgresql://…, PG:…, or a QGIS connection name)</source>
-        <translation>登记库（新建或更新）：GeoPackage，或 PostgreSQL（postgresql://…、PG:… 或 QGIS 连接名）</translation>
-    </message>
-    <message>
         <location filename="../../work/wt-postgis/processing/alg_merge.py" line="46" />
-        <source>Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty</source>
-        <translation>确权登记发证台账（CSV/XLSX/XLS/DBF，含 DKBM 与 DBMJ 列；为空时在“其他资料”中查找）</translation>
+        <source>Registration database (.gpkg or PostgreSQL)</source>
+        <translation>登记库（.gpkg 或 PostgreSQL）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="16" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="47" />
+        <source>An existing registration GeoPackage is updated; a new file name creates one. A PostgreSQL database is named by postgresql://…, PG:… or the name of a QGIS PostgreSQL connection; the registration database is the schema SCHEMA (created if missing).</source>
+        <translation>已有的登记库 GeoPackage 将被更新，新的文件名则新建登记库。PostgreSQL 数据库用 postgresql://…、PG:… 或 QGIS 中的 PostgreSQL 连接名指定，登记库即其中的模式 SCHEMA（没有时新建）。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="52" />
+        <source>CSV, XLSX, XLS or DBF with DKBM and DBMJ. When empty, the ledger in the package's 其他资料 folder is used.</source>
+        <translation>含 DKBM 与 DBMJ 字段的 CSV、XLSX、XLS 或 DBF 文件；不指定时使用成果包“其他资料”文件夹中的台账。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="21" />
         <source>Area tolerance (m²)</source>
         <translation>面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
         <source>When a parcel already in the database differs</source>
         <translation>已入库地块与新成果不一致时</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
         <source>keep the existing record (record the conflict)</source>
         <translation>保留原记录（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="49" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="56" />
         <source>replace it (record the conflict)</source>
         <translation>替换（记录冲突）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="51" />
-        <source>CRS of a new database (default: the delivery's)</source>
-        <translation>新建登记库的坐标系（默认与成果相同）</translation>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="58" />
+        <source>CRS of a new database</source>
+        <translation>新建登记库的坐标系</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="52" />
-        <source>CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)</source>
-        <translation>成果的坐标系（.prj 缺失或有误时指定，仍按坐标校核）</translation>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="58" />
+        <source>Default: the delivery's own CRS.</source>
+        <translation>默认与成果的坐标系相同。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="53" />
-        <source>Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号</source>
-        <translation>地籍区划对照表（code、DJQ、DJZQ），用于不动产单元号</translation>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="60" />
+        <source>CRS of the delivery</source>
+        <translation>成果的坐标系</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="54" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="60" />
+        <source>Only when its .prj is missing or wrong; it is checked against the coordinates.</source>
+        <translation>仅在成果的 .prj 缺失或有误时指定；会按坐标值校核。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="62" />
+        <source>Cadastral zoning table</source>
+        <translation>地籍区划对照表</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="62" />
+        <source>A table with code, DJQ and DJZQ (a 9-digit township or 12-digit village code) that sets 地籍区 and 地籍子区 of the 不动产单元号.</source>
+        <translation>含 code、DJQ、DJZQ 三列的表格（code 为 9 位乡镇或 12 位村级代码），用于确定不动产单元号中的地籍区和地籍子区。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="64" />
         <source>Copy sketches and attachments beside the database</source>
         <translation>将地块示意图和权属来源附件复制到登记库旁</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="55" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="65" />
         <source>PostgreSQL schema of the registration database (created if missing)</source>
         <translation>登记库所在的 PostgreSQL 模式（不存在时自动建立）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="57" />
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="57" />
+        <source>Registration database</source>
+        <translation>不动产登记库</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="68" />
         <source>Unchanged</source>
         <translation>未变</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="63" />
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="74" />
         <source>Delivery fingerprint (SHA-256)</source>
         <translation>成果包指纹（SHA-256）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="83" />
+        <source>The registration database cannot be a temporary file: name a .gpkg that stays.</source>
+        <translation>登记库不能是临时文件：请指定一个长期保存的 .gpkg 文件。</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_parcel_dossier.py" line="12" />
@@ -383,104 +548,124 @@
         <translation>地块档案份数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="14" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="16" />
         <source>Consultation report (协商清单)</source>
         <translation>协商清单</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="38" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="41" />
         <source>Area classes to list</source>
         <translation>列出的面积差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="41" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="44" />
         <source>Consultation list (HTML)</source>
         <translation>协商清单（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="42" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="45" />
         <source>Consultation list (XLSX)</source>
         <translation>协商清单（XLSX）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="43" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="46" />
         <source>Consultation list (PDF)</source>
         <translation>协商清单（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="44" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="47" />
         <source>Village consultation atlas (PDF)</source>
         <translation>村级协商图集（PDF）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="45" />
-        <source>Atlas layout template (.qpt), replacing the bundled one</source>
-        <translation>图集版式模板（.qpt），替换内置版式</translation>
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="48" />
+        <source>Atlas layout template (.qpt)</source>
+        <translation>图集版式模板（.qpt）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="47" />
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="50" />
+        <source>A county's own print layout, replacing the bundled resources/layouts/village_atlas.qpt.</source>
+        <translation>本县自己的打印版式，替换插件内置的 resources/layouts/village_atlas.qpt。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_report.py" line="52" />
         <source>Parcels listed</source>
         <translation>列出地块数</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="17" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="22" />
         <source>SCMJ against geometry tolerance (m²)</source>
         <translation>实测面积与图形面积容差（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="18" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="23" />
         <source>Minimum overlap area reported (m²)</source>
         <translation>报告的最小重叠面积（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="19" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="24" />
         <source>Minimum parcel area (m²)</source>
         <translation>最小地块面积（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="20" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="25" />
         <source>Gaps between neighbouring parcels narrower than this are errors (m)</source>
         <translation>相邻地块间窄于此宽度的缝隙视为错误（米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="42" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="47" />
         <source>Quality check (成果质检)</source>
         <translation>成果质检</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="66" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="74" />
         <source>Rule catalogue:</source>
         <translation>质检规则目录：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="77" />
-        <source>Code lists CSV (list,code,label) overriding the bundled ones</source>
-        <translation>代码表 CSV（list,code,label），覆盖内置代码表</translation>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="88" />
+        <source>Code lists (CSV)</source>
+        <translation>代码表（CSV）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="79" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="89" />
+        <source>A CSV with the columns list, code, label that replaces the bundled code lists.</source>
+        <translation>含 list、code、label 三列的 CSV，替换插件内置的代码表。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/menus.py" line="159" />
         <source>Issues (质检问题)</source>
         <translation>质检问题</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="80" />
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="93" />
         <source>Quality report (HTML)</source>
         <translation>质检报告（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="93" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
         <source>Errors</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="93" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
         <source>Warnings</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="93" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
         <source>Notes</source>
         <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="97" />
+        <source>Delivery folder checked</source>
+        <translation>所检查的成果包文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/alg_validate.py" line="107" />
+        <source>Writing the issue layer</source>
+        <translation>写出质检问题图层</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/base.py" line="71" />
@@ -493,352 +678,422 @@
         <translation>确权成果衔接</translation>
     </message>
     <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="31" />
+        <source>Choose an existing database or name a new .gpkg</source>
+        <translation>选择已有登记库，或输入新的 .gpkg 文件名</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="37" />
+        <source>Choose an existing registration database or name a new one</source>
+        <translation>选择已有登记库，或新建一个</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="67" />
+        <source>Required: the registration database keeps the consultation outcomes.</source>
+        <translation>必填：协商结果记录在登记库中。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="69" />
+        <source>PostgreSQL database: the delivery goes into the schema SCHEMA (created if missing).</source>
+        <translation>PostgreSQL 数据库：成果写入模式 SCHEMA（没有时新建）。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="71" />
+        <source>Existing database: the delivery is added to it.</source>
+        <translation>已有登记库：成果将整合进该库。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/widgets.py" line="73" />
+        <source>New database: it will be created.</source>
+        <translation>新登记库：将新建该文件。</translation>
+    </message>
+    <message>
         <location filename="../../work/wt-postgis/ui/common.py" line="76" />
         <source>Parcels by area class (面积差异分类)</source>
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="29" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="30" />
+        <source>parcel: contract area ≠ registered area</source>
+        <translation>地块合同面积≠登簿面积</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="35" />
+        <source>contract total</source>
+        <translation>合同总面积</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="35" />
+        <source>Σ registered</source>
+        <translation>登簿合计</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="54" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="29" />
-        <source>Township (乡镇)</source>
-        <translation>乡镇</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="29" />
-        <source>Village (村)</source>
-        <translation>村</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="29" />
-        <source>Group (组)</source>
-        <translation>组</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="30" />
-        <source>Contractor (承包方)</source>
-        <translation>承包方</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="30" />
-        <source>Contract area m² (合同面积)</source>
-        <translation>合同面积（㎡）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="30" />
-        <source>Registered area m² (登簿面积)</source>
-        <translation>登簿面积（㎡）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="31" />
-        <source>Measured area m² (实测面积)</source>
-        <translation>实测面积（㎡）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="31" />
-        <source>Contract − registered m²</source>
-        <translation>合同−登簿（㎡）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="31" />
-        <source>Contract − registered 亩</source>
-        <translation>合同−登簿（亩）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="32" />
-        <source>Contract − measured m²</source>
-        <translation>合同−实测（㎡）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="32" />
-        <source>Contract − measured 亩</source>
-        <translation>合同−实测（亩）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="32" />
-        <source>Contract − measured %</source>
-        <translation>合同−实测（%）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="33" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="54" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="33" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
+        <source>Why (差异原因)</source>
+        <translation>差异原因</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="33" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="361" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="56" />
+        <source>Contract − registered m²</source>
+        <translation>合同−登簿（㎡）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="56" />
+        <source>Contract − measured m²</source>
+        <translation>合同−实测（㎡）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
+        <source>Contract area m² (合同面积)</source>
+        <translation>合同面积（㎡）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
+        <source>Registered area m² (登簿面积)</source>
+        <translation>登簿面积（㎡）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
+        <source>Measured area m² (实测面积)</source>
+        <translation>实测面积（㎡）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
+        <source>Contract − registered 亩</source>
+        <translation>合同−登簿（亩）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
+        <source>Contract − measured 亩</source>
+        <translation>合同−实测（亩）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
+        <source>Contract − measured %</source>
+        <translation>合同−实测（%）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
+        <source>Contractor (承包方)</source>
+        <translation>承包方</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
+        <source>Township (乡镇)</source>
+        <translation>乡镇</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
+        <source>Village (村)</source>
+        <translation>村</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
+        <source>Group (组)</source>
+        <translation>组</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="440" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="110" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="153" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="111" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="154" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="232" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="285" />
         <source>Open database…</source>
         <translation>打开数据库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="114" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="157" />
         <source>A registration database in PostgreSQL: a QGIS connection name, postgresql://… or PG:…</source>
         <translation>PostgreSQL 中的登记库：QGIS 连接名、postgresql://… 或 PG:…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="116" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="159" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="126" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="169" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="131" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="174" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="138" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="181" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="140" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="186" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="141" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="187" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="353" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="432" />
         <source>Change package: none</source>
         <translation>变更包：未选择</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="148" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="198" />
         <source>Change package…</source>
         <translation>变更包…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="149" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="199" />
         <source>Show only the parcels of a change package (folder with manifest.json)</source>
         <translation>只显示某个变更包涉及的地块（含 manifest.json 的文件夹）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="151" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="201" />
         <source>All parcels</source>
         <translation>全部地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="175" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="226" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="457" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="536" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="179" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="230" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="206" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="175" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="222" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="275" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="229" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="282" />
         <source>QGIS PostgreSQL connection, postgresql://… or PG:…</source>
         <translation>QGIS 中的 PostgreSQL 连接，或 postgresql://…、PG:…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="232" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="285" />
         <source>Schema:</source>
         <translation>模式：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="260" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="313" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="275" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="329" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="178" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="283" />
         <source>Rows shown:</source>
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="377" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="456" />
         <source>Change package:</source>
         <translation>变更包：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="377" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="456" />
         <source>parcels</source>
         <translation>地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="386" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="465" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="23" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
         <source>Severity (级别)</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="93" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
         <source>Category (类别)</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="23" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
         <source>Rule (规则)</source>
         <translation>规则</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="23" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
         <source>Table/layer (表/图层)</source>
         <translation>表/图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="24" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Key (编码)</source>
         <translation>编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="24" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Field (字段)</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="24" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Message (说明)</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="24" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Value (值)</source>
         <translation>值</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="83" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="94" />
         <source>Quality check results (质检结果)</source>
         <translation>质检结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="89" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="104" />
+        <source>Issue layer of the project (any layer written by the quality check)</source>
+        <translation>工程中的质检问题图层（成果质检生成的任一图层）</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="109" />
+        <source>Open an issue layer from a file (GeoPackage, shapefile)…</source>
+        <translation>从文件打开质检问题图层（GeoPackage、Shapefile）…</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="111" />
+        <source>Issue layer:</source>
+        <translation>问题图层：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="192" />
         <source>Run the quality check (成果质检) to see its results here.</source>
         <translation>运行“成果质检”后在此查看结果。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="100" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="126" />
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="104" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="130" />
         <source>All severities</source>
         <translation>全部级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="108" />
-        <source>Search code, rule, message…</source>
-        <translation>搜索编码、规则、说明…</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="109" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="133" />
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="146" />
-        <source>Issues of</source>
-        <translation>质检问题：</translation>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="142" />
+        <source>Search code, rule, message…</source>
+        <translation>搜索编码、规则、说明…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="166" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="204" />
+        <source>Open an issue layer</source>
+        <translation>打开质检问题图层</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="204" />
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="213" />
+        <source>Not an issue layer of the quality check:</source>
+        <translation>不是成果质检生成的问题图层：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="256" />
         <source>Total (合计)</source>
         <translation>合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="186" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="281" />
         <source>This issue has no location on the map.</source>
         <translation>该问题没有图上位置。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="191" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="301" />
         <source>Export issues</source>
         <translation>导出质检问题</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="23" />
-        <source>Land Contract Bridge</source>
-        <translation>确权成果衔接</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="27" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="35" />
         <source>Material inventory (资料清单)…</source>
         <translation>资料清单…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="28" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="36" />
         <source>Quality check (成果质检)…</source>
         <translation>成果质检…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="29" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="37" />
         <source>Integrate into registration database (整合入库)…</source>
         <translation>整合入库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="30" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="38" />
         <source>Consultation report (协商清单)…</source>
         <translation>协商清单…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="31" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="39" />
         <source>Quality check results dock (质检结果)</source>
         <translation>质检结果面板</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="32" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="40" />
         <source>Area discrepancies dock (面积差异)</source>
         <translation>面积差异面板</translation>
     </message>

@@ -37,11 +37,14 @@ class InventoryAlgorithm(LcbAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
         self.addParameter(QgsProcessingParameterFile(self.PREVIOUS, tr("Earlier inventory XLSX to compare with"), extension="xlsx", optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
+        ledger = QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True)
+        ledger.setHelp(tr("Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ."))
+        self.addParameter(ledger)
         self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Inventory (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Inventory (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        # on by default: the signed PDF is what the inventory is for (qgis_process writes it only when asked)
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Inventory (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=True))
         for name, label in ((self.FILE_COUNT, QT_TRANSLATE_NOOP("@default", "Files")),
                             (self.TOTAL_BYTES, QT_TRANSLATE_NOOP("@default", "Total bytes")),
                             (self.MISSING_REQUIRED, QT_TRANSLATE_NOOP("@default", "Required items missing")),
@@ -73,7 +76,8 @@ class InventoryAlgorithm(LcbAlgorithm):
             inventory.to_xlsx(inv, xlsx_path)
             results[self.OUTPUT_XLSX] = xlsx_path
         if pdf_path:
-            html_to_pdf(html, pdf_path, title=f"{inv.county}{inv.county_name} 资料清单")
+            feedback.pushInfo("写出 PDF / writing the PDF")
+            html_to_pdf(html, pdf_path, title=f"{inv.county}{inv.county_name} 资料清单", progress=prog.sub(90, 100))
             results[self.OUTPUT_PDF] = pdf_path
         c = inv.comparison or {}
         for m in inv.missing:

@@ -1,7 +1,7 @@
-from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputNumber, QgsProcessingOutputString,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputFile, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingOutputVectorLayer, QgsProcessingParameterBoolean, QgsProcessingParameterCrs,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber)
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 
 from ..core import classify, merge, pgconn
 from ..core.params import SPECS, Params
@@ -40,19 +40,30 @@ class MergeAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.TARGET, tr("Registration database (created or updated): a GeoPackage, or PostgreSQL (postgresql://…, PG:…, or a QGIS connection name)"),
-            "GeoPackage (*.gpkg)"))
-        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账: CSV/XLSX/XLS/DBF with DKBM and DBMJ); found in 其他资料 when empty"), optional=True))
+        # TARGET is an ordinary (string) parameter, not an output: the dialog shows it at the top with INPUT, never
+        # offers a temporary file, and pre-fills the database used last (processing/widgets.py). It is required:
+        # qgis_process and scripts must name it. A GeoPackage, or a PostgreSQL database (with SCHEMA).
+        target = QgsProcessingParameterString(self.TARGET, tr("Registration database (.gpkg or PostgreSQL)"))
+        target.setHelp(tr("An existing registration GeoPackage is updated; a new file name creates one. A PostgreSQL database is named by "
+                          "postgresql://…, PG:… or the name of a QGIS PostgreSQL connection; the registration database is the schema SCHEMA "
+                          "(created if missing)."))
+        target.setMetadata({"widget_wrapper": {"class": f"{__package__}.widgets.TargetWidgetWrapper"}})
+        self.addParameter(target)
+        self._param(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True),
+                    tr("CSV, XLSX, XLS or DBF with DKBM and DBMJ. When empty, the ledger in the package's 其他资料 folder is used."))
         self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double,
                                                        SPECS["area_tolerance"].default, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
                                                      [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
-        self.addParameter(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database (default: the delivery's)"), optional=True))
-        self.addParameter(QgsProcessingParameterCrs(self.SOURCE_CRS, tr("CRS of the delivery, when its .prj is missing or wrong (checked against the coordinates)"), optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table (code, DJQ, DJZQ) for 不动产单元号"), optional=True))
+        self._param(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database"), optional=True),
+                    tr("Default: the delivery's own CRS."))
+        self._param(QgsProcessingParameterCrs(self.SOURCE_CRS, tr("CRS of the delivery"), optional=True),
+                    tr("Only when its .prj is missing or wrong; it is checked against the coordinates."))
+        self._param(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table"), optional=True),
+                    tr("A table with code, DJQ and DJZQ (a 9-digit township or 12-digit village code) that sets 地籍区 and 地籍子区 of the 不动产单元号."))
         self.addParameter(QgsProcessingParameterBoolean(self.COPY_ARCHIVE, tr("Copy sketches and attachments beside the database"), defaultValue=False))
         self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database (created if missing)")))
+        self.addOutput(QgsProcessingOutputFile(self.TARGET, tr("Registration database")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.PARCELS, QT_TRANSLATE_NOOP("@default", "Parcels")), (self.INSERTED, QT_TRANSLATE_NOOP("@default", "Inserted")),
                             (self.UPDATED, QT_TRANSLATE_NOOP("@default", "Updated")), (self.UNCHANGED, QT_TRANSLATE_NOOP("@default", "Unchanged")),
@@ -62,9 +73,19 @@ class MergeAlgorithm(LcbAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(cls.upper(), f"{cls} ({classify.CLASSES[cls]})"))
         self.addOutput(QgsProcessingOutputString(self.FINGERPRINT, tr("Delivery fingerprint (SHA-256)")))
 
+    def _param(self, param, help_text):
+        param.setHelp(help_text)  # the tooltip of the parameter in the dialog; the label stays short
+        self.addParameter(param)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        target = self.parameterAsString(parameters, self.TARGET, context).strip()
+        if target.upper() in ("TEMPORARY_OUTPUT", "MEMORY:"):
+            return False, tr("The registration database cannot be a temporary file: name a .gpkg that stays.")
+        return super().checkParameterValues(parameters, context)
+
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
-        target = pgsource.resolve(self.parameterAsFileOutput(parameters, self.TARGET, context),
+        target = pgsource.resolve(self.parameterAsString(parameters, self.TARGET, context).strip(),
                                   self.parameterAsString(parameters, self.SCHEMA, context))
         epsg = None
         if parameters.get(self.TARGET_CRS) not in (None, ""):  # parsing an absent CRS makes PROJ log noise

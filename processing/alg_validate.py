@@ -1,5 +1,8 @@
+import re
+from html import escape
+
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsGeometry,
-                       QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterFeatureSink,
+                       QgsProcessing, QgsProcessingOutputNumber, QgsProcessingOutputString, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QVariant
@@ -8,9 +11,11 @@ from ..core import validate
 from ..core.issues import REGISTRY
 from ..core.output import write_text
 from ..core.params import SPECS, Params
-from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from ..qtcommon import QT_TRANSLATE_NOOP, category_name, chinese_ui, severity_name, tr
 from .base import LcbAlgorithm
 from .help import short_help
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 # The numeric parameters of core.params (their algorithm names are SPECS[name].key); defaults from SPECS.
 NUMBERS = [("area_tolerance", QT_TRANSLATE_NOOP("@default", "Area tolerance (m²)")),
@@ -60,12 +65,16 @@ class ValidateAlgorithm(LcbAlgorithm):
     ERROR_COUNT = "ERROR_COUNT"
     WARNING_COUNT = "WARNING_COUNT"
     INFO_COUNT = "INFO_COUNT"
+    DELIVERY = "DELIVERY"
 
     def shortHelpString(self):  # noqa: N802
-        """The help text from processing/help/lcb.yaml, then the rule catalogue from the rule registry."""
+        """The help text from processing/help/lcb.yaml, then the rule catalogue from the rule registry: each rule's
+        Chinese summary in the Chinese UI, its English description otherwise."""
+        zh = chinese_ui()
         lines = [short_help(self.ID), "", tr("Rule catalogue:")]
         for r in REGISTRY.values():
-            lines.append(f"• {r.id} ({r.severity}): {r.description}")
+            text = (r.zh or _PLACEHOLDER.sub("…", r.message)) if zh else r.description
+            lines.append(f"• {r.id}（{severity_name(r.severity)}）：{escape(text)}" if zh else f"• {r.id} ({severity_name(r.severity)}): {escape(text)}")
         return "<br>".join(lines)
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -73,14 +82,19 @@ class ValidateAlgorithm(LcbAlgorithm):
         for name, title in NUMBERS:  # defaults from core.params.SPECS
             spec = SPECS[name]
             self.addParameter(QgsProcessingParameterNumber(spec.key, tr(title), QgsProcessingParameterNumber.Type.Double, spec.default, minValue=0))
-        self.addParameter(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账), when not in the package"), optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.CODELISTS, tr("Code lists CSV (list,code,label) overriding the bundled ones"), extension="csv", optional=True))
+        ledger = QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True)
+        ledger.setHelp(tr("Only when the package has none in 其他资料: CSV, XLSX, XLS or DBF with DKBM and DBMJ."))
+        self.addParameter(ledger)
+        codelists = QgsProcessingParameterFile(self.CODELISTS, tr("Code lists (CSV)"), extension="csv", optional=True)
+        codelists.setHelp(tr("A CSV with the columns list, code, label that replaces the bundled code lists."))
+        self.addParameter(codelists)
         self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber(self.ERROR_COUNT, tr("Errors")))
         self.addOutput(QgsProcessingOutputNumber(self.WARNING_COUNT, tr("Warnings")))
         self.addOutput(QgsProcessingOutputNumber(self.INFO_COUNT, tr("Notes")))
+        self.addOutput(QgsProcessingOutputString(self.DELIVERY, tr("Delivery folder checked")))
 
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
@@ -90,6 +104,7 @@ class ValidateAlgorithm(LcbAlgorithm):
         req = [x.strip().upper() for x in (self.parameterAsString(parameters, self.REQUIRED_LAYERS, context) or "DK").split(",") if x.strip()]
         prog = self.progress(feedback)
         issues, summary = validate.validate(src, ledger=ledger, required_layers=req, progress=prog.sub(0, 90), params=params)
+        feedback.pushInfo(tr("Writing the issue layer"))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, issue_fields(), QgsWkbTypes.Type.MultiPolygon, crs_of(summary))
         for i in issues:
             f = QgsFeature()
@@ -106,9 +121,9 @@ class ValidateAlgorithm(LcbAlgorithm):
             write_text(html_path, validate.to_html(issues, summary, params))
             results[self.OUTPUT_HTML] = html_path
         c = validate.counts(issues)
-        feedback.pushInfo(f"错误 errors {c['error']}, 警告 warnings {c['warning']}, 提示 notes {c['info']}")
+        feedback.pushInfo(f"{severity_name('error')} {c['error']}, {severity_name('warning')} {c['warning']}, {severity_name('info')} {c['info']}")
         for cat, n in validate.by_category(issues).items():
             if n["error"] or n["warning"]:
-                feedback.pushInfo(f"  {cat}: {n['error']} / {n['warning']}")
-        results.update({self.ERROR_COUNT: c["error"], self.WARNING_COUNT: c["warning"], self.INFO_COUNT: c["info"]})
+                feedback.pushInfo(f"  {category_name(cat)}: {severity_name('error')} {n['error']}, {severity_name('warning')} {n['warning']}")
+        results.update({self.ERROR_COUNT: c["error"], self.WARNING_COUNT: c["warning"], self.INFO_COUNT: c["info"], self.DELIVERY: str(src)})
         return results

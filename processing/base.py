@@ -3,8 +3,8 @@ announcement of a finished run (processing/hooks.py) for whoever listens."""
 import os
 import sys
 
-from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterFeatureSink,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination)
+from qgis.core import (Qgis, QgsApplication, QgsMessageLog, QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputLayerDefinition,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination)
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.errors import Cancelled, LcbError, Progress
@@ -41,7 +41,7 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
         return short_help(self.ID)
 
     def icon(self):
-        return icon()
+        return icon(self.ID)
 
     @staticmethod
     def progress(feedback):
@@ -80,13 +80,23 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
             if isinstance(p, QgsProcessingParameterFileDestination) or folder:
                 path = self.parameterAsFileOutput(parameters, p.name(), context)
             elif isinstance(p, QgsProcessingParameterFeatureSink):
-                path = self.parameterAsOutputLayer(parameters, p.name(), context)
+                path = self._sink_path(parameters.get(p.name()), context)
             else:
                 continue
             path = (path or "").split("|")[0]
             if path and os.path.isabs(path):  # not memory: layers or provider URIs
                 self._outputs.append(path)
                 check_writable(os.path.join(path, "_") if folder else path)  # a folder: something can be written in it
+
+    @staticmethod
+    def _sink_path(value, context):
+        """The file a feature sink parameter names, read without parameterAsOutputLayer(): that call also registers
+        the output to be loaded into the project (for a temporary output under the bogus name 'memory:<title>',
+        which the dialog then reports as a layer that was not correctly generated)."""
+        if isinstance(value, QgsProcessingOutputLayerDefinition):
+            value = value.sink.valueAsString(context.expressionContext())[0]
+        text = str(value or "")
+        return "" if text in ("TEMPORARY_OUTPUT",) or text.startswith(("memory:", "ogr:", "postgres:", "spatialite:")) else text
 
     def _unexpected(self, e):
         where = getattr(e, "filename", None) or (self._outputs[0] if len(self._outputs) == 1 else ", ".join(self._outputs))

@@ -73,12 +73,14 @@ def cbdk_layer_for(path, load=True):
                 return lyr
     if not load:
         return None
-    lyr = QgsVectorLayer(f"{path}|layername=cbdk", tr("Parcels by area class (面积差异分类)"), "ogr")
+    lyr = QgsVectorLayer(f"{path}|layername=cbdk", tr("Parcels by area class (面积差异分类)") + f" · {Path(path).stem}", "ogr")
     if not lyr.isValid():
         return None
     if lyr.renderer() is None or lyr.renderer().type() != "categorizedSymbol":
         lyr.loadNamedStyle(STYLE)
-    QgsProject.instance().addMapLayer(lyr)
+    project = QgsProject.instance()
+    project.addMapLayer(lyr, False)
+    project.layerTreeRoot().addLayer(lyr)  # at the bottom: issue layers and the user's own layers stay visible above
     return lyr
 
 
@@ -102,3 +104,17 @@ def zoom_and_flash(canvas, geoms, crs):
     canvas.refresh()
     canvas.flashGeometries(out, canvas.mapSettings().destinationCrs())
     return True
+
+
+ISSUE_STYLE = str(resource("styles", "issues.qml"))
+
+
+def style_issue_layer(layer):
+    """The issue layer styled by severity (resources/styles/issues.qml), its categories named in the UI language."""
+    from ..qtcommon import severity_name
+    layer.loadNamedStyle(ISSUE_STYLE)
+    r = layer.renderer()
+    if r is not None and r.type() == "categorizedSymbol":
+        for i, cat in enumerate(r.categories()):
+            r.updateCategoryLabel(i, severity_name(cat.value()))
+    layer.triggerRepaint()

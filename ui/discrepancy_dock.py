@@ -11,12 +11,12 @@ from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockW
                                  QWidget)
 
 from ..core import consult
-from ..core.classify import CLASSES, ORDER
+from ..core.classify import ORDER
 from ..core.errors import LcbError
 from ..core.params import MU
 from ..core.parcel_table import UNSET, ParcelTable
 from ..processing import pgsource
-from ..qtcommon import QT_TRANSLATE_NOOP
+from ..qtcommon import QT_TRANSLATE_NOOP, chinese_ui, class_name, remember_database, status_name
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
 
@@ -24,15 +24,44 @@ COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only":
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
 
 
+def reason_text(code, htzmj, dbzmj):
+    parts = []
+    if "parcel" in code:
+        parts.append(tr("parcel: contract area ≠ registered area"))
+    if "contract" in code:
+        if htzmj is not None and dbzmj is not None:
+            parts.append(f"{tr('contract total')} {htzmj:,.2f} ≠ {tr('Σ registered')} {dbzmj:,.2f}")
+        else:
+            parts.append(tr("contract total") + " ≠ " + tr("Σ registered"))
+    return ("；" if chinese_ui() else "; ").join(parts)
+
+
+def _norm(path):
+    """A GeoPackage's absolute path; a PostgreSQL database (URI, PG: string, QGIS layer source) as given."""
+    if pgsource.is_database(path):
+        return str(path)
+    from pathlib import Path
+    return str(Path(str(path)).resolve())
+
+
+MAX_COLUMN = 240  # px; the full text of a cell is its tooltip
+
+
 class ParcelModel(TableModel):
     """Rows = indices into a ParcelTable; cells formatted on demand (nothing per cell is stored)."""
-    HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")), ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)")),
-            ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
-            ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
-            ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")), ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
-            ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)"))]
+    # What a technician reads first (code, class, consultation status and note) comes first: no horizontal
+    # scrolling to see or record an outcome.
+    HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")),
+            ("CYYY", QT_TRANSLATE_NOOP("@default", "Why (差异原因)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
+            ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")),
+            ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
+            ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
+            ("HTSCC_MU", QT_TRANSLATE_NOOP("@default", "Contract − measured 亩")), ("PCT", QT_TRANSLATE_NOOP("@default", "Contract − measured %")),
+            ("CBFMC", QT_TRANSLATE_NOOP("@default", "Contractor (承包方)")), ("XZMC", QT_TRANSLATE_NOOP("@default", "Township (乡镇)")),
+            ("CJMC", QT_TRANSLATE_NOOP("@default", "Village (村)")), ("ZJMC", QT_TRANSLATE_NOOP("@default", "Group (组)"))]
     SORT = {"HTDBC_MU": "HTDBC", "HTSCC_MU": "HTSCC"}
-    ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole)
+    ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole,
+             Qt.ItemDataRole.ToolTipRole)
 
     def __init__(self, table=None, parent=None):
         super().__init__(parent)
@@ -58,16 +87,30 @@ class ParcelModel(TableModel):
             return None if np.isnan(v) else round(float(v) * MU, 2)
         return t.get(key, i)
 
+    def reason(self, row):
+        """Why a 合同与登簿面积不一致 parcel is in its class: its own areas, or its contract's total HTZMJ against the
+        registered areas of the contract's parcels (ΣDBMJ) — then its own difference may well be 0.00."""
+        t, i = self.table, self.idx[row]
+        if t.get("CYLX", i) != "contract_register_mismatch":
+            return ""
+        return reason_text(t.get("CYYY", i) or "", t.get("HTZMJ", i), t.get("DBZMJ", i))
+
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role not in self.ROLES or not index.isValid():
             return None
         key = self.HEAD[index.column()][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.data(index, Qt.ItemDataRole.DisplayRole) if key in ("CYYY", "XSBZ", "CBFMC", "CYLX") else None
         if role == Qt.ItemDataRole.DisplayRole:
             v = self.value(index.row(), key)
             if v is None:
                 return ""
             if key == "CYLX":
-                return CLASSES.get(v, v)
+                return class_name(v)
+            if key == "XSZT":
+                return status_name(v)
+            if key == "CYYY":
+                return self.reason(index.row())
             if isinstance(v, float):
                 return f"{v:,.2f}"
             return str(v)
@@ -125,24 +168,31 @@ class DiscrepancyDock(QDockWidget):
         self.cls = QComboBox()
         self.cls.addItem(tr("All classes"), "")
         for c in ORDER:
-            self.cls.addItem(CLASSES[c], c)
+            self.cls.addItem(class_name(c), c)
         self.village = QComboBox()
         self.status = QComboBox()
         self.status.addItem(tr("Any status"), "")
         for s in [UNSET] + consult.STATUSES:
-            self.status.addItem(s, s)
+            self.status.addItem(status_name(s), s)
         self.min_diff = QDoubleSpinBox()
         self.min_diff.setRange(0, 1e7)
         self.min_diff.setDecimals(2)
         self.min_diff.setSuffix(" m²")
         self.min_diff.setToolTip(tr("Minimum difference (m²)"))
         self.text = QLineEdit()
+        self.text.setObjectName("LcbParcelSearch")
+        self.text.setClearButtonEnabled(True)
+        self.text.setMinimumWidth(220)
         self.text.setPlaceholderText(tr("Search code, contractor, note…"))
         self.show_all = QCheckBox(tr("Show consistent parcels too"))
-        for wdg in (self.cls, self.village, self.status, self.min_diff, self.text):
+        for wdg in (self.cls, self.village, self.status):
+            wdg.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            wdg.setMinimumContentsLength(8)
+        for wdg in (self.cls, self.village, self.status, self.min_diff):
             f.addWidget(wdg)
+        f.addWidget(self.text, 1)  # the search box takes the room that is left, never squeezed to nothing
+        f.addWidget(self.show_all)
         v.addLayout(f)
-        v.addWidget(self.show_all)
         pk = QHBoxLayout()  # a change package's parcels (lcb:apply_changes opens it here)
         self.package_label = QLabel(tr("Change package: none"))
         self.package_btn = QPushButton(tr("Change package…"))
@@ -170,7 +220,8 @@ class DiscrepancyDock(QDockWidget):
         v.addWidget(self.view, 1)
         c = QHBoxLayout()
         self.new_status = QComboBox()
-        self.new_status.addItems(consult.STATUSES)
+        for st in consult.STATUSES:
+            self.new_status.addItem(status_name(st), st)
         self.note = QLineEdit()
         self.note.setPlaceholderText(tr("Consultation note (协商备注)"))
         self.apply_btn = QPushButton(tr("Record outcome"))
@@ -206,14 +257,16 @@ class DiscrepancyDock(QDockWidget):
         self.source.addItem(tr("— choose —"), None)
         for lyr in QgsProject.instance().mapLayers().values():
             if isinstance(lyr, QgsVectorLayer) and "layername=cbdk" in lyr.source():
-                self.source.addItem(f"{lyr.name()} ({lyr.source().split('|')[0]})", lyr.source().split("|")[0])
+                path = _norm(lyr.source().split("|")[0])
+                if self.source.findData(path) < 0:
+                    self.source.addItem(f"{lyr.name()} ({path})", path)
             elif isinstance(lyr, QgsVectorLayer) and lyr.providerType() == "postgres" and QgsDataSourceUri(lyr.source()).table() == "cbdk":
                 src = pgsource.PREFIX + lyr.source()
                 if not any(pgsource.describe(self.source.itemData(i)) == pgsource.describe(src) for i in range(1, self.source.count())):
                     self.source.addItem(f"{lyr.name()} ({pgsource.describe(src)})", src)
         if self.path and not any(pgsource.describe(self.source.itemData(i)) == pgsource.describe(self.path) for i in range(1, self.source.count())):
             self.source.addItem(pgsource.describe(self.path), self.path)
-        want = pgsource.describe(cur or self.path)
+        want = pgsource.describe(self.path or cur)  # the database shown in the table, never the one before it
         i = next((j for j in range(1, self.source.count()) if pgsource.describe(self.source.itemData(j)) == want), 0) if want else 0
         self.source.setCurrentIndex(max(0, i))
         self.source.blockSignals(False)
@@ -260,7 +313,8 @@ class DiscrepancyDock(QDockWidget):
             QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), tr("Cannot read the registration GeoPackage:") +
                                 f"\n{pgsource.describe(path)}\n{pgsource.describe(msg)}")
             return False
-        self.path, self.db, self.table = str(path), db, table
+        self.path, self.db, self.table = _norm(path), db, table
+        remember_database(self.path)
         self.model.table = table
         if self.layer is not None:
             try:
@@ -280,7 +334,32 @@ class DiscrepancyDock(QDockWidget):
         self._update_counts()
         self.apply_filters()
         self.view.resizeColumnsToContents()  # sampled: setResizeContentsPrecision(50) in __init__
+        for c in range(self.model.columnCount()):  # no column so wide that status and note scroll out of sight
+            self.view.setColumnWidth(c, min(self.view.columnWidth(c), MAX_COLUMN))
+        why = [k for k, _ in self.model.HEAD].index("CYYY")  # its rows may not be among those sampled for the width
+        self.view.setColumnWidth(why, max(self.view.columnWidth(why), min(300, self.view.fontMetrics().horizontalAdvance("0" * 40))))
+        self._fit_first_columns()
         return True
+
+    def _fit_first_columns(self):
+        """Code, class, why, status and note fit in the table's width: the class and why columns give way first."""
+        keys = [k for k, _ in self.model.HEAD]
+        first = [keys.index(k) for k in ("DKBM", "CYLX", "CYYY", "XSZT", "XSBZ")]
+        bar = self.view.verticalScrollBar()
+        room = self.view.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())  # the bar may come with the rows
+        over = sum(self.view.columnWidth(c) for c in first) - room
+        for key in ("CYYY", "CYLX"):
+            if over <= 0:
+                break
+            c = keys.index(key)
+            cut = min(over, max(0, self.view.columnWidth(c) - 120))
+            self.view.setColumnWidth(c, self.view.columnWidth(c) - cut)
+            over -= cut
+
+    def resizeEvent(self, event):  # noqa: N802
+        super().resizeEvent(event)
+        if self.table is not None:
+            self._fit_first_columns()
 
     def _reload_all(self, on):
         if self.path:
@@ -290,7 +369,7 @@ class DiscrepancyDock(QDockWidget):
 
     def _update_counts(self):
         t = self.table
-        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{CLASSES[c]}&nbsp;</span> {t.class_counts.get(c, 0)}'
+        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{class_name(c)}&nbsp;</span> {t.class_counts.get(c, 0)}'
                  for c in ORDER]
         self.counts.setText("&nbsp;&nbsp;".join(parts))
 
@@ -442,7 +521,7 @@ class DiscrepancyDock(QDockWidget):
         rows = self.selected_rows() if rows is None else rows
         if not rows or self.table is None:
             return 0
-        status = status or self.new_status.currentText()
+        status = status or self.new_status.currentData()
         note = self.note.text().strip() if note is None else note
         fids = self.model.fids(rows)
         dkbms = [self.table.get("DKBM", self.model.idx[r]) for r in rows]

@@ -1,19 +1,30 @@
 """质检结果 dock: the issues of a validation run, grouped by category and severity, with filters, search,
-zoom-and-flash, and export to XLSX/CSV."""
+zoom-and-flash (mouse or keyboard), and export to XLSX/CSV.
+
+The dock shows one issue layer of the project, chosen in its layer box (any layer with the issue fields, also one
+opened from a file); after a desktop validation it shows the new layer by itself (ui/menus.py). Its state (which
+layer, filters) is saved with the project."""
 import csv
 
-from qgis.core import QgsGeometry, QgsVectorLayer
+from qgis.core import QgsGeometry, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
-from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                                 QPushButton, QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                                 QLineEdit, QPushButton, QSizePolicy, QTableView, QToolButton, QTreeWidget, QTreeWidgetItem,
+                                 QVBoxLayout, QWidget)
 
 from ..core.issues import CATEGORIES, CATEGORY_ZH, SEVERITIES, SEVERITY_ZH
 from ..core.output import write_xlsx
-from .common import TableModel, tr, zoom_and_flash
+from ..qtcommon import category_name, severity_name
+from .common import TableModel, style_issue_layer, tr, zoom_and_flash
 
 FIELDS = ["severity", "category", "rule", "layer", "key", "field", "message", "value"]
+ISSUE_FIELDS = {"rule", "category", "severity", "message"}  # what makes a layer an issue layer
 SEV_COLOUR = {"error": "#fde0dd", "warning": "#fff7bc", "info": "#e5f5f9"}
+
+
+def is_issue_layer(layer):
+    return isinstance(layer, QgsVectorLayer) and layer.isValid() and ISSUE_FIELDS <= set(layer.fields().names())
 
 
 class IssueModel(TableModel):
@@ -39,9 +50,9 @@ class IssueModel(TableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             v = r.get(key) or ""
             if key == "severity":
-                return SEVERITY_ZH.get(v, v)
+                return severity_name(v)
             if key == "category":
-                return CATEGORY_ZH.get(v, v)
+                return category_name(v)
             return str(v)
         if role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(QColor(SEV_COLOUR.get(r.get("severity"), "#ffffff")))
@@ -83,15 +94,30 @@ class IssuesDock(QDockWidget):
         super().__init__(tr("Quality check results (质检结果)"), parent)
         self.setObjectName("LcbIssuesDock")
         self.iface = iface
-        self.layer = None
+        self.layer_id = None  # the dock keeps the id, the CRS and the rows, never the layer object itself
+        self.crs = None
         w = QWidget()
         v = QVBoxLayout(w)
+        src = QHBoxLayout()
+        self.source = QComboBox()
+        self.source.setObjectName("LcbIssueLayers")
+        self.source.setToolTip(tr("Issue layer of the project (any layer written by the quality check)"))
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(12)
+        self.open_btn = QToolButton()
+        self.open_btn.setText("…")
+        self.open_btn.setToolTip(tr("Open an issue layer from a file (GeoPackage, shapefile)…"))
+        self.open_btn.clicked.connect(self._choose_file)
+        src.addWidget(QLabel(tr("Issue layer:")))
+        src.addWidget(self.source, 1)
+        src.addWidget(self.open_btn)
+        v.addLayout(src)
         self.title = QLabel(tr("Run the quality check (成果质检) to see its results here."))
         self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the dock
         v.addWidget(self.title)
         self.summary = QTreeWidget()
         self.summary.setHeaderLabels([tr("Category (类别)"), tr("Errors"), tr("Warnings"), tr("Notes")])
-        self.summary.setMaximumHeight(170)
         self.summary.setRootIsDecorated(False)
         self.summary.itemClicked.connect(self._summary_clicked)
         v.addWidget(self.summary)
@@ -99,18 +125,21 @@ class IssuesDock(QDockWidget):
         self.cat = QComboBox()
         self.cat.addItem(tr("All categories"), "")
         for c in CATEGORIES:
-            self.cat.addItem(f"{CATEGORY_ZH[c]} {c}", c)
+            self.cat.addItem(category_name(c), c)
         self.sev = QComboBox()
         self.sev.addItem(tr("All severities"), "")
         for s in SEVERITIES:
-            self.sev.addItem(f"{SEVERITY_ZH[s]} {s}", s)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText(tr("Search code, rule, message…"))
+            self.sev.addItem(severity_name(s), s)
         self.export_btn = QPushButton(tr("Export…"))
         self.export_btn.clicked.connect(self._export_dialog)
-        for wdg in (self.cat, self.sev, self.export_btn):
-            f.addWidget(wdg)
+        for wdg in (self.cat, self.sev):
+            f.addWidget(wdg, 1)
+        f.addWidget(self.export_btn)
         v.addLayout(f)
+        self.search = QLineEdit()
+        self.search.setObjectName("LcbIssueSearch")
+        self.search.setClearButtonEnabled(True)
+        self.search.setPlaceholderText(tr("Search code, rule, message…"))
         v.addWidget(self.search)
         self.model = IssueModel(self)
         self.proxy = IssueFilter(self)
@@ -119,9 +148,12 @@ class IssuesDock(QDockWidget):
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setWordWrap(False)
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(20)
-        self.view.clicked.connect(self.zoom_to)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.zoom_to(cur))  # mouse and keyboard
         v.addWidget(self.view, 1)
         self.status = QLabel()
         v.addWidget(self.status)
@@ -129,10 +161,65 @@ class IssuesDock(QDockWidget):
         self.cat.currentIndexChanged.connect(lambda: self._filter(category=self.cat.currentData()))
         self.sev.currentIndexChanged.connect(lambda: self._filter(severity=self.sev.currentData()))
         self.search.textChanged.connect(lambda t: self._filter(text=t))
+        self.source.activated.connect(self._source_chosen)
+        project = QgsProject.instance()
+        project.layersAdded.connect(self.refresh_sources)
+        project.layersRemoved.connect(self._layers_removed)
+        self.refresh_sources()
+
+    # ------------------------------------------------------------------ which layer
+    def refresh_sources(self, *_):
+        current = self.layer_id
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItem(tr("— choose —"), None)
+        for lyr in QgsProject.instance().mapLayers().values():
+            if is_issue_layer(lyr):
+                self.source.addItem(lyr.name(), lyr.id())
+                self.source.setItemData(self.source.count() - 1, lyr.source().split("|")[0], Qt.ItemDataRole.ToolTipRole)
+        self.source.setCurrentIndex(max(0, self.source.findData(current)))
+        self.source.blockSignals(False)
+
+    @property
+    def layer(self):
+        """The issue layer shown, when it is in the project."""
+        return QgsProject.instance().mapLayer(self.layer_id) if self.layer_id else None
+
+    def _layers_removed(self, ids):
+        if self.layer_id is not None and self.layer_id in ids:
+            self.layer_id = self.crs = None
+            self.model.set_rows([])
+            self.title.setText(tr("Run the quality check (成果质检) to see its results here."))
+            self._summary()
+            self._filter()
+        self.refresh_sources()
+
+    def _source_chosen(self, i):
+        lid = self.source.itemData(i)
+        lyr = QgsProject.instance().mapLayer(lid) if lid else None
+        if lyr is not None:
+            self.load_layer(lyr)
+
+    def _choose_file(self):
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open an issue layer"), "", "GeoPackage (*.gpkg);;Shapefile (*.shp);;" + tr("All files (*)"))
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path):
+        """Add an issue layer from a file to the project and show it; False (with a message) if it is not one."""
+        from pathlib import Path
+        lyr = QgsVectorLayer(str(path), tr("Issues (质检问题)") + f" · {Path(path).stem}", "ogr")
+        if not is_issue_layer(lyr):
+            self.title.setText(tr("Not an issue layer of the quality check:") + f" {Path(path).name}")
+            return None
+        style_issue_layer(lyr)
+        QgsProject.instance().addMapLayer(lyr)
+        self.load_layer(lyr)
+        return lyr
 
     def load_layer(self, layer):
         """Show the issues of an issue layer written by lcb:validate."""
-        if not isinstance(layer, QgsVectorLayer) or not layer.isValid():
+        if not is_issue_layer(layer):
             return False
         names = layer.fields().names()
         rows = []
@@ -141,13 +228,16 @@ class IssuesDock(QDockWidget):
             g = f.geometry()
             r["geometry"] = QgsGeometry(g) if g is not None and not g.isEmpty() else None
             rows.append(r)
-        self.layer = layer
+        self.layer_id, self.crs = layer.id(), layer.crs()
         self.model.set_rows(rows)
-        self.title.setText(tr("Issues of") + f" {layer.name()} — {layer.source().split('|')[0]}")
+        self.title.setText(layer.name())
+        self.title.setToolTip(layer.source().split("|")[0])
+        self.refresh_sources()
         self._summary()
         self._filter()
         self.view.resizeColumnsToContents()
-        self.view.setColumnWidth(6, min(self.view.columnWidth(6), 480))
+        for col, cap in ((6, 420), (7, 200), (4, 200)):
+            self.view.setColumnWidth(col, min(self.view.columnWidth(col), cap))
         return True
 
     def _summary(self):
@@ -159,7 +249,7 @@ class IssuesDock(QDockWidget):
         for c in CATEGORIES:
             n = counts[c]
             if sum(n.values()):
-                item = QTreeWidgetItem([f"{CATEGORY_ZH[c]} {c}", str(n["error"]), str(n["warning"]), str(n["info"])])
+                item = QTreeWidgetItem([category_name(c), str(n["error"]), str(n["warning"]), str(n["info"])])
                 item.setData(0, Qt.ItemDataRole.UserRole, c)
                 self.summary.addTopLevelItem(item)
         total = {s: sum(counts[c][s] for c in CATEGORIES) for s in SEVERITIES}
@@ -168,6 +258,9 @@ class IssuesDock(QDockWidget):
         self.summary.addTopLevelItem(item)
         for i in range(4):
             self.summary.resizeColumnToContents(i)
+        rows = self.summary.topLevelItemCount()  # every category and the total in view, without a scroll bar
+        row_h = self.summary.sizeHintForRow(0) if rows else 18
+        self.summary.setFixedHeight(min(12, max(rows, 3)) * row_h + self.summary.header().sizeHint().height() + 6)
 
     def _summary_clicked(self, item, _col):
         i = self.cat.findData(item.data(0, Qt.ItemDataRole.UserRole) or "")
@@ -181,12 +274,29 @@ class IssuesDock(QDockWidget):
         return [self.model.rows[self.proxy.mapToSource(self.proxy.index(i, 0)).row()] for i in range(self.proxy.rowCount())]
 
     def zoom_to(self, index):
+        if not index.isValid():
+            return False
         r = self.model.rows[self.proxy.mapToSource(index).row()]
-        if r.get("geometry") is None or self.iface is None or self.layer is None:
+        if r.get("geometry") is None or self.iface is None or self.crs is None:
             self.status.setText(tr("This issue has no location on the map."))
             return False
-        return zoom_and_flash(self.iface.mapCanvas(), [r["geometry"]], self.layer.crs())
+        self.status.setText(tr("Rows shown:") + f" {self.proxy.rowCount()} / {self.model.rowCount()}")
+        return zoom_and_flash(self.iface.mapCanvas(), [r["geometry"]], self.crs)
 
+    # ------------------------------------------------------------------ project state
+    def state(self):
+        return dict(layer=self.layer_id or "", cat=self.cat.currentData() or "", sev=self.sev.currentData() or "",
+                    text=self.search.text(), visible=self.isVisible())
+
+    def restore(self, s):
+        lyr = QgsProject.instance().mapLayer(s.get("layer") or "")
+        if lyr is not None:
+            self.load_layer(lyr)
+        for combo, key in ((self.cat, "cat"), (self.sev, "sev")):
+            combo.setCurrentIndex(max(0, combo.findData(s.get(key, ""))))
+        self.search.setText(s.get("text", ""))
+
+    # ------------------------------------------------------------------ export
     def _export_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, tr("Export issues"), "质检问题.xlsx", "Excel (*.xlsx);;CSV (*.csv)")
         if path:

@@ -194,6 +194,8 @@ UPDATE MULTI SET
 
 
 NUMERIC = set(classify.NUMBERS)
+REASONS = {"parcel": "地块合同面积与登簿面积不一致", "contract": "合同总面积与合同内地块登簿面积合计不一致",
+           "parcel+contract": "地块与合同总面积均不一致"}  # CYYY → CYYYMC
 # 宗地特征码 (GB/T 37346) of a parcel from its DK record: G 国家 (SYQXZ 10) / J 集体 土地所有权, then D 耕地 / E 林地
 # (TDLYLX 03x, GB/T 21010 2007: 031–033, 2017: 0301–0307) / F 草地 (04x) 土地承包经营权宗地. Read when the number
 # is allocated; an allocated number never changes.
@@ -221,6 +223,7 @@ def build(conn, ws, county, params=None):
     conn.execute(f"""CREATE VIEW RECK AS SELECT p.pid, p.DKBM, {fbfbm} AS FBFBM, {TZM} AS TZM
         FROM P p LEFT JOIN R f ON f._row = p.first_row LEFT JOIN DK d ON d._i = p.dk_i""")
     cls_name = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in classify.CLASSES.items())
+    reason_name = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REASONS.items())
     dk_text = ", ".join(f"NULLIF(d.{t}, '') AS {t}" for t in DK_TEXT)
     single = "p.share = 1 OR p.n = 0"
     conn.execute(f"""CREATE VIEW RECV AS
@@ -238,6 +241,7 @@ def build(conn, ws, county, params=None):
                f.CBJYQQDFS, CASE WHEN p.n > 1 THEN m.LZ ELSE NULLIF(f.LZHTBM, '') END AS LZHTBM,
                pc.HTMJ, pc.DBMJ, pc.SCMJ, pc.HTMJM, pc.DBMJM, pc.SCMJM, pc.HTDBC, pc.HTSCC,
                pc.CYLX, CASE pc.CYLX {cls_name} END AS CYLXMC,
+               pc.CYYY, CASE pc.CYYY {reason_name} END AS CYYYMC, pc.HTZMJ, pc.DBZMJ,
                CASE WHEN p.share = 1 THEN '{SHARED}' WHEN p.n > 0 THEN '{SOLE}' END AS GYFS,
                CASE WHEN p.n > 1 THEN m.SK ELSE k.DKSYT END AS DKSYT, CASE WHEN p.n > 1 THEN m.FJ ELSE k.FJ END AS QSLYFJ,
                nm.FBFMC, COALESCE(k.CBQXQ, (SELECT CBQXQ FROM HT1 WHERE CBHTBM = f.CBHTBM)) AS CBQXQ,

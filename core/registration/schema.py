@@ -11,7 +11,7 @@ from .. import schema as delivery_schema
 from ..errors import LcbError
 from ..paths import resource
 
-SCHEMA_VERSION = "3"  # 2: content fingerprint computed set-wise (issue 16); 3: the standard's ZDJBXX, NYDSYQ, QLR (issue 11)
+SCHEMA_VERSION = "4"  # 2: content fingerprint computed set-wise (issue 16); 3: the standard's ZDJBXX, NYDSYQ, QLR (issue 11); 4: why a parcel's areas differ (CYYY, CYYYMC, HTZMJ, DBZMJ; issue 17)
 QS_PREFIX = "qs_"  # the delivery's attribute tables, copied as qs_<table>
 
 
@@ -52,7 +52,9 @@ CBDK = Layer("cbdk", _fields(
     ("LZHTBM", "TEXT", "流转合同编码"), ("HTMJ", "REAL", "确权（合同）面积（平方米）"), ("DBMJ", "REAL", "登簿面积（平方米）"),
     ("SCMJ", "REAL", "实测面积（平方米）"), ("HTMJM", "REAL", "确权（合同）面积（亩）"), ("DBMJM", "REAL", "登簿面积（亩）"),
     ("SCMJM", "REAL", "实测面积（亩）"), ("HTDBC", "REAL", "合同与登簿面积差（平方米）"), ("HTSCC", "REAL", "合同与实测面积差（平方米）"),
-    ("CYLX", "TEXT", "面积差异类型"), ("CYLXMC", "TEXT", "面积差异类型名称"), ("GYFS", "TEXT", "共有方式"),
+    ("CYLX", "TEXT", "面积差异类型"), ("CYLXMC", "TEXT", "面积差异类型名称"),
+    ("CYYY", "TEXT", "面积差异原因"), ("CYYYMC", "TEXT", "面积差异原因说明"),
+    ("HTZMJ", "REAL", "所属合同总面积（平方米）"), ("DBZMJ", "REAL", "所属合同内地块登簿面积合计（平方米）"), ("GYFS", "TEXT", "共有方式"),
     ("DKSYT", "TEXT", "地块示意图"), ("QSLYFJ", "TEXT", "权属来源附件"),
     ("DKDZ", "TEXT", "东至"), ("DKNZ", "TEXT", "南至"), ("DKXZ", "TEXT", "西至"), ("DKBZ", "TEXT", "北至"),
     ("FBFMC", "TEXT", "发包方名称"), ("CBQXQ", "TEXT", "承包期限起"), ("CBQXZ", "TEXT", "承包期限止"),

@@ -13,6 +13,22 @@ SPIKE_ANGLE = 1.0  # degrees: a vertex whose two edges meet at a sharper angle i
 ON_BOUNDARY = 1e-4  # m: a vertex this close to a neighbour's boundary lies on it (float noise of coordinates near 4e7)
 
 
+GEOS_ZH = {"Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points in geometry component": "组成部分点数过少",
+           "Hole lies outside shell": "内环位于外环之外", "Nested holes": "内环相互嵌套", "Interior is disconnected": "内部不连通",
+           "Nested shells": "外环相互嵌套", "Duplicate Rings": "重复的环", "Invalid Coordinate": "坐标无效",
+           "Ring is not closed": "环未闭合", "Hole lies outside the shell": "内环位于外环之外"}
+
+
+def geos_zh(reason):
+    """GEOS's reason for an invalid geometry ('Self-intersection[x y]') in Chinese, with its location kept."""
+    text = str(reason or "")
+    name, _sep, rest = text.partition("[")
+    zh = GEOS_ZH.get(name.strip())
+    if zh is None:
+        return text
+    return f"{zh}（{rest.rstrip(']')}）" if rest else zh
+
+
 @rule("geometry.empty", "geometry", "error", "地块“{key}”没有图形（空几何）", "A DK feature with a null or empty shape.")
 @rule("geometry.self_intersection", "geometry", "error", "地块“{key}”的边界自相交：{value}",
       "A DK polygon whose boundary crosses itself (bow tie, ring self-intersection).")
@@ -47,7 +63,7 @@ def basic(ctx):
         reasons = shapely.is_valid_reason(g[bad])
         for j, why in zip(bad, reasons):
             rid = "geometry.self_intersection" if "Self-intersection" in why else "geometry.invalid"
-            ctx.issue(rid, rows[idx[j]][1], "geometry", why, layer="DK", wkb=shapely.to_wkb(g[j], output_dimension=2))
+            ctx.issue(rid, rows[idx[j]][1], "geometry", geos_zh(why), layer="DK", wkb=shapely.to_wkb(g[j], output_dimension=2))
     parts = shapely.get_num_geometries(g)
     for j in np.nonzero((types == 6) & (parts > 1))[0]:
         ctx.issue("geometry.multipart", rows[idx[j]][1], "geometry", int(parts[j]), layer="DK", wkb=shapely.to_wkb(g[j], output_dimension=2))

@@ -57,3 +57,35 @@ def test_the_command_names_the_python_qgis_runs_not_the_one_on_path(tmp_path):
             "print(deps.install_command([(deps.REQUIRED[0], None)]))" % (str(shim), str(PLUGINS)))
     out = subprocess.run(["/usr/bin/python3", "-s", "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.startswith("/usr/bin/python3 -m pip install --user"), out.stdout + out.stderr
+
+
+def test_windows_and_macos_commands(tmp_path):
+    """The command as the OSGeo4W Shell (cmd.exe) and macOS Terminal need it: double quotes on Windows (a path with
+    spaces, the < > of the specifiers), no --break-system-packages there, the interpreter from QGIS's own prefix."""
+    problems = [(deps.REQUIRED[0], None)]
+    win = r"C:\Program Files\QGIS 3.22.16\apps\Python39\python.exe"
+    cmd = deps.install_command(problems, python=win, platform="windows")
+    import numpy
+    assert cmd == f'"{win}" -m pip install --user "shapely>=2.0,<2.1" "numpy=={numpy.__version__}"'
+    mac = "/Applications/QGIS-LTR.app/Contents/Frameworks/Python.framework/Versions/3.9/bin/python3"
+    cmd = deps.install_command(problems, python=mac, platform="macos")
+    assert cmd.startswith(f"{mac} -m pip install --user") and "'shapely>=2.0,<2.1'" in cmd
+    spaced = "/Applications/QGIS 3.22.app/Contents/MacOS/bin/python3"
+    assert deps.install_command(problems, python=spaced, platform="macos").startswith(f"'{spaced}' -m pip")
+    assert "OSGeo4W Shell" in deps.message(problems, platform="windows")
+    assert "Terminal" in deps.message(problems, platform="macos")
+    assert "not with sudo" in deps.message(problems, platform="linux")
+
+
+def test_the_interpreter_is_found_in_the_prefix_of_each_layout(tmp_path, monkeypatch):
+    """Debian: <prefix>/bin/python3; OSGeo4W: <prefix>/python.exe; macOS framework: <prefix>/bin/python3 — never the
+    python3 first on PATH (sys.executable inside QGIS)."""
+    import sys
+    monkeypatch.setattr(sys, "executable", "/root/.pyenv/shims/python3")
+    for name, rel, windows in (("debian", "bin/python3", False), ("osgeo4w", "python.exe", True), ("macos", "bin/python3", False)):
+        base = tmp_path / name
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_text("")
+        assert deps.interpreter(str(base), windows=windows) == str(base / rel), name
+        monkeypatch.setattr(sys, "base_prefix", str(base))
+        assert deps.interpreter(windows=windows) == str(base / rel), name

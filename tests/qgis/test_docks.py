@@ -1,11 +1,34 @@
-"""The docks, driven for real offscreen: model, filters, sorting, selection both ways, consultation records."""
+"""The docks, driven for real offscreen: model, filters, sorting, selection both ways, consultation records, the
+issue layer a validation leaves in the project, layout (search boxes, columns, titles), values in the UI language."""
 import sqlite3
 
+import pytest
 from qgis.core import QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QItemSelectionModel, Qt
+from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt
+from qgis.PyQt.QtGui import QKeyEvent
+from qgis.PyQt.QtWidgets import QApplication
 
 from land_contract_bridge.ui.discrepancy_dock import DiscrepancyDock
 from land_contract_bridge.ui.issues_dock import IssuesDock
+
+ISSUES = 54  # the sample's issues under the rule catalogue (errors + warnings)
+
+
+def col(model, key):
+    return [k for k, _ in model.HEAD].index(key)
+
+
+@pytest.fixture
+def chinese():
+    """The zh_CN translation installed, as when QGIS runs in Chinese; English again afterwards."""
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from land_contract_bridge import plugin as pl
+    assert pl.install_translator("zh_CN")
+    yield
+    if pl._translator is not None:
+        QCoreApplication.removeTranslator(pl._translator)
+        pl._translator = None
 
 
 def test_discrepancy_rows_counts_and_filters(qgis_iface, merged_gpkg, truth):
@@ -16,7 +39,7 @@ def test_discrepancy_rows_counts_and_filters(qgis_iface, merged_gpkg, truth):
     assert d.table.class_counts == by
     d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
     assert d.model.rowCount() == 8
-    assert {d.model.data(d.model.index(r, 13)) for r in range(8)} == {"合同与登簿面积不一致"}
+    assert {d.model.data(d.model.index(r, col(d.model, "CYLX"))) for r in range(8)} == {"Contract and registered areas differ"}
     d.cls.setCurrentIndex(0)
     d.village.setCurrentIndex(d.village.findText("梁村镇马堂村"))
     assert d.model.rowCount() == 131  # every parcel needing attention lies in 马堂村
@@ -36,11 +59,55 @@ def test_discrepancy_rows_counts_and_filters(qgis_iface, merged_gpkg, truth):
     assert d.model.rowCount() == 9
 
 
+def test_english_ui_values_are_english_and_chinese_ui_values_chinese(qgis_iface, merged_gpkg, demo, tmp_path):
+    """Class, outcome, severity and category in the docks follow the UI language; the data keep their codes."""
+    from land_contract_bridge.core import validate as core_validate
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+    assert d.model.data(d.model.index(0, col(d.model, "XSZT"))) == "To be consulted"
+    assert [d.new_status.itemText(i) for i in range(d.new_status.count())] == [
+        "To be consulted", "Contract area prevails", "Registered area prevails", "Re-measure", "Other"]
+    assert "share_only" not in d.counts.text() and "Share-only" in d.counts.text()
+    issues, _summary = core_validate.validate(demo)
+    lyr = _issue_layer(issues)
+    i = IssuesDock(qgis_iface)
+    i.load_layer(lyr)
+    shown = {i.proxy.data(i.proxy.index(r, 0)) for r in range(i.proxy.rowCount())}
+    assert shown == {"Error", "Warning"}
+    assert {i.summary.topLevelItem(k).text(0) for k in range(i.summary.topLevelItemCount())} >= {"Geometry", "Codes", "Total (合计)"}
+
+
+def test_chinese_ui_values(qgis_iface, merged_gpkg, chinese):
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+    assert d.model.data(d.model.index(0, col(d.model, "CYLX"))) == "合同与登簿面积不一致"
+    assert d.model.data(d.model.index(0, col(d.model, "XSZT"))) == "待协商"
+    assert d.new_status.itemText(1) == "以合同面积为准" and d.new_status.itemData(1) == "以合同面积为准"
+
+
+def _issue_layer(issues):
+    from land_contract_bridge.processing.alg_validate import FIELDS
+    from qgis.core import QgsFeature, QgsGeometry
+    lyr = QgsVectorLayer("MultiPolygon?crs=EPSG:4527&" + "&".join(f"field={f}:string" for f in FIELDS), "issues", "memory")
+    feats = []
+    for x in issues:
+        f = QgsFeature(lyr.fields())
+        f.setAttributes([x.rule, x.category, x.severity, x.layer, x.key, x.field, x.message, str(x.value), x.village])
+        if x.wkb is not None:
+            g = QgsGeometry()
+            g.fromWkb(x.wkb)
+            f.setGeometry(g)
+        feats.append(f)
+    lyr.dataProvider().addFeatures(feats)
+    return lyr
+
+
 def test_sorting(qgis_iface, merged_gpkg):
     d = DiscrepancyDock(qgis_iface)
     d.open(merged_gpkg)
-    col = [k for k, _ in d.model.HEAD].index("HTMJ")
-    d.model.sort(col, Qt.SortOrder.DescendingOrder)
+    d.model.sort(col(d.model, "HTMJ"), Qt.SortOrder.DescendingOrder)
     vals = [d.model.value(r, "HTMJ") for r in range(d.model.rowCount())]
     vals = [v for v in vals if v is not None]
     assert vals == sorted(vals, reverse=True)
@@ -60,6 +127,45 @@ def test_selection_both_ways(qgis_iface, merged_gpkg):
     assert d.selected_rows() == [7]
 
 
+def test_source_selector_shows_the_database_in_the_table(qgis_iface, merged_gpkg, demo, tmp_path):
+    """Issue 17, point 6: after opening another database, the selector names it, not the one before."""
+    from land_contract_bridge.core import merge
+    other = tmp_path / "other" / "second.gpkg"
+    other.parent.mkdir()
+    merge.merge(demo, other)
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    assert d.source.currentData() == str(merged_gpkg.resolve())
+    d.open(other)
+    assert d.source.currentData() == str(other.resolve())
+    assert d.path == str(other.resolve())
+    d.source.setCurrentIndex(d.source.findData(str(merged_gpkg.resolve())))
+    d._source_chosen(d.source.currentIndex())
+    assert d.path == str(merged_gpkg.resolve()) and d.source.currentData() == d.path
+    # each database's parcels layer is named after its file
+    names = sorted(x.name() for x in QgsProject.instance().mapLayers().values())
+    assert any(n.endswith("· reg") for n in names) and any(n.endswith("· second") for n in names)
+
+
+def test_search_box_and_the_columns_a_technician_needs_are_visible(qgis_iface, merged_gpkg):
+    """Point 8: the text search box has room; class, status and note are visible without scrolling sideways."""
+    d = DiscrepancyDock(qgis_iface)
+    d.resize(1100, 420)
+    d.show()
+    d.open(merged_gpkg)
+    QApplication.processEvents()
+    assert d.text.width() >= 200
+    assert [k for k, _ in d.model.HEAD][:5] == ["DKBM", "CYLX", "CYYY", "XSZT", "XSBZ"]
+    hdr = d.view.horizontalHeader()
+    right = hdr.sectionViewportPosition(col(d.model, "XSBZ")) + hdr.sectionSize(col(d.model, "XSBZ"))
+    assert right <= d.view.viewport().width()
+    i = IssuesDock(qgis_iface)
+    i.resize(330, 600)
+    i.show()
+    QApplication.processEvents()
+    assert i.search.width() >= 250  # its own row, the dock's full width
+
+
 def test_status_persists_and_reopens(qgis_iface, merged_gpkg):
     d = DiscrepancyDock(qgis_iface)
     d.open(merged_gpkg)
@@ -74,6 +180,17 @@ def test_status_persists_and_reopens(qgis_iface, merged_gpkg):
     assert sorted(e.model.value(r, "DKBM") for r in range(e.model.rowCount())) == sorted(dkbms)
     c = sqlite3.connect(merged_gpkg)
     assert c.execute("SELECT COUNT(*) FROM audit WHERE action = 'consult'").fetchone()[0] == 2
+
+
+def test_outcome_chosen_in_the_english_ui_is_stored_as_the_chinese_value(qgis_iface, merged_gpkg):
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+    d.new_status.setCurrentIndex(d.new_status.findText("Re-measure"))
+    d.view.selectRow(0)
+    assert d.apply_status() == 1
+    c = sqlite3.connect(merged_gpkg)
+    assert c.execute("SELECT XSZT FROM cbdk WHERE DKBM = ?", (d.model.value(0, "DKBM"),)).fetchone()[0] == "重新测量"
 
 
 def test_status_while_qgis_is_editing_the_layer(qgis_iface, merged_gpkg):
@@ -122,18 +239,151 @@ def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path):
     layer = QgsVectorLayer(out["OUTPUT"], "issues", "ogr")
     d = IssuesDock(qgis_iface)
     assert d.load_layer(layer)
-    assert d.model.rowCount() == 54 and d.proxy.rowCount() == 54  # 48 errors, 6 warnings (test_validate counts)
+    assert d.model.rowCount() == ISSUES and d.proxy.rowCount() == ISSUES
     d.cat.setCurrentIndex(d.cat.findData("geometry"))
-    assert d.proxy.rowCount() == 6
-    geo = d.proxy.index(0, 0)
-    assert d.zoom_to(geo)
+    geo = d.proxy.rowCount()
+    assert geo >= 5
+    assert d.zoom_to(d.proxy.index(0, 0))
     d.cat.setCurrentIndex(0)
     d.search.setText("3715260010010400018")
     assert d.proxy.rowCount() == 1
     d.search.setText("")
     n = d.export(tmp_path / "x.csv")
-    assert n == 54 and len((tmp_path / "x.csv").read_text("utf-8-sig").splitlines()) == 55
+    assert n == ISSUES and len((tmp_path / "x.csv").read_text("utf-8-sig").splitlines()) == ISSUES + 1
     d.export(tmp_path / "x.xlsx")
     assert (tmp_path / "x.xlsx").stat().st_size > 1000
-    # the algorithm opened the dock by itself after the run (desktop post-processing)
-    assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 54
+    # processing.run loads no layer into the project, so the dock was left alone (as with "load layers" unticked)
+    assert "issues" not in plugin.docks
+
+
+def _located_pair(d):
+    """Two neighbouring rows of the filtered table that both have a location."""
+    rows = [d.model.rows[d.proxy.mapToSource(d.proxy.index(r, 0)).row()] for r in range(d.proxy.rowCount())]
+    for r in range(len(rows) - 1):
+        if rows[r]["geometry"] is not None and rows[r + 1]["geometry"] is not None \
+                and rows[r]["geometry"].boundingBox() != rows[r + 1]["geometry"].boundingBox():
+            return r
+    return None
+
+
+def test_keyboard_selection_zooms_like_a_click(plugin, qgis_processing, qgis_iface, demo, tmp_path):
+    """Point 8: moving through the issue table with the arrow keys zooms to each issue, not only a mouse click."""
+    from qgis import processing as qp
+    out = qp.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
+    d = IssuesDock(qgis_iface)
+    d.load_layer(QgsVectorLayer(out["OUTPUT"], "issues", "ogr"))
+    d.cat.setCurrentIndex(d.cat.findData("geometry"))
+    d.show()
+    r = _located_pair(d)
+    assert r is not None
+    canvas = qgis_iface.mapCanvas()
+    d.view.setFocus()
+    d.view.setCurrentIndex(d.proxy.index(r, 0))
+    first = canvas.extent()
+    QApplication.sendEvent(d.view, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
+    assert d.view.currentIndex().row() == r + 1
+    second = canvas.extent()
+    g = d.model.rows[d.proxy.mapToSource(d.proxy.index(r + 1, 0)).row()]["geometry"]
+    assert second != first and second.contains(g.boundingBox())
+
+
+def test_validation_leaves_one_named_styled_issue_layer_per_delivery(plugin, qgis_processing, qgis_iface, demo):
+    """Point 5: the temporary issue layer of a desktop run is kept in a file (it comes back with the project),
+    named after the delivery (not a memory-layer URI), styled by severity, and a second validation of the same
+    delivery replaces it instead of piling up another 质检问题 layer."""
+    from qgis import processing as qp
+    for _ in range(2):
+        qp.runAndLoadResults("lcb:validate", {"INPUT": str(demo), "OUTPUT": "TEMPORARY_OUTPUT"})
+    layers = [x for x in QgsProject.instance().mapLayers().values() if "severity" in x.fields().names()]
+    assert len(layers) == 1
+    lyr = layers[0]
+    assert lyr.name() == f"Issues (质检问题) · {demo.name}"
+    assert lyr.providerType() == "ogr" and lyr.source().split("|")[0].endswith(".gpkg") and lyr.featureCount() == ISSUES
+    assert lyr.renderer().type() == "categorizedSymbol" and lyr.renderer().classAttribute() == "severity"
+    assert {c.value(): c.label() for c in lyr.renderer().categories()} == {"error": "Error", "warning": "Warning", "info": "Note"}
+    d = plugin.docks["issues"]
+    assert d.layer.id() == lyr.id() and d.model.rowCount() == ISSUES
+    assert d.title.text() == lyr.name() and "memory" not in d.title.text()
+    assert d.minimumSizeHint().width() < 500  # a long source path never widens the dock
+    from land_contract_bridge.ui.menus import issue_store
+    folder, stem = issue_store(str(demo))
+    assert len(list(folder.glob(f"{stem}-*.gpkg"))) == 1  # the earlier file went with the earlier layer
+
+
+def test_issues_dock_comes_back_with_the_project(plugin, qgis_processing, demo, tmp_path):
+    from qgis import processing as qp
+    qp.runAndLoadResults("lcb:validate", {"INPUT": str(demo), "OUTPUT": "TEMPORARY_OUTPUT"})
+    d = plugin.docks["issues"]
+    d.sev.setCurrentIndex(d.sev.findData("warning"))
+    proj = tmp_path / "day.qgz"
+    assert QgsProject.instance().write(str(proj))
+    QgsProject.instance().clear()
+    assert d.model.rowCount() == 0
+    assert QgsProject.instance().read(str(proj))
+    d = plugin.docks["issues"]
+    assert d.model.rowCount() == ISSUES and d.sev.currentData() == "warning" and d.proxy.rowCount() < ISSUES
+
+
+def test_issues_dock_opens_an_existing_issue_layer(plugin, qgis_processing, qgis_iface, demo, tmp_path):
+    from qgis import processing as qp
+    out = qp.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "old_issues.gpkg")})
+    d = IssuesDock(qgis_iface)
+    lyr = d.open_file(out["OUTPUT"])
+    assert lyr is not None and lyr in QgsProject.instance().mapLayers().values()
+    assert d.model.rowCount() == ISSUES and d.source.currentData() == lyr.id()
+    assert lyr.renderer().classAttribute() == "severity"
+    assert d.open_file(tmp_path / "nothing.gpkg") is None and d.model.rowCount() == ISSUES
+
+
+def test_batch_html_results_quirk_is_worked_around(plugin, qgis_processing):
+    """Point 7: QGIS 3.22's batch dialog calls addResult() without a timestamp; with the plugin loaded it works."""
+    from processing.core.ProcessingResults import resultsList
+
+    from land_contract_bridge.processing import compat
+    before = len(resultsList.getResults())
+    resultsList.addResult(icon=None, name="lcb test [0]", result="/tmp/x.html")  # what loadHTMLResults does
+    assert len(resultsList.getResults()) == before + 1
+    compat.restore()
+    import inspect
+    if inspect.signature(resultsList.addResult).parameters["timestamp"].default is inspect.Parameter.empty:
+        with pytest.raises(TypeError):
+            resultsList.addResult(icon=None, name="lcb test [1]", result="/tmp/x.html")
+    assert compat.results_timestamp() is True
+
+
+def test_dependency_message_bar_with_command_and_copy_button(qgis_iface):
+    """Point 1: without its packages the plugin says so in a message bar that stays, with the exact command and a
+    button that copies it."""
+    from qgis.PyQt.QtWidgets import QLineEdit, QPushButton
+
+    from land_contract_bridge import classFactory
+    from land_contract_bridge.core import deps
+    p = classFactory(qgis_iface)
+    p.missing = [(deps.REQUIRED[0], "1.8.5")]
+    p.initGui()
+    try:
+        item = p.missing_bar
+        assert item is not None and item in qgis_iface.messageBar().items()
+        assert item.duration() == 0
+        line = item.findChild(QLineEdit, "LcbInstallCommand")
+        assert line.text() == deps.install_command(p.missing) and "'shapely>=2.0,<2.1'" in line.text() and "numpy==" in line.text()
+        QApplication.clipboard().setText("")
+        item.findChild(QPushButton, "LcbCopyCommand").click()
+        assert QApplication.clipboard().text() == line.text()
+        assert p.actions == []  # no menus of tools that cannot run
+    finally:
+        p.unload()
+    assert item not in qgis_iface.messageBar().items()
+
+
+def test_the_dock_says_why_contract_and_registered_areas_differ(qgis_iface, merged_gpkg, chinese):
+    """Point 4: six of the sample's eight 合同与登簿面积不一致 parcels show 0.00 as their own difference; the dock
+    says the contract is the cause, with HTZMJ and ΣDBMJ."""
+    d = DiscrepancyDock(qgis_iface)
+    d.open(merged_gpkg)
+    d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+    why = {d.model.value(r, "DKBM"): d.model.data(d.model.index(r, col(d.model, "CYYY"))) for r in range(d.model.rowCount())}
+    zero = [k for k in why if abs(d.model.value(list(why).index(k), "HTDBC") or 0) < 0.005]
+    assert len(zero) == 6
+    assert {why[k] for k in zero} == {"合同总面积 4,531.77 ≠ 登簿合计 4,401.00"}
+    assert why["3715260010010400065"] == "地块合同面积≠登簿面积"

@@ -111,7 +111,8 @@ def test_docks_open_after_desktop_runs_and_not_after_unload(qgis_iface, qgis_pro
     p.initGui()
     try:
         assert hooks.listeners() == [p._on_result]
-        processing.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
+        # as the dialog runs it: the issue layer is loaded into the project (the dock follows what is loaded)
+        processing.runAndLoadResults("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
         issues = p.docks["issues"]
         assert not issues.isHidden() and issues.model.rowCount() == 54
         assert "discrepancy" not in p.docks
@@ -211,9 +212,14 @@ def test_docks_open_after_a_run_in_a_background_task(plugin, qgis_processing, de
     from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback
     from qgis.PyQt.QtCore import QCoreApplication
 
+    from processing.gui.Postprocessing import handleAlgorithmResults
+    from qgis.core import QgsProcessingOutputLayerDefinition, QgsProject
+
     alg = QgsApplication.processingRegistry().createAlgorithmById("lcb:validate")
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
-    task = QgsProcessingAlgRunnerTask(alg, {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")}, context, feedback)
+    context.setProject(QgsProject.instance())
+    out = QgsProcessingOutputLayerDefinition(str(tmp_path / "issues.gpkg"), QgsProject.instance())  # "open output file after running"
+    task = QgsProcessingAlgRunnerTask(alg, {"INPUT": str(demo), "OUTPUT": out}, context, feedback)
     done = []
     task.executed.connect(lambda ok, results: done.append(ok))
     QgsApplication.taskManager().addTask(task)
@@ -223,4 +229,5 @@ def test_docks_open_after_a_run_in_a_background_task(plugin, qgis_processing, de
         time.sleep(0.02)
     assert done == [True]
     QCoreApplication.processEvents()
+    assert handleAlgorithmResults(alg, context, feedback)  # what the dialog does next: load the layers
     assert "issues" in plugin.docks and plugin.docks["issues"].model.rowCount() == 54
