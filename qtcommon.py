@@ -37,11 +37,11 @@ def recent_databases(limit=8):
     import os
 
     from qgis.core import QgsSettings
-    from .processing import pgsource
+    from .core import pgconn
     value = QgsSettings().value(RECENT_KEY, []) or []
     if isinstance(value, str):
         value = [value]
-    return [p for p in value if isinstance(p, str) and (pgsource.is_database(p) or os.path.isfile(p))][:limit]
+    return [p for p in value if isinstance(p, str) and (pgconn.is_database(p) or os.path.isfile(p))][:limit]
 
 
 def remember_database(path, limit=8):
@@ -51,12 +51,12 @@ def remember_database(path, limit=8):
 
     from qgis.core import QgsSettings
 
-    from .processing import pgsource
-    if pgsource.is_database(path):
-        path = pgsource.without_password(str(path))
+    from .core import pgconn
+    if pgconn.is_database(str(path)):  # postgresql://…, PG:…, or QGIS's layer source postgres://…
+        path = pgconn.strip_password(str(path))
     else:
         path = os.path.abspath(str(path))
-    value = [p for p in recent_databases(limit) if p != path and (pgsource.is_database(p) or os.path.abspath(p) != path)]
+    value = [p for p in recent_databases(limit) if p != path and (pgconn.is_database(p) or os.path.abspath(p) != path)]
     QgsSettings().setValue(RECENT_KEY, [path] + value[: limit - 1])
 
 

@@ -67,7 +67,9 @@ def rows(path, classes=None):
 def class_totals(path):
     c = _open(path)
     try:
-        return {cls: dict(n=n, htmj=h or 0.0, dbmj=d or 0.0, scmj=s or 0.0) for cls, n, h, d, s in
+        # rounded to 1e-6 m²: SQLite and PostgreSQL add floats in different orders (and SQLite compensates), so the
+        # raw sums of the same areas differ in their last bits
+        return {cls: dict(n=n, htmj=round(h or 0.0, 6), dbmj=round(d or 0.0, 6), scmj=round(s or 0.0, 6)) for cls, n, h, d, s in
                 c.execute("SELECT CYLX, COUNT(*), SUM(HTMJ), SUM(DBMJ), SUM(SCMJ) FROM cbdk GROUP BY CYLX")}
     finally:
         c.close()

@@ -313,6 +313,17 @@ class _Cursor:
         return iter(self._cur)
 
 
+_PRAGMA = re.compile(r"\s*PRAGMA\s+table_info\(\s*\"?(\w+)\"?\s*\)\s*$", re.IGNORECASE)
+
+
+class _Rows(list):
+    def fetchone(self):
+        return self[0] if self else None
+
+    def fetchall(self):
+        return list(self)
+
+
 class PgConnection:
     """A psycopg2 connection with the sqlite3-like surface the read side uses (``execute`` returning a cursor)."""
     is_pg = True
@@ -323,6 +334,9 @@ class PgConnection:
 
     def execute(self, sql, args=None):
         args = tuple(args) if args is not None else ()
+        m = _PRAGMA.match(sql)
+        if m:  # SQLite's table_info: (cid, name, type, notnull, default, pk), names as in the GeoPackage layout
+            return _Rows([(i, c, "", 0, None, int(c == "fid")) for i, c in enumerate(self.columns(m.group(1)))])
         cur = self.conn.cursor()
         try:
             cur.execute(translate(sql, bool(args)), args or None)

@@ -154,8 +154,8 @@
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="36" />
-        <source>Registration database to update (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)</source>
-        <translation>要更新的登记库（GeoPackage，或 PostgreSQL：postgresql://…、PG:…、QGIS 连接名）</translation>
+        <source>Registration database to update (.gpkg or PostgreSQL)</source>
+        <translation>要更新的登记库（.gpkg 或 PostgreSQL）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="37" />
@@ -181,11 +181,6 @@
         <location filename="../../work/wt-postgis/processing/alg_apply_changes.py" line="42" />
         <source>Area tolerance (m²; empty: the one TARGET was merged with)</source>
         <translation>面积容差（平方米；留空则沿用 TARGET 入库时的容差）</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/processing/alg_report.py" line="40" />
-        <source>PostgreSQL schema of the registration database</source>
-        <translation>登记库所在的 PostgreSQL 模式（SCHEMA）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_merge.py" line="67" />
@@ -279,8 +274,8 @@
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_report.py" line="39" />
-        <source>Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)</source>
-        <translation>登记库（GeoPackage，或 PostgreSQL：postgresql://…、PG:…、QGIS 连接名）</translation>
+        <source>Registration database (.gpkg or PostgreSQL)</source>
+        <translation>登记库（.gpkg 或 PostgreSQL）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/alg_farmland_notice.py" line="50" />
@@ -428,11 +423,6 @@
         <translation>整合入库</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="46" />
-        <source>Registration database (.gpkg or PostgreSQL)</source>
-        <translation>登记库（.gpkg 或 PostgreSQL）</translation>
-    </message>
-    <message>
         <location filename="../../work/wt-postgis/processing/alg_merge.py" line="47" />
         <source>An existing registration GeoPackage is updated; a new file name creates one. A PostgreSQL database is named by postgresql://…, PG:… or the name of a QGIS PostgreSQL connection; the registration database is the schema SCHEMA (created if missing).</source>
         <translation>已有的登记库 GeoPackage 将被更新，新的文件名则新建登记库。PostgreSQL 数据库用 postgresql://…、PG:… 或 QGIS 中的 PostgreSQL 连接名指定，登记库即其中的模式 SCHEMA（没有时新建）。</translation>
@@ -496,11 +486,6 @@
         <location filename="../../work/wt-postgis/processing/alg_merge.py" line="64" />
         <source>Copy sketches and attachments beside the database</source>
         <translation>将地块示意图和权属来源附件复制到登记库旁</translation>
-    </message>
-    <message>
-        <location filename="../../work/wt-postgis/processing/alg_merge.py" line="65" />
-        <source>PostgreSQL schema of the registration database (created if missing)</source>
-        <translation>登记库所在的 PostgreSQL 模式（不存在时自动建立）</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/widgets.py" line="57" />
@@ -671,6 +656,26 @@
         <location filename="../../work/wt-postgis/processing/base.py" line="71" />
         <source>Cancelled by the user. 已取消，未写出任何结果。</source>
         <translation>已由用户取消，未写出任何结果。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/pgsource.py" line="187" />
+        <source>A registration GeoPackage, or a PostgreSQL database: postgresql://…, PG:… or the name of a QGIS PostgreSQL connection (the registration database is its schema SCHEMA).</source>
+        <translation>登记库 GeoPackage，或 PostgreSQL 数据库：postgresql://…、PG:… 或 QGIS 中的 PostgreSQL 连接名（登记库即其中的模式 SCHEMA）。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/pgsource.py" line="194" />
+        <source>PostgreSQL schema</source>
+        <translation>PostgreSQL 模式</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/pgsource.py" line="195" />
+        <source>The schema of the registration database in PostgreSQL (created if missing); not used for a GeoPackage.</source>
+        <translation>登记库在 PostgreSQL 中所在的模式（没有时新建）；GeoPackage 不使用此项。</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/processing/pgsource.py" line="195" />
+        <source>The schema of the registration database in PostgreSQL; not used for a GeoPackage.</source>
+        <translation>登记库在 PostgreSQL 中所在的模式；GeoPackage 不使用此项。</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/processing/provider.py" line="14" />

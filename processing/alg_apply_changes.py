@@ -33,7 +33,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Change package folder"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(pgsource.database_parameter(self.TARGET, tr("Registration database to update (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)")))
+        self.addParameter(pgsource.database_parameter(self.TARGET, tr("Registration database to update (.gpkg or PostgreSQL)")))
         self.addParameter(QgsProcessingParameterFile(self.SENDER_KEY, tr("Sender's public key (Ed25519, PEM): the signature must verify"), optional=True,
                                                      fileFilter="PEM (*.pem);;All files (*)"))
         self.addParameter(QgsProcessingParameterEnum(self.ON_DIVERGED, tr("When TARGET has changed since the package's base"),
@@ -41,7 +41,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
                                                      defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²; empty: the one TARGET was merged with)"),
                                                        QgsProcessingParameterNumber.Type.Double, None, optional=True, minValue=0))
-        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database")))
+        self.addParameter(pgsource.schema_parameter())
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.CHANGES, QT_TRANSLATE_NOOP("@default", "Change records")), (self.APPLIED, QT_TRANSLATE_NOOP("@default", "Applied")),
                             (self.CONFLICTS, QT_TRANSLATE_NOOP("@default", "Conflicts")), (self.ALREADY, QT_TRANSLATE_NOOP("@default", "Already present")),

@@ -45,8 +45,8 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
     PARCELS = "PARCELS"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)")))
-        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database")))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterFeatureSource(self.FARMLAND, tr("Permanent basic farmland (default: the delivery's JBNTBHQ)"),
                                                               [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterNumber(self.MIN_OVERLAP, tr("Minimum overlap (m²)"), QgsProcessingParameterNumber.Double,

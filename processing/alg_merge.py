@@ -62,7 +62,7 @@ class MergeAlgorithm(LcbAlgorithm):
         self._param(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table"), optional=True),
                     tr("A table with code, DJQ and DJZQ (a 9-digit township or 12-digit village code) that sets 地籍区 and 地籍子区 of the 不动产单元号."))
         self.addParameter(QgsProcessingParameterBoolean(self.COPY_ARCHIVE, tr("Copy sketches and attachments beside the database"), defaultValue=False))
-        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database (created if missing)")))
+        self.addParameter(pgsource.schema_parameter(created=True))
         self.addOutput(QgsProcessingOutputFile(self.TARGET, tr("Registration database")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.PARCELS, QT_TRANSLATE_NOOP("@default", "Parcels")), (self.INSERTED, QT_TRANSLATE_NOOP("@default", "Inserted")),

@@ -29,8 +29,8 @@ class ParcelDossierAlgorithm(LcbAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)")))
-        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database")))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterString(self.DKBM, tr("Parcel codes (DKBM, comma separated)")))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(self.MAP, tr("Draw the parcel map"), defaultValue=True))

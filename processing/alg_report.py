@@ -36,8 +36,8 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (GeoPackage, or PostgreSQL: postgresql://…, PG:…, QGIS connection name)")))
-        self.addParameter(pgsource.schema_parameter(tr("PostgreSQL schema of the registration database")))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterEnum(self.CLASSES, tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
                                                      allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))

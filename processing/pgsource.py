@@ -13,6 +13,7 @@ from qgis.core import QgsCredentials, QgsDataSourceUri, QgsProviderRegistry
 
 from ..core import pgconn
 from ..core.errors import LcbError
+from ..qtcommon import tr
 
 PREFIX = "postgres://"  # QGIS's provider prefix for a layer source (QgsProcessingUtils reads "postgres://<uri>")
 _passwords = {}  # (host, port, dbname, user) -> password typed into a URI in this session (memory only)
@@ -178,15 +179,22 @@ SCHEMA = "SCHEMA"
 
 def database_parameter(name, description, optional=False):
     """A registration database as INPUT: a .gpkg picked or typed, or a database typed. The filter ends in "All files (*)":
-    with an extension alone (or QGIS's default "All files (*.*)") QGIS refuses a value such as postgresql://…."""
+    with an extension alone (or QGIS's default "All files (*.*)") QGIS refuses a value such as postgresql://…. The label
+    stays short (the dialog's width); how to name a PostgreSQL database is the parameter's help (its tooltip)."""
     from qgis.core import QgsProcessingParameterFile
-    return QgsProcessingParameterFile(name, description, behavior=QgsProcessingParameterFile.Behavior.File, optional=optional,
-                                      fileFilter="GeoPackage (*.gpkg);;All files (*)")
+    p = QgsProcessingParameterFile(name, description, behavior=QgsProcessingParameterFile.Behavior.File, optional=optional,
+                                   fileFilter="GeoPackage (*.gpkg);;All files (*)")
+    p.setHelp(tr("A registration GeoPackage, or a PostgreSQL database: postgresql://…, PG:… or the name of a QGIS PostgreSQL "
+                 "connection (the registration database is its schema SCHEMA)."))
+    return p
 
 
-def schema_parameter(description):
+def schema_parameter(created=False):
     from qgis.core import QgsProcessingParameterString
-    return QgsProcessingParameterString(SCHEMA, description, defaultValue=pgconn.DEFAULT_SCHEMA, optional=True)
+    p = QgsProcessingParameterString(SCHEMA, tr("PostgreSQL schema"), defaultValue=pgconn.DEFAULT_SCHEMA, optional=True)
+    p.setHelp(tr("The schema of the registration database in PostgreSQL (created if missing); not used for a GeoPackage.") if created else
+              tr("The schema of the registration database in PostgreSQL; not used for a GeoPackage."))
+    return p
 
 
 def input_database(alg, parameters, context, name="INPUT"):

@@ -90,7 +90,7 @@ def test_the_dock_records_a_consultation_outcome_on_postgis(merged_pg, qgis_ifac
         sm.select(d.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     assert sorted(d.layer.selectedFeatureIds()) == sorted(d.model.fids([0, 1]))  # the map follows the table
     dkbms = [d.model.value(r, "DKBM") for r in (0, 1)]
-    d.new_status.setCurrentText("以登簿面积为准")
+    d.new_status.setCurrentIndex(d.new_status.findData("以登簿面积为准"))  # shown in the UI language, stored in Chinese
     d.note.setText("两局会商")
     d.apply_btn.click()
     assert db.rows("SELECT dkbm, xszt, xsbz FROM county.cbdk WHERE dkbm = ANY(%s) ORDER BY dkbm", (dkbms,)) == \
