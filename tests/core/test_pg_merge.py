@@ -151,6 +151,12 @@ def test_same_content_as_the_geopackage(pg_db, two_townships, tmp_path):
         b = merge.merge(d, pgconn.PgTarget(pg_db.params()))
         assert {k: v for k, v in a.items() if k.isupper() or k == "classes"} == {k: v for k, v in b.items() if k.isupper() or k == "classes"}
     assert_same(gpkg_content(gp), pg_content(pg_db))
+    # layout 4 (issue 17): cbdk says why its areas differ, in PostgreSQL as in the GeoPackage
+    assert pg_db.rows("SELECT value FROM lcb.lcb_meta WHERE key = 'schema_version'") == [(schema.SCHEMA_VERSION,)] and schema.SCHEMA_VERSION == "4"
+    why = "SELECT CYYY, count(*), sum(HTZMJ), sum(DBZMJ) FROM cbdk WHERE CYYY IS NOT NULL GROUP BY CYYY ORDER BY CYYY"
+    def rounded(rows):
+        return [(c, n, round(h, 2), round(d, 2)) for c, n, h, d in rows]
+    assert rounded(pg_db.rows(why.replace("FROM cbdk", "FROM lcb.cbdk"))) == rounded(gpkg_rows(gp, why)) != []
 
 
 def test_remerge_is_a_no_op_and_a_full_comparison_finds_nothing(passfile, demo, demo_copy):
