@@ -387,3 +387,29 @@ def test_the_dock_says_why_contract_and_registered_areas_differ(qgis_iface, merg
     assert len(zero) == 6
     assert {why[k] for k in zero} == {"合同总面积 4,531.77 ≠ 登簿合计 4,401.00"}
     assert why["3715260010010400065"] == "地块合同面积≠登簿面积"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en_US"])
+def test_the_class_filter_shows_the_chosen_class_in_full(qgis_iface, merged_gpkg, lang, request):
+    """Seen in the zh_CN screenshot: the class filter showed 合同与登簿面积不 (cut); every Chinese class name fits,
+    and the search box keeps its room beside it (English names are capped at 200 px: the longer ones are elided, as before)."""
+    if lang == "zh_CN":
+        request.getfixturevalue("chinese")
+    from qgis.PyQt.QtWidgets import QStyle, QStyleOptionComboBox
+    d = DiscrepancyDock(qgis_iface)
+    d.resize(1100, 420)
+    d.show()
+    d.open(merged_gpkg)
+    QApplication.processEvents()
+    opt = QStyleOptionComboBox()
+    d.cls.initStyleOption(opt)
+    text_room = d.cls.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, d.cls).width()
+    fm = d.cls.fontMetrics()
+    names = [d.cls.itemText(i) for i in range(d.cls.count())]
+    fits = [n for n in names if fm.horizontalAdvance(n) <= text_room]
+    if lang == "zh_CN":
+        assert "合同与登簿面积不一致" in names and fits == names
+    else:
+        assert {"All classes", "Consistent"} <= set(fits) and d.cls.width() <= 200  # capped, not widening the dock
+    assert d.text.width() >= 200
+    assert d.widget().minimumSizeHint().width() <= 1200  # the bottom dock still fits a 1280-pixel screen
