@@ -121,6 +121,7 @@ def step_validate(r):
     yield wait(lambda: bool(done), 180)
     r["ok"], results = done[0] if done else (False, {})
     r["errors"] = results.get("ERROR_COUNT")
+    r["log"] = _log_text(d)
     shot("validate_log", d)
     d.close()
     yield wait(lambda: False, 1.0)
@@ -146,8 +147,17 @@ def step_merge(r):
     yield wait(lambda: bool(done), 240)
     r["ok"], results = done[0] if done else (False, {})
     r["parcels"] = results.get("PARCELS")
+    r["target_result"] = results.get("TARGET")  # the database the run wrote: the name typed, never a temporary file
+    r["log"] = _log_text(d)
     d.close()
     yield wait(lambda: False, 1.0)
+
+
+def _log_text(d):
+    """What the dialog's 记录 (log) tab shows the user."""
+    from qgis.PyQt.QtWidgets import QTextEdit
+    log = d.findChild(QTextEdit, "txtLog")
+    return log.toPlainText() if log else ""
 
 
 def _dialog_fits(d):
@@ -338,9 +348,7 @@ def step_report(r):
     if "cancel" in state:
         r["cancel_to_end"] = round(end - state["cancel"], 3)
     r["files"] = {k: os.path.exists(v) for k, v in outs.items()}
-    from qgis.PyQt.QtWidgets import QTextEdit
-    log = d.findChild(QTextEdit, "txtLog")
-    r["log"] = log.toPlainText()[-1500:] if log else ""
+    r["log"] = _log_text(d)[-1500:]
     shot("report_end", d)
     d.close()
     yield wait(lambda: False, 0.3)

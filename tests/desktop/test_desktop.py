@@ -151,6 +151,16 @@ def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
     assert m["target_is_second"] and m["target_widget"] == "TargetWidget"
     assert m["target_prefilled"] == ""  # a fresh profile: empty and required, never "[save to temporary file]"
     assert m["cut_off"] == [] and not m["hscroll"]
+    assert m["target_result"] == str(target) and target.is_file()  # the database is where it was named, kept
+    assert not list(target.parent.glob("*.gpkg-journal")) and not [p for p in target.parent.iterdir() if p.name.startswith(".")]
+    # point 8: a long run logs its stages, not only a percentage — the merge's, in the order they ran
+    stages = [line.strip() for line in m["log"].splitlines() if line.strip() in merge.STAGES.values()]
+    assert stages[:3] == [merge.STAGES[k] for k in ("read", "stage DK", "classify + records")] and merge.STAGES["commit"] in stages
+    assert "地块 parcels 299" in m["log"]
+    # and the validation's: stages, then one line per category in the UI's language (Chinese here)
+    v = s["validate"]["log"]
+    assert "读取成果包 / reading the delivery" in v and "逐条检查" in v and "写出质检问题图层" in v
+    assert "图形: 错误 6, 警告 0" in [line.strip() for line in v.splitlines()] and "Geometry" not in v
     d = s["docks"]
     by = truth["counts"]["by_class"]
     assert d["issues_rows"] == ISSUES and d["discrepancy_rows"] == sum(by.values()) - by["consistent"]
