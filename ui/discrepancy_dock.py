@@ -185,6 +185,7 @@ class DiscrepancyDock(QDockWidget):
         fm = self.cls.fontMetrics()
         widest = max(fm.horizontalAdvance(self.cls.itemText(i)) for i in range(self.cls.count()))
         self.cls.setMinimumWidth(min(widest + CLS_COMBO_CHROME, CLS_COMBO_MAX))
+        self.cls.currentIndexChanged.connect(lambda i: self.cls.setToolTip(self.cls.itemText(i)))  # an elided English name in full
         for wdg in (self.cls, self.village, self.status, self.min_diff):
             f.addWidget(wdg)
         f.addWidget(self.text, 1)  # the search box takes the room that is left, never squeezed to nothing

@@ -411,5 +411,7 @@ def test_the_class_filter_shows_the_chosen_class_in_full(qgis_iface, merged_gpkg
         assert "合同与登簿面积不一致" in names and fits == names
     else:
         assert {"All classes", "Consistent"} <= set(fits) and d.cls.width() <= 200  # capped, not widening the dock
+        d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+        assert d.cls.toolTip() == "Contract and registered areas differ"  # the elided name in full on hover
     assert d.text.width() >= 200
     assert d.widget().minimumSizeHint().width() <= 1200  # the bottom dock still fits a 1280-pixel screen
