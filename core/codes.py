@@ -3,9 +3,10 @@ import csv
 import datetime as dt
 import re
 from functools import lru_cache
-from pathlib import Path
 
-CODELISTS = Path(__file__).resolve().parent.parent / "resources" / "codelists.csv"
+from .paths import resource
+
+CODELISTS = resource("codelists.csv")
 
 # Which code list each coded field uses. Lists marked UNCONFIRMED in the reference give warnings only.
 FIELD_LISTS = {
