@@ -98,6 +98,10 @@ class MergeAlgorithm(LcbAlgorithm):
             feedback.pushInfo(f"  {classify.CLASSES[cls]} {cls}: {n}")
         if res["CONFLICTS"]:
             feedback.pushWarning(f"{res['CONFLICTS']} 个地块与库中记录不一致，已记入 conflicts 表 / conflicts recorded in the conflicts table")
+        if res.get("CANCELLED"):
+            feedback.pushWarning(f"{res['CANCELLED']} 个地块已在登记库中注销（cbdk_history），未恢复，已记入 conflicts 表 / "
+                                 f"{res['CANCELLED']} parcels were cancelled in the registration database (cbdk_history): not brought back, "
+                                 "recorded in the conflicts table")
         uri = f"{target}|layername=cbdk"
         out = {name: res[name] for name in (self.PARCELS, self.INSERTED, self.UPDATED, self.UNCHANGED, self.CONFLICTS)}  # core uses the same keys
         out.update({cls.upper(): n for cls, n in res["classes"].items()})

@@ -6,13 +6,14 @@ opened from a file); after a desktop validation it shows the new layer by itself
 layer, filters) is saved with the project."""
 import csv
 
-from qgis.core import QgsGeometry, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsGeometry, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                                 QLineEdit, QPushButton, QSizePolicy, QTableView, QToolButton, QTreeWidget, QTreeWidgetItem,
+                                 QLineEdit, QMessageBox, QPushButton, QSizePolicy, QTableView, QToolButton, QTreeWidget, QTreeWidgetItem,
                                  QVBoxLayout, QWidget)
 
+from ..core.errors import LcbError
 from ..core.issues import CATEGORIES, CATEGORY_ZH, SEVERITIES, SEVERITY_ZH
 from ..core.output import write_xlsx
 from ..qtcommon import category_name, severity_name
@@ -300,7 +301,23 @@ class IssuesDock(QDockWidget):
     def _export_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, tr("Export issues"), "质检问题.xlsx", "Excel (*.xlsx);;CSV (*.csv)")
         if path:
-            self.export(path)
+            self.save(path)
+
+    def save(self, path):
+        """export() for the dialog: an unwritable folder or a file open in Excel is a message, not a Python error;
+        the success names the file and the count. Returns the number of rows written, or None."""
+        try:
+            n = self.export(path)
+        except LcbError as e:
+            QMessageBox.warning(self, tr("Export issues"), e.text())
+            return None
+        except OSError as e:
+            QMessageBox.warning(self, tr("Export issues"), tr("Cannot write the file:") + f"\n{path}\n{e.strerror or e}")
+            return None
+        if self.iface is not None:
+            self.iface.messageBar().pushMessage(tr("Export issues"), tr("{n} issues written to {path}").format(n=n, path=path),
+                                                level=Qgis.MessageLevel.Success, duration=5)
+        return n
 
     def export(self, path):
         rows = self.visible_rows()

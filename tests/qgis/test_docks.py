@@ -6,7 +6,7 @@ import pytest
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt
 from qgis.PyQt.QtGui import QKeyEvent
-from qgis.PyQt.QtWidgets import QApplication
+from qgis.PyQt.QtWidgets import QApplication, QMessageBox
 
 from land_contract_bridge.ui.discrepancy_dock import DiscrepancyDock
 from land_contract_bridge.ui.issues_dock import IssuesDock
@@ -233,7 +233,7 @@ def test_project_save_and_reload_restores_the_dock(plugin, merged_gpkg, tmp_path
     assert plugin.docks["discrepancy"].model.rowCount() == 5
 
 
-def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path):
+def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path, monkeypatch):
     from qgis import processing as qp
     out = qp.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
     layer = QgsVectorLayer(out["OUTPUT"], "issues", "ogr")
@@ -252,6 +252,15 @@ def test_issues_dock(plugin, qgis_processing, qgis_iface, demo, tmp_path):
     assert n == ISSUES and len((tmp_path / "x.csv").read_text("utf-8-sig").splitlines()) == ISSUES + 1
     d.export(tmp_path / "x.xlsx")
     assert (tmp_path / "x.xlsx").stat().st_size > 1000
+    # a folder that cannot be written (here: a file stands where the folder should be; chmod means nothing to root):
+    # a message naming it, no Python error, nothing written
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: warned.append(a[2]))
+    blocker = tmp_path / "导出"
+    blocker.write_text("not a folder")
+    assert d.save(blocker / "质检问题.xlsx") is None
+    assert len(warned) == 1 and "导出" in warned[0] and blocker.read_text() == "not a folder"
+    assert d.save(tmp_path / "ok.csv") == ISSUES and not warned[1:]
     # processing.run loads no layer into the project, so the dock was left alone (as with "load layers" unticked)
     assert "issues" not in plugin.docks
 
