@@ -140,6 +140,7 @@ def step_merge(r):
     r["target_is_second"] = [p.name() for p in d.algorithm().parameterDefinitions()][:2] == ["INPUT", "TARGET"]
     widths = _dialog_fits(d)
     r.update(widths)
+    r["labels"] = _labels(d)
     w.setValue(ENV["LCB_DAY_TARGET"])
     yield wait(lambda: False, 0.3)
     shot("merge_dialog", d)
@@ -151,6 +152,13 @@ def step_merge(r):
     r["log"] = _log_text(d)
     d.close()
     yield wait(lambda: False, 1.0)
+
+
+def _labels(d):
+    """The texts of the parameters panel's visible labels (what a Chinese user reads before running)."""
+    from qgis.PyQt.QtWidgets import QLabel, QScrollArea
+    area = d.mainWidget().findChild(QScrollArea)
+    return [w.text() for w in area.widget().findChildren(QLabel) if w.isVisible() and w.text().strip()]
 
 
 def _log_text(d):
@@ -225,6 +233,7 @@ def step_docks(r):
             second = canvas.extent()
             r["keyboard_zoom"] = [first != before, view.currentIndex().row() == pair + 1 and second != first]
         issues.cat.setCurrentIndex(0)
+        r["issue_values"] = sorted({issues.proxy.data(issues.proxy.index(i, c)) for i in range(issues.proxy.rowCount()) for c in (0, 1)})
     if disc is not None:
         disc.cls.setCurrentIndex(disc.cls.findData("contract_register_mismatch"))
         yield wait(lambda: False, 0.5)
