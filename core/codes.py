@@ -3,9 +3,10 @@ import csv
 import datetime as dt
 import re
 from functools import lru_cache
-from pathlib import Path
 
-CODELISTS = Path(__file__).resolve().parent.parent / "resources" / "codelists.csv"
+from .paths import resource
+
+CODELISTS = resource("codelists.csv")
 
 # Which code list each coded field uses. Lists marked UNCONFIRMED in the reference give warnings only.
 FIELD_LISTS = {
@@ -39,12 +40,12 @@ def load(path=None):
     return lists
 
 
-_W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-_C = "10X98765432"
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643: the check digit's weights
+ID_CHECK_CHARS = "10X98765432"
 
 
 def id_check_char(first17):
-    return _C[sum(int(a) * w for a, w in zip(first17, _W)) % 11]
+    return ID_CHECK_CHARS[sum(int(a) * w for a, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
 def id_problem(s, latest=None):
@@ -77,7 +78,7 @@ def invalid_resident_ids(values, latest):
     b = np.frombuffer(arr.tobytes(), dtype=np.uint8).reshape(n, 18)
     ok = (lens == 18) & ((b[:, :17] >= 48) & (b[:, :17] <= 57)).all(axis=1) & (((b[:, 17] >= 48) & (b[:, 17] <= 57)) | (b[:, 17] == 88))
     d = b[:, :17].astype(np.int64) - 48
-    ok &= np.frombuffer(_C.encode(), dtype=np.uint8)[(d @ np.array(_W)) % 11] == b[:, 17]
+    ok &= np.frombuffer(ID_CHECK_CHARS.encode(), dtype=np.uint8)[(d @ np.array(ID_WEIGHTS)) % 11] == b[:, 17]
     year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
     month = d[:, 10] * 10 + d[:, 11]
     day = d[:, 12] * 10 + d[:, 13]

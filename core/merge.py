@@ -41,7 +41,7 @@ from .registration import bdcdyh, records, schema, standard, store
 from .workspace import open_workspace
 
 load_zoning = bdcdyh.load_zoning  # public: the ZONING parameter's reader
-NEW, SAME, CHANGED = 0, 1, 2
+NEW, SAME, CHANGED, CANCELLED = 0, 1, 2, 3  # CANCELLED: a parcel the registration cancelled (cbdk_history)
 TMP_SUFFIX = ".lcbtmp.gpkg"  # a new database is built as .<name>.<random>.lcbtmp.gpkg beside the target
 
 
@@ -254,8 +254,13 @@ class MergeJob:
                  ELSE {CHANGED} END AS st
             FROM stg.P p LEFT JOIN main.cbdk c ON c.DKBM = p.DKBM""")
         c.execute("CREATE UNIQUE INDEX temp.ux_ST ON ST(pid)")
+        if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'cbdk_history'").fetchone():
+            # A parcel cancelled by a change package (core/changes/apply.py) comes back in an older delivery: it is
+            # not brought back to life, it is a conflict to resolve (with ON_CONFLICT=replace too).
+            c.execute(f"UPDATE temp.ST SET st = {CANCELLED} WHERE st = {NEW} AND DKBM IN (SELECT DKBM FROM main.cbdk_history)")
         n = dict(c.execute("SELECT st, COUNT(*) FROM temp.ST GROUP BY st").fetchall())
-        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0)
+        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0) + n.get(CANCELLED, 0)
+        res["CANCELLED"] = n.get(CANCELLED, 0)
         if not res["INSERTED"] and not res["CONFLICTS"]:
             raise _NothingToDo
         batch = c.execute("INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, user, epsg) VALUES (?,?,?,?,?,?,?,?)",
@@ -330,8 +335,12 @@ class MergeJob:
         k = len(cols)
         conflicts, audits = conflict_records([(dict(zip(cols, row[:k])), dict(zip(cols, row[k:]))) for row in rows], cols,
                                              self.on_conflict, batch, self.now, self.user)
+        if res.get("CANCELLED"):
+            conflicts += cancelled_records(c.execute(
+                f"SELECT s.DKBM, MAX(h.ZXSJ), MAX(h.ZXYY) FROM temp.ST s JOIN main.cbdk_history h ON h.DKBM = s.DKBM "
+                f"WHERE s.st = {CANCELLED} GROUP BY s.DKBM ORDER BY s.DKBM").fetchall(), batch, self.now)
         c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
-        if self.on_conflict == "replace":
+        if self.on_conflict == "replace" and rows:
             c.execute("DROP TABLE IF EXISTS temp.RP")
             c.execute(f"CREATE TEMP TABLE RP AS SELECT fid, pid FROM temp.ST WHERE st = {CHANGED}")
             c.execute(f"""UPDATE cbdk SET geom = x.geom, {', '.join(f'{f} = x.{f}' for f in cols)}, YJHASH = x.YJHASH, PCID = ?, RKSJ = ?
@@ -359,6 +368,13 @@ def conflict_records(pairs, cols, on_conflict, batch, at, user):
     return conflicts, audits
 
 
+def cancelled_records(rows, batch, at):
+    """Conflicts rows for (DKBM, ZXSJ, ZXYY) of parcels a delivery brings back after a change package cancelled them
+    (cbdk_history): kept cancelled, recorded."""
+    return [(batch, dkbm, "cancelled", json.dumps({"ZXSJ": zxsj, "ZXYY": zxyy}, ensure_ascii=False), "{}", "kept", at)
+            for dkbm, zxsj, zxyy in rows]
+
+
 def _next_fid(c, table):
     """The largest fid `table` has ever had (AUTOINCREMENT remembers deleted ones): new rows come after it."""
     return c.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
@@ -379,16 +395,38 @@ def _file_sha(path):
     return inventory.sha256(path) if path else ""
 
 
-def fingerprint(d, progress=NULL_PROGRESS):
-    """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet)."""
-    files = []
-    total = sum(max(0, e.size) for e in d.files) or 1
-    done = 0
-    for e in d.files:
-        progress.check()
-        files.append((e.rel, inventory.sha256(e.abspath)))
-        done += max(0, e.size)
-        progress.set(100 * done / total)
+def fingerprint(d, progress=NULL_PROGRESS, workers=4):
+    """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet).
+
+    The files are hashed on `workers` threads (hashlib and file reads release the GIL, so a county's thousands of
+    scanned PDFs use both cores and overlap the disk's waits), and a file hard-linked under several names is read
+    once (same device and inode: the same bytes). Every byte is still read: a changed file with its old size and
+    time is never taken for the old one."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    entries = list(d.files)
+    total = sum(max(0, e.size) for e in entries) or 1
+    by_inode, jobs = {}, {}
+    for e in entries:
+        try:
+            st = os.stat(e.abspath)
+            key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else e.abspath
+        except OSError:
+            key = e.abspath  # reported by the read below
+        by_inode.setdefault(key, []).append(e)
+        jobs.setdefault(key, e.abspath)
+    digests, done = {}, 0
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lcb-sha")
+    try:
+        futures = {pool.submit(inventory.sha256, path): key for key, path in jobs.items()}
+        for fut in as_completed(futures):
+            progress.check()
+            key = futures[fut]
+            digests[key] = fut.result()
+            done += sum(max(0, e.size) for e in by_inode[key])
+            progress.set(100 * done / total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    files = [(e.rel, digests[key]) for key, group in by_inode.items() for e in group]
     return hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
 
 

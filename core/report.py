@@ -1,10 +1,10 @@
 """HTML reports from jinja2 templates in resources/templates (self-contained, A4, Chinese)."""
 import re
-from pathlib import Path
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "resources" / "templates"
+from .paths import TEMPLATES  # noqa: F401 - report.TEMPLATES is read by others
+
 _env = None
 
 

@@ -148,7 +148,7 @@
         <translation>增量共享</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="422" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="430" />
         <source>Change package folder</source>
         <translation>变更包文件夹</translation>
     </message>
@@ -628,17 +628,17 @@
         <translation>质检报告（HTML）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="124" />
         <source>Errors</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="124" />
         <source>Warnings</source>
         <translation>警告</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="124" />
         <source>Notes</source>
         <translation>提示</translation>
     </message>
@@ -718,359 +718,369 @@
         <translation>面积差异分类</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="30" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="33" />
         <source>parcel: contract area ≠ registered area</source>
         <translation>地块合同面积≠登簿面积</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="38" />
         <source>contract total</source>
         <translation>合同总面积</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="38" />
         <source>Σ registered</source>
         <translation>登簿合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="54" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
         <source>Parcel code (地块编码)</source>
         <translation>地块编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="54" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
         <source>Class (差异类型)</source>
         <translation>差异类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
         <source>Why (差异原因)</source>
         <translation>差异原因</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
         <source>Consultation (协商状态)</source>
         <translation>协商状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="55" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
         <source>Note (备注)</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="56" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
         <source>Contract − registered m²</source>
         <translation>合同−登簿（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="56" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
         <source>Contract − measured m²</source>
         <translation>合同−实测（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
         <source>Contract area m² (合同面积)</source>
         <translation>合同面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="57" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
         <source>Registered area m² (登簿面积)</source>
         <translation>登簿面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
         <source>Measured area m² (实测面积)</source>
         <translation>实测面积（㎡）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="58" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
         <source>Contract − registered 亩</source>
         <translation>合同−登簿（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="62" />
         <source>Contract − measured 亩</source>
         <translation>合同−实测（亩）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="59" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="62" />
         <source>Contract − measured %</source>
         <translation>合同−实测（%）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="63" />
         <source>Contractor (承包方)</source>
         <translation>承包方</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="60" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="63" />
         <source>Township (乡镇)</source>
         <translation>乡镇</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="64" />
         <source>Village (村)</source>
         <translation>村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="61" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="64" />
         <source>Group (组)</source>
         <translation>组</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="440" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="448" />
         <source>Area discrepancies (面积差异)</source>
         <translation>面积差异</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="153" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="156" />
         <source>Registration GeoPackage or loaded cbdk layer</source>
         <translation>不动产登记库或已加载的 cbdk 图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="154" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="157" />
         <source>Open GeoPackage…</source>
         <translation>打开登记库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="285" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="293" />
         <source>Open database…</source>
         <translation>打开数据库…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="157" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="160" />
         <source>A registration database in PostgreSQL: a QGIS connection name, postgresql://… or PG:…</source>
         <translation>PostgreSQL 中的登记库：QGIS 连接名、postgresql://… 或 PG:…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="159" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="162" />
         <source>Source:</source>
         <translation>数据源：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="169" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="172" />
         <source>All classes</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="174" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="177" />
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="181" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="184" />
         <source>Minimum difference (m²)</source>
         <translation>最小差值（平方米）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="186" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="189" />
         <source>Search code, contractor, note…</source>
         <translation>搜索编码、承包方、备注…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="187" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="190" />
         <source>Show consistent parcels too</source>
         <translation>同时显示面积一致的地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="432" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="440" />
         <source>Change package: none</source>
         <translation>变更包：未选择</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="198" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="206" />
         <source>Change package…</source>
         <translation>变更包…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="199" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="207" />
         <source>Show only the parcels of a change package (folder with manifest.json)</source>
         <translation>只显示某个变更包涉及的地块（含 manifest.json 的文件夹）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="201" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="209" />
         <source>All parcels</source>
         <translation>全部地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="226" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="234" />
         <source>Consultation note (协商备注)</source>
         <translation>协商备注</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="536" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="544" />
         <source>Record outcome</source>
         <translation>记录协商结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="230" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="238" />
         <source>Outcome:</source>
         <translation>协商结果：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="175" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="187" />
         <source>— choose —</source>
         <translation>— 请选择 —</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="275" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="283" />
         <source>Registration GeoPackage</source>
         <translation>不动产登记库 GeoPackage</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="282" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="290" />
         <source>QGIS PostgreSQL connection, postgresql://… or PG:…</source>
         <translation>QGIS 中的 PostgreSQL 连接，或 postgresql://…、PG:…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="285" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="293" />
         <source>Schema:</source>
         <translation>模式：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="313" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="321" />
         <source>Cannot read the registration GeoPackage:</source>
         <translation>无法读取不动产登记库：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="329" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="337" />
         <source>All villages</source>
         <translation>全部村</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="283" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="310" />
         <source>Rows shown:</source>
         <translation>显示行数：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="456" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="464" />
         <source>Change package:</source>
         <translation>变更包：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="456" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="464" />
         <source>parcels</source>
         <translation>地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="465" />
+        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="473" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Severity (级别)</source>
         <translation>级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="120" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="124" />
         <source>Category (类别)</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Rule (规则)</source>
         <translation>规则</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="34" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
         <source>Table/layer (表/图层)</source>
         <translation>表/图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="36" />
         <source>Key (编码)</source>
         <translation>编码</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="36" />
         <source>Field (字段)</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="36" />
         <source>Message (说明)</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="35" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="36" />
         <source>Value (值)</source>
         <translation>值</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="94" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="98" />
         <source>Quality check results (质检结果)</source>
         <translation>质检结果</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="104" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="108" />
         <source>Issue layer of the project (any layer written by the quality check)</source>
         <translation>工程中的质检问题图层（成果质检生成的任一图层）</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="109" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="113" />
         <source>Open an issue layer from a file (GeoPackage, shapefile)…</source>
         <translation>从文件打开质检问题图层（GeoPackage、Shapefile）…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="111" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="115" />
         <source>Issue layer:</source>
         <translation>问题图层：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="192" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="204" />
         <source>Run the quality check (成果质检) to see its results here.</source>
         <translation>运行“成果质检”后在此查看结果。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="126" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="130" />
         <source>All categories</source>
         <translation>全部类别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="130" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="134" />
         <source>All severities</source>
         <translation>全部级别</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="133" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="137" />
         <source>Export…</source>
         <translation>导出…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="142" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="146" />
         <source>Search code, rule, message…</source>
         <translation>搜索编码、规则、说明…</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="204" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="216" />
         <source>Open an issue layer</source>
         <translation>打开质检问题图层</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="204" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="216" />
         <source>All files (*)</source>
         <translation>所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="213" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="225" />
         <source>Not an issue layer of the quality check:</source>
         <translation>不是成果质检生成的问题图层：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="256" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="269" />
         <source>Total (合计)</source>
         <translation>合计</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="281" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="308" />
         <source>This issue has no location on the map.</source>
         <translation>该问题没有图上位置。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="301" />
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="344" />
         <source>Export issues</source>
         <translation>导出质检问题</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="341" />
+        <source>Cannot write the file:</source>
+        <translation>无法写入文件：</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/issues_dock.py" line="344" />
+        <source>{n} issues written to {path}</source>
+        <translation>已将 {n} 条问题写入 {path}</translation>
     </message>
     <message>
         <location filename="../../work/wt-postgis/ui/menus.py" line="35" />

@@ -104,6 +104,10 @@ class MergeAlgorithm(LcbAlgorithm):
             feedback.pushInfo(f"  {classify.CLASSES[cls]} {cls}: {n}")
         if res["CONFLICTS"]:
             feedback.pushWarning(f"{res['CONFLICTS']} 个地块与库中记录不一致，已记入 conflicts 表 / conflicts recorded in the conflicts table")
+        if res.get("CANCELLED"):
+            feedback.pushWarning(f"{res['CANCELLED']} 个地块已在登记库中注销（cbdk_history），未恢复，已记入 conflicts 表 / "
+                                 f"{res['CANCELLED']} parcels were cancelled in the registration database (cbdk_history): not brought back, "
+                                 "recorded in the conflicts table")
         if isinstance(target, pgconn.PgTarget):  # QGIS's layer source (authcfg or no password), for the dock and the project
             uri = target = pgsource.source(target)
         else:

@@ -6,13 +6,14 @@ opened from a file); after a desktop validation it shows the new layer by itself
 layer, filters) is saved with the project."""
 import csv
 
-from qgis.core import QgsGeometry, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsGeometry, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QSortFilterProxyModel, Qt
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                                 QLineEdit, QPushButton, QSizePolicy, QTableView, QToolButton, QTreeWidget, QTreeWidgetItem,
+                                 QLineEdit, QMessageBox, QPushButton, QSizePolicy, QTableView, QToolButton, QTreeWidget, QTreeWidgetItem,
                                  QVBoxLayout, QWidget)
 
+from ..core.errors import LcbError
 from ..core.issues import CATEGORIES, CATEGORY_ZH, SEVERITIES, SEVERITY_ZH
 from ..core.output import write_xlsx
 from ..qtcommon import category_name, severity_name
@@ -50,10 +51,13 @@ class IssueModel(TableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             v = r.get(key) or ""
             if key == "severity":
-                return severity_name(v)
-            if key == "category":
-                return category_name(v)
-            return str(v)
+                v = severity_name(v)
+            elif key == "category":
+                v = category_name(v)
+            v = str(v)
+            if role == Qt.ItemDataRole.ToolTipRole and key != "message" and r.get("message"):
+                return f"{v}\n{r['message']}"  # the message, off to the right in a narrow dock, on any cell of the row
+            return v
         if role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(QColor(SEV_COLOUR.get(r.get("severity"), "#ffffff")))
         if role == Qt.ItemDataRole.UserRole:
@@ -153,8 +157,16 @@ class IssuesDock(QDockWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.zoom_to(cur))  # mouse and keyboard
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)  # mouse and keyboard
         v.addWidget(self.view, 1)
+        # the current issue in full under the table: its message is read without scrolling the table sideways
+        self.detail = QLabel()
+        self.detail.setObjectName("LcbIssueDetail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        v.addWidget(self.detail)
         self.status = QLabel()
         v.addWidget(self.status)
         self.setWidget(w)
@@ -230,6 +242,7 @@ class IssuesDock(QDockWidget):
             rows.append(r)
         self.layer_id, self.crs = layer.id(), layer.crs()
         self.model.set_rows(rows)
+        self.detail.setText("")
         self.title.setText(layer.name())
         self.title.setToolTip(layer.source().split("|")[0])
         self.refresh_sources()
@@ -273,6 +286,20 @@ class IssuesDock(QDockWidget):
     def visible_rows(self):
         return [self.model.rows[self.proxy.mapToSource(self.proxy.index(i, 0)).row()] for i in range(self.proxy.rowCount())]
 
+    def _current_changed(self, index, _previous=None):
+        self.show_detail(index)
+        self.zoom_to(index)
+
+    def show_detail(self, index):
+        """The current issue under the table: rule, record (key, field), message and value, wrapped to the dock."""
+        if not index.isValid():
+            self.detail.setText("")
+            return
+        r = self.model.rows[self.proxy.mapToSource(index).row()]
+        where = " ".join(str(r.get(k)) for k in ("layer", "key", "field") if r.get(k))
+        value = f"（{r['value']}）" if r.get("value") not in (None, "", "None") else ""
+        self.detail.setText(f"{r.get('rule') or ''}  {where}\n{r.get('message') or ''}{value}")
+
     def zoom_to(self, index):
         if not index.isValid():
             return False
@@ -300,7 +327,23 @@ class IssuesDock(QDockWidget):
     def _export_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, tr("Export issues"), "质检问题.xlsx", "Excel (*.xlsx);;CSV (*.csv)")
         if path:
-            self.export(path)
+            self.save(path)
+
+    def save(self, path):
+        """export() for the dialog: an unwritable folder or a file open in Excel is a message, not a Python error;
+        the success names the file and the count. Returns the number of rows written, or None."""
+        try:
+            n = self.export(path)
+        except LcbError as e:
+            QMessageBox.warning(self, tr("Export issues"), e.text())
+            return None
+        except OSError as e:
+            QMessageBox.warning(self, tr("Export issues"), tr("Cannot write the file:") + f"\n{path}\n{e.strerror or e}")
+            return None
+        if self.iface is not None:
+            self.iface.messageBar().pushMessage(tr("Export issues"), tr("{n} issues written to {path}").format(n=n, path=path),
+                                                level=Qgis.MessageLevel.Success, duration=5)
+        return n
 
     def export(self, path):
         rows = self.visible_rows()

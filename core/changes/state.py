@@ -282,21 +282,7 @@ def _transform(src, dst, wkt=None):
 
 def _geom_parts(geoms, transform):
     """{i: (wkb, gh)} of an array of geometries: MultiPolygon, transformed, 2-D ISO WKB, millimetre digest."""
-    geoms = np.array(geoms, dtype=object, copy=True)
-    ok = ~shapely.is_missing(geoms)
-    if ok.any():
-        empty = np.zeros(len(geoms), bool)
-        empty[ok] = shapely.is_empty(geoms[ok])
-        geoms[empty] = None
-        ok &= ~empty
-    if ok.any():
-        sub = geoms[ok]
-        poly = shapely.get_type_id(sub) == 3
-        if poly.any():
-            sub[poly] = shapely.multipolygons(sub[poly], indices=np.arange(int(poly.sum())))
-        if transform is not None:
-            sub = transform(sub)
-        geoms[ok] = sub
+    geoms, ok = records.normalized(geoms, transform)
     wkb = np.full(len(geoms), None, dtype=object)
     if ok.any():
         wkb[ok] = shapely.to_wkb(geoms[ok], output_dimension=2, byte_order=1)

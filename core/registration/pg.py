@@ -46,7 +46,7 @@ GEOMETRY = {ogr.wkbMultiPolygon: "MultiPolygon", ogr.wkbPolygon: "Polygon", ogr.
 RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 RETRIES = 5
 CHUNK = 20000
-NEW, SAME, CHANGED = 0, 1, 2
+NEW, SAME, CHANGED, CANCELLED = 0, 1, 2, 3  # as core/merge.py
 
 
 def q(name):
@@ -776,7 +776,7 @@ def merge_work(job, st):
     res, progress, stage, clock = job.result, job.progress, job.ws.stage.conn, job.clock
 
     def work(c):
-        res.update(INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0)
+        res.update(INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0, CANCELLED=0)
         with clock("compare"):
             st.stage_keys(c, "FROM OUTK")
         with clock("lock"):
@@ -785,8 +785,12 @@ def merge_work(job, st):
             c.execute(f"""CREATE TEMP TABLE lcb_st ON COMMIT DROP AS SELECT k.pid, x.fid,
                 CASE WHEN x.fid IS NULL THEN {NEW} WHEN x.yjhash = k.yjhash THEN {SAME} ELSE {CHANGED} END AS st
                 FROM lcb_k k LEFT JOIN cbdk x ON x.dkbm = k.dkbm""")
+            if c.has_table("cbdk_history"):  # a parcel a change package cancelled is not brought back: a conflict (core/merge.py)
+                c.execute(f"UPDATE lcb_st SET st = {CANCELLED} FROM lcb_k k WHERE k.pid = lcb_st.pid AND lcb_st.st = {NEW} "
+                          "AND k.dkbm IN (SELECT dkbm FROM cbdk_history)")
             n = dict(c.execute("SELECT st, count(*) FROM lcb_st GROUP BY st").fetchall())
-        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0)
+        res["INSERTED"], res["UNCHANGED"], res["CONFLICTS"] = n.get(NEW, 0), n.get(SAME, 0), n.get(CHANGED, 0) + n.get(CANCELLED, 0)
+        res["CANCELLED"] = n.get(CANCELLED, 0)
         if not res["INSERTED"] and not res["CONFLICTS"]:
             return False  # every parcel unchanged: rolled back, nothing written
         user = st.user
@@ -831,7 +835,7 @@ def merge_work(job, st):
 
 def _conflicts(job, st, c, batch):
     """A DKBM already there with different content: recorded; replaced on request (number and consultation kept)."""
-    from ..merge import conflict_records
+    from ..merge import cancelled_records, conflict_records
     stage, res, cols = job.ws.stage.conn, job.result, schema.HASHED
     changed = stage.execute(f"SELECT s.pid, s.fid, {', '.join('v.' + f for f in cols)} FROM STP s JOIN RECV v ON v.pid = s.pid "
                             f"WHERE s.st = {CHANGED} ORDER BY s.pid").fetchall()
@@ -841,6 +845,10 @@ def _conflicts(job, st, c, batch):
         current.update({r[0]: r[1:] for r in c.execute(f"SELECT fid, {', '.join(cols)} FROM cbdk WHERE fid IN ({', '.join('?' * len(part))})", part)})
     pairs = [(dict(zip(cols, r[2:])), dict(zip(cols, current[r[1]]))) for r in changed]
     conflicts, audits = conflict_records(pairs, cols, job.on_conflict, batch, job.now, st.user)
+    if res.get("CANCELLED"):
+        conflicts += cancelled_records(c.execute(
+            f"SELECT k.dkbm, max(h.zxsj), max(h.zxyy) FROM lcb_st s JOIN lcb_k k ON k.pid = s.pid JOIN cbdk_history h ON h.dkbm = k.dkbm "
+            f"WHERE s.st = {CANCELLED} GROUP BY k.dkbm ORDER BY k.dkbm").fetchall(), batch, job.now)
     c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
     if job.on_conflict == "replace":
         res["UPDATED"] = st.replace_parcels(c, "FROM STP s JOIN RECV v ON v.pid = s.pid", f"s.st = {CHANGED}", batch, job.now, "OUTK")

@@ -43,9 +43,9 @@ def _floats(arr):
     return obj.tolist()
 
 
-def geometry_parts(geoms, transform, srs_id):
-    """GeoPackage blobs (MultiPolygon, target CRS; None when absent or empty), bounds (minx, maxx, miny, maxy)
-    and 64-bit coordinate digests of an array of delivery geometries."""
+def normalized(geoms, transform):
+    """(geometries, present): an array of delivery geometries as MultiPolygons in the target CRS (`transform` applied
+    when given), None where a geometry is missing or empty; `present` marks the others."""
     geoms = np.array(geoms, dtype=object, copy=True)
     ok = ~shapely.is_missing(geoms)
     if ok.any():
@@ -61,6 +61,13 @@ def geometry_parts(geoms, transform, srs_id):
         if transform is not None:
             sub = transform(sub)
         geoms[ok] = sub
+    return geoms, ok
+
+
+def geometry_parts(geoms, transform, srs_id):
+    """GeoPackage blobs (MultiPolygon, target CRS; None when absent or empty), bounds (minx, maxx, miny, maxy)
+    and 64-bit coordinate digests of an array of delivery geometries."""
+    geoms, ok = normalized(geoms, transform)
     bounds = np.full((len(geoms), 4), np.nan)
     if ok.any():
         bounds[ok] = shapely.bounds(geoms[ok])[:, [0, 2, 1, 3]]

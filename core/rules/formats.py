@@ -16,16 +16,15 @@ NOT_EVENTS = {"CBQXQ", "CBQXZ", "LZQXKSRQ", "LZQXJSRQ"}
 # (table, document type field, document number field)
 DOCUMENTS = [("CBF_JTCY", "CYZJLX", "CYZJHM"), ("CBF", "CBFZJLX", "CBFZJHM"), ("FBF", "FZRZJLX", "FZRZJHM"),
              ("CBJYQZ", "QZLQRZJLX", "QZLQRZJHM"), ("CBJYQZ_QZBF", "BFLQRZJLX", "BFLQRZJHM"), ("CBJYQZ_QZHF", "HFLQRZJLX", "HFLQRZJHM")]
-_W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
 
 def valid_resident_id_sql(col, latest):
     """SQL expression true when `col` is a valid 18-digit resident ID (format, birth date, check digit)."""
     s = f'upper(trim("{col}"))'
-    weighted = " + ".join(f"CAST(substr({s}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(_W))
+    weighted = " + ".join(f"CAST(substr({s}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(codes.ID_WEIGHTS))
     born = f"substr({s}, 7, 4) || '-' || substr({s}, 11, 2) || '-' || substr({s}, 13, 2)"
     return (f"COALESCE({s} GLOB '{'[0-9]' * 17}[0-9X]' AND {_valid_date(born)} AND {born} BETWEEN '1880-01-01' AND '{latest}' "
-            f"AND substr('10X98765432', (({weighted}) % 11) + 1, 1) = substr({s}, 18, 1), 0)")
+            f"AND substr('{codes.ID_CHECK_CHARS}', (({weighted}) % 11) + 1, 1) = substr({s}, 18, 1), 0)")
 
 
 def _valid_date(expr):

@@ -254,6 +254,25 @@ def test_a_cancelled_number_is_never_reused(world, tmp_path):
     assert rows(t, "SELECT COUNT(*) FROM bdcdyh_alloc")[0][0] == rows(world["A"], "SELECT COUNT(*) FROM bdcdyh_alloc")[0][0] + 1
 
 
+def test_an_old_delivery_does_not_bring_a_cancelled_parcel_back(world, tmp_path):
+    """After a change package cancelled a parcel, merging the original delivery (which still has it) again records a
+    conflict naming the cancellation, with ON_CONFLICT=replace too, and leaves the parcel in cbdk_history only."""
+    d, changed = one_kind(world, tmp_path, KINDS["注销"])
+    pkg = tmp_path / "pkg"
+    export_changes(world["D"], d, pkg)
+    t = target_copy(world, tmp_path)
+    apply_changes(pkg, t)
+    (p,) = changed["注销"]
+    n = rows(t, "SELECT COUNT(*) FROM cbdk")[0][0]
+    for mode in ("keep", "replace"):
+        res = merge.merge(world["D"], t, on_conflict=mode)
+        assert (res["INSERTED"], res["CANCELLED"]) == (0, 1) and res["CONFLICTS"] >= 1, res  # (the household's other parcels differ too)
+        assert rows(t, "SELECT COUNT(*) FROM cbdk WHERE DKBM = ?", (p,))[0][0] == 0 and rows(t, "SELECT COUNT(*) FROM cbdk")[0][0] == n
+    got = rows(t, "SELECT DKBM, fields, resolution FROM conflicts WHERE fields = 'cancelled'")
+    assert got == [(p, "cancelled", "kept")] * 2
+    assert rows(t, "SELECT COUNT(*) FROM ZDJBXX z JOIN cbdk_history h ON h.BDCDYH = z.BDCDYH WHERE h.DKBM = ?", (p,))[0][0] == 0
+
+
 def test_the_registration_side_corrects_and_the_contract_side_applies(world, tmp_path):
     """Both directions: a correction registered at the counter (the registration database edited) goes back to
     the contract side's GeoPackage the same way."""

@@ -126,6 +126,27 @@ def test_remerge_is_a_no_op(demo, tmp_path):
     assert file_hash(target) == h
 
 
+def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
+    """The delivery's identity is the SHA-256 of its files' (path, SHA-256) list whatever the threads; a hard-linked
+    file is read once, and a file rewritten with its old size and time still changes the identity."""
+    from land_contract_bridge.core import delivery, inventory
+    d = delivery.scan(demo)
+    listed = sorted((e.rel, inventory.sha256(e.abspath)) for e in d.files)
+    want = hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in listed).encode()).hexdigest()
+    assert merge.fingerprint(d) == merge.fingerprint(d, workers=1) == want
+    pdfs = sorted(demo_copy.rglob("*.pdf"))
+    pdfs[1].unlink()
+    os.link(pdfs[0], pdfs[1])
+    linked = merge.fingerprint(delivery.scan(demo_copy))
+    st = pdfs[1].stat()
+    data = bytearray(pdfs[1].read_bytes())
+    data[-1] ^= 1
+    pdfs[1].unlink()  # the second name becomes a file of its own: same size, same time, one byte different
+    pdfs[1].write_bytes(bytes(data))
+    os.utime(pdfs[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert merge.fingerprint(delivery.scan(demo_copy)) not in (linked, want)
+
+
 def _edit_dk(pkg, dkbm, **values):
     ds = ogr.Open(str(pkg / "矢量数据/DK3715262018.shp"), 1)
     lyr = ds.GetLayer(0)

@@ -120,6 +120,15 @@ def test_a_package_applied_to_postgis_gives_the_geopackage_outcome(world, pg_db,
     # and the database exports as the package's result
     export_changes(world["A"], target, tmp_path / "back")
     assert (tmp_path / "back" / "changes.jsonl").read_bytes() == (pkg / "changes.jsonl").read_bytes()
+    # the older delivery merged again: the cancelled parcel is not brought back, it is a conflict (as in the GeoPackage)
+    keys = ("INSERTED", "UPDATED", "UNCHANGED", "CONFLICTS", "CANCELLED")
+    m_gp, m_pg = merge.merge(world["D"], gp), merge.merge(world["D"], target)
+    assert {k: m_pg[k] for k in keys} == {k: m_gp[k] for k in keys} and m_pg["CANCELLED"] == 1
+    a, b = snapshot(gp), snapshot(target)
+    for part in a:
+        assert b[part] == a[part], part
+    assert [r[1:3] + r[4:] for r in b["conflicts"] if r[2] == "cancelled"] == [(gone, "cancelled", "{}", "kept")]
+    assert gone not in {r[0] for r in b["cbdk"]}
 
 
 def _package(world, tmp_path, edit, name):

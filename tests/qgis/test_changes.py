@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import changes_helpers as helpers
+from batch import fill_batch
 from conftest import run_generator
 
 
@@ -84,19 +85,7 @@ def test_apply_in_the_batch_dialog(plugin, qgis_processing, states, tmp_path):
     panel = dlg.mainWidget()
     ctx = dataobjects.createContext()
     rows = [{"INPUT": str(pkgs[0]), "TARGET": str(targets[0])}, {"INPUT": str(pkgs[1]), "TARGET": str(targets[1])}]
-    for r, values in enumerate(rows):
-        while panel.batchRowCount() <= r:
-            panel.addRow()
-        for name, v in values.items():
-            col = panel.parameter_to_column[name]
-            w = panel.wrappers[r][col]
-            if w is None:
-                panel.tblParameters.cellWidget(r + 1, col).setValue(str(v))
-            else:
-                w.setParameterValue(v, ctx)
-    while panel.batchRowCount() > len(rows):
-        panel.tblParameters.removeRow(panel.batchRowCount())
-        panel.wrappers.pop()
+    fill_batch(panel, rows, ctx)
     dlg.runAlgorithm()
     dlg.close()
     import sqlite3

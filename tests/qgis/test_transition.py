@@ -9,6 +9,7 @@ import shapely
 from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QItemSelectionModel
 from qgis.PyQt.QtGui import QImage
+from batch import fill_batch
 
 LEDGER_PAIR = "3715260010010400065"
 SKETCH_GONE = "3715260010010200077"
@@ -97,19 +98,7 @@ def test_notices_in_the_batch_dialog(ready, merged_gpkg, tmp_path):
     tpl.write_text('{% extends "base.html.j2" %}{% block body %}<h1>县定告知书</h1>{{ n.CBFBM }}{% endblock %}', "utf-8")
     rows = [{"INPUT": str(merged_gpkg), "MIN_OVERLAP": 1.0, "OUTPUT_FOLDER": str(tmp_path / "b1")},
             {"INPUT": str(merged_gpkg), "MIN_OVERLAP": 2000.0, "TEMPLATE": str(tpl), "OUTPUT_FOLDER": str(tmp_path / "b2")}]
-    for r, values in enumerate(rows):
-        while panel.batchRowCount() <= r:
-            panel.addRow()
-        for name, v in values.items():
-            col = panel.parameter_to_column[name]
-            w = panel.wrappers[r][col]
-            if w is None:
-                panel.tblParameters.cellWidget(r + 1, col).setValue(str(v))
-            else:
-                w.setParameterValue(v, ctx)
-    while panel.batchRowCount() > len(rows):
-        panel.tblParameters.removeRow(panel.batchRowCount())
-        panel.wrappers.pop()
+    fill_batch(panel, rows, ctx)
     dlg.runAlgorithm()
     one = list((tmp_path / "b1").glob("告知书_*.html"))
     two = list((tmp_path / "b2").glob("告知书_*.html"))
