@@ -46,6 +46,7 @@ class LandContractBridgePlugin:
         self.iface = iface
         self.provider = None
         self.actions = []
+        self.menu_actions = []  # menu-only tools (ui/menus.py)
         self.toolbar = None
         self.docks = {}
         self.missing_bar = None
@@ -87,7 +88,7 @@ class LandContractBridgePlugin:
         from .processing import compat
 
         compat.results_timestamp()  # QGIS 3.22: batch runs with an HTML output end cleanly
-        self.toolbar, self.actions = build_menus(self)
+        self.toolbar, self.actions, self.menu_actions = build_menus(self)
         QgsProject.instance().writeProject.connect(self._write_project)
         QgsProject.instance().readProject.connect(self._read_project)
         hooks.subscribe(self._on_result)
@@ -107,7 +108,8 @@ class LandContractBridgePlugin:
         line = QLineEdit(command)
         line.setReadOnly(True)
         line.setObjectName("LcbInstallCommand")
-        line.setMinimumWidth(min(440, 7 * len(command)))
+        line.setFixedWidth(min(300, 7 * len(command)))  # the message keeps its one line in a 1280-px window; the box
+        # scrolls, and the button copies the whole command
         line.setToolTip(f"{zh} / {en}")
         line.setCursorPosition(0)
         item.layout().addWidget(line)
@@ -157,7 +159,9 @@ class LandContractBridgePlugin:
             self.iface.removePluginMenu(MENU, action)
             if self.toolbar is not None:
                 self.toolbar.removeAction(action)
-        self.actions = []
+        for action in self.menu_actions:
+            self.iface.removePluginMenu(MENU, action)
+        self.actions, self.menu_actions = [], []
         if self.toolbar is not None:
             self.toolbar.deleteLater()
             self.toolbar = None

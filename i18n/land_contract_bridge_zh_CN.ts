@@ -8,17 +8,17 @@
         <translation>确权成果衔接</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/plugin.py" line="104" />
+        <location filename="../../work/wt-postgis/plugin.py" line="105" />
         <source>needs</source>
         <translation>需要</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/plugin.py" line="104" />
+        <location filename="../../work/wt-postgis/plugin.py" line="105" />
         <source>run this command, then restart QGIS:</source>
         <translation>请运行以下命令，然后重启 QGIS：</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/plugin.py" line="114" />
+        <location filename="../../work/wt-postgis/plugin.py" line="116" />
         <source>Copy command</source>
         <translation>复制命令</translation>
     </message>
@@ -618,7 +618,7 @@
         <translation>含 list、code、label 三列的 CSV，替换插件内置的代码表。</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/menus.py" line="159" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="170" />
         <source>Issues (质检问题)</source>
         <translation>质检问题</translation>
     </message>
@@ -953,7 +953,7 @@
         <translation>地块</translation>
     </message>
     <message>
-        <location filename="../../work/wt-postgis/ui/discrepancy_dock.py" line="473" />
+        <location filename="../../work/wt-postgis/ui/menus.py" line="54" />
         <source>Parcel dossier (地块档案)…</source>
         <translation>生成地块档案…</translation>
     </message>
@@ -1111,6 +1111,21 @@
         <location filename="../../work/wt-postgis/ui/menus.py" line="40" />
         <source>Area discrepancies dock (面积差异)</source>
         <translation>面积差异面板</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/menus.py" line="54" />
+        <source>Basic farmland notices (永久基本农田告知书)…</source>
+        <translation>生成永久基本农田保护告知书…</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/menus.py" line="54" />
+        <source>Export change package (导出变更包)…</source>
+        <translation>导出变更包…</translation>
+    </message>
+    <message>
+        <location filename="../../work/wt-postgis/ui/menus.py" line="54" />
+        <source>Apply change package (应用变更包)…</source>
+        <translation>应用变更包…</translation>
     </message>
 </context>
 <context><name>LcbHelp</name><message><location filename="../processing/help/lcb.yaml" /><source>Lists every file of a 汇交 delivery package with its size and SHA-256, counts villages, households, parcels, contracts and certificates, reports what the delivery rules require but is missing, and the village groups without confirmed data. With PREVIOUS (an earlier inventory XLSX) it proves a copy complete and undamaged: CHANGED_FILES counts files whose content changed. The delivery is only read.</source><translation>逐一列出汇交成果包中的每个文件及其大小和 SHA-256，统计村、承包方、地块、合同和权证数量，列出汇交办法要求但缺失的内容以及尚未确权的村组。给出上次清单（PREVIOUS，XLSX）时，可证明复制件完整无损：CHANGED_FILES 为内容发生变化的文件数。成果包只读，不作任何修改。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Checks a 汇交 delivery against the delivery rules, NY/T 2538 and NY/T 2539, rule family by rule family: package, summary tables, structure, field formats, codes, keys and references, geometry and topology, areas, contractors and members, dates and encoding. One row per problem in the issue layer, with a Chinese message, the key of the record that is wrong and, where there is one, its location. Defaults: AREA_TOLERANCE 0.01 m², SCMJ_TOLERANCE 0.01 m², OVERLAP_MIN_AREA 0.01 m², MIN_AREA 1 m², GAP_TOLERANCE 0.5 m.</source><translation>按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包：成果包、汇总表格、数据结构、字段格式、编码、主键与关联关系、图形与拓扑、面积、承包方与家庭成员、日期和字符编码。每个问题在问题图层中占一行，给出中文说明、出错记录的编码及其图上位置（如有）。默认值：面积容差 0.01 平方米，实测面积容差 0.01 平方米，重叠面积阈值 0.01 平方米，最小地块面积 1 平方米，缝隙宽度 0.5 米。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Integrates a delivery into the county registration GeoPackage (created when missing, updated otherwise). Per parcel: the area class (share_only 确股不确地, unmatched 图数不对应, contract_register_mismatch 合同与登簿面积不一致 → joint consultation, measured_differs 实测面积不一致 → no adjustment, SCMJ recorded, consistent 一致), a 不动产单元号 allocated once and never changed, and the registration database standard's tables ZDJBXX (宗地), NYDSYQ (the contract right, area in 亩) and QLR (right holders, 按份共有 shares for share-only land), kept in step with the parcel layer cbdk; archive links and provenance. Merging the same package again changes nothing; a parcel redefined differently by a later delivery is counted in CONFLICTS and recorded, and the existing record stays unless ON_CONFLICT = replace. One transaction per merge. TARGET may also be a shared PostgreSQL/PostGIS database — a postgresql://user@host:port/dbname URI, a PG: connection string or the name of a QGIS PostgreSQL connection (its credentials stay in QGIS's authentication manager) — with the tables in SCHEMA (default lcb, created if missing); several counties may merge into it at the same time.</source><translation>将成果包整合入县级不动产登记库（GeoPackage，不存在时新建，存在时更新）。逐地块计算面积差异类型（确股不确地；图数不对应；合同与登簿面积不一致→两部门协商；实测面积不一致→不作调整，记载实测面积 SCMJ；一致），赋不动产单元号（一经赋码不再改变），按不动产登记数据库标准生成宗地基本信息 ZDJBXX、土地承包经营权 NYDSYQ（面积单位为亩）和权利人 QLR（确股不确地按份共有），并与地块工作图层 cbdk 保持一致；关联图件档案并记录来源批次。同一成果包重复整合不产生任何变化；后续成果对已入库地块的不同定义计入冲突（CONFLICTS）并记录，除非选择“替换”，否则保留原记录。每次整合为一个事务。TARGET 也可以是共享的 PostgreSQL/PostGIS 数据库——postgresql://用户@主机:端口/库名、PG: 连接串或 QGIS 中 PostgreSQL 连接的名称（其口令保存在 QGIS 认证管理器中）——各表建在 SCHEMA 模式中（默认 lcb，不存在时自动建立）；多个县可同时向其整合入库。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>The joint-consultation list from a registration database (GeoPackage, or PostgreSQL with SCHEMA): parcels whose contract and registered areas disagree (to be decided jointly by the two bureaus) and those whose measured area differs (SCMJ recorded, no adjustment), grouped by township and village with counts and area totals per class, the three areas side by side, consultation status and notes, and signature lines for both bureaus. Names are masked unless MASK is unticked. OUTPUT_ATLAS adds the village consultation atlas: one page per village with the map of its parcels styled by area class and labelled by DKBM beside its rows, drawn by a QGIS print layout (resources/layouts/village_atlas.qpt, or a county's own .qpt given as ATLAS_TEMPLATE).</source><translation>从不动产登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）生成两部门联合协商清单：合同面积与登簿面积不一致（由两部门协商确定）以及实测面积不一致（记载实测面积、不作调整）的地块，按乡镇、村分组，列出各类地块数与面积合计、三种面积对照、协商状态与备注，并附两部门签字栏。除非取消“脱敏”，姓名均作脱敏处理。OUTPUT_ATLAS 另生成村级协商图集：每村一页，左侧为按面积差异类型着色、注记地块编码的地块图，右侧为该村清单，由 QGIS 打印版式绘制（resources/layouts/village_atlas.qpt，或以 ATLAS_TEMPLATE 指定本县自己的 .qpt 版式）。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Finds the parcels of a registration database (GeoPackage, or PostgreSQL with SCHEMA) whose planar overlap with the permanent basic farmland (永久基本农田) exceeds MIN_OVERLAP m², writes an optional overlap layer (parcel, household, overlap area in m² and 亩) and one notice (告知书) per household in HTML and PDF, listing its parcels and overlap areas, the protection duty and a place to sign, plus index.html. FARMLAND defaults to the JBNTBHQ layer of the deliveries recorded in the database's batches table; with a layer chosen, 'Selected features only' is honoured. TEMPLATE replaces the bundled jinja2 notice (resources/templates/farmland_notice.html.j2). Names and ID numbers are masked unless MASK is unticked.</source><translation>找出登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）中与永久基本农田的平面重叠面积超过 MIN_OVERLAP 平方米的地块，可输出重叠图层（地块、承包方、重叠面积平方米和亩），并为每户承包方生成一份 HTML 和 PDF 告知书，列出其地块和重叠面积、保护义务和签字栏，另附 index.html 清单。FARMLAND 默认取登记库 batches 表记录的成果包中的 JBNTBHQ 图层；指定图层时支持“仅选中要素”。TEMPLATE 可替换内置的 jinja2 告知书模板（resources/templates/farmland_notice.html.j2）。除非取消 MASK，姓名和证件号码均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>An evidence dossier per parcel (HTML and PDF) from a registration database (GeoPackage, or PostgreSQL with SCHEMA): the values as delivered in each batch that carried the parcel (package path and fingerprint), the current values, the area class and the consultation record, the change history (audit and conflicts), the contractor's household, the archive files (plot sketch, source attachments) with SHA-256 and whether each is present, the neighbouring parcels and a map of the parcel among them drawn by QGIS. DKBM takes one or more parcel codes separated by commas. Names, ID numbers and phones are masked unless MASK is unticked.</source><translation>从登记库（GeoPackage，或 PostgreSQL 数据库及其 SCHEMA 模式）为每个地块生成证据档案（HTML 和 PDF）：各批次移交时的值（成果包路径和清单指纹）、当前值、面积差异类型和协商记录、变更记录（审计表和冲突表）、承包方家庭、档案文件（地块示意图、权属来源资料附件）及其 SHA-256 和是否存在、相邻地块，以及由 QGIS 绘制的地块及其相邻地块位置图。DKBM 可填一个或多个地块编码，以逗号分隔。除非取消 MASK，姓名、证件号码和电话均脱敏。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Writes a change package (增量数据) from BASE to CURRENT — each a registration GeoPackage or a delivery folder of the same county: one record per changed parcel, CBDKXX row, household, family member, contract, register, certificate, transfer contract, contracting party or ledger row, with its change (新增, 变更, 注销), the business kind inferred from the whole set (首次登记, 转让, 互换, 家庭成员变化, 流转, 更正, 注销), old and new values, and the geometry where it changed (changes.jsonl); manifest.json with sender, receiver, county, the content fingerprints of both states, counts per kind and the SHA-256 of every file; summary.html by village and kind (no names or ID numbers). With SIGNING_KEY (an Ed25519 private key) the manifest is signed (manifest.sig). The format is in docs/change-package.md. BASE and CURRENT are only read.</source><translation>由 BASE 到 CURRENT（同一县的登记库或成果包文件夹）生成增量数据变更包：每个变化的地块、承包地块信息、承包方、家庭成员、承包合同、登记簿、权证、流转合同、发包方或台账记录各一条，注明变更类型（新增、变更、注销）、根据全部变更推断的业务类型（首次登记、转让、互换、家庭成员变化、流转、更正、注销）、新旧值及变化后的图形（changes.jsonl）；manifest.json 记载发送方、接收方、县、两个状态的内容指纹、各类型数量和每个文件的 SHA-256；summary.html 按村和业务类型汇总（不含姓名和证件号码）。给出 SIGNING_KEY（Ed25519 私钥）时对清单签名（manifest.sig）。格式见 docs/change-package.md。BASE 和 CURRENT 只读。</translation></message><message><location filename="../processing/help/lcb.yaml" /><source>Applies a change package to a registration GeoPackage in one transaction. Every checksum is verified first (a file changed, removed or added is refused by name) and, with SENDER_KEY, the sender's signature. TARGET must be the package's base state (its content fingerprint), else the run is refused naming the villages that differ; ON_DIVERGED = apply applies the changes that do not conflict instead. A record changed in TARGET since the base is a conflict: never overwritten, counted in CONFLICTS and recorded in the conflicts table. Affected area classes are recomputed, new parcels get a 不动产单元号, cancelled parcels move to cbdk_history (their number is never reused), right holders are rebuilt, and the batch is recorded in batches and audit. Applying the same package again changes nothing.</source><translation>在一个事务中将变更包应用到登记库。先核验每个文件的校验和（文件被改动、删除或增加都会被拒绝并指出文件名），给出 SENDER_KEY 时还核验发送方签名。TARGET 必须处于变更包的基准状态（内容指纹一致），否则拒绝并列出不一致的村；ON_DIVERGED = apply 时改为只应用不冲突的变更。自基准状态以来在 TARGET 中已被改动的记录为冲突：绝不覆盖，计入 CONFLICTS 并记入 conflicts 表。重新计算受影响地块的面积差异类型，新地块赋不动产单元号，注销的地块移入 cbdk_history（其不动产单元号不再使用），重建权利人，并在 batches 和 audit 中记录本批次。同一变更包再次应用不作任何修改。</translation></message></context></TS>

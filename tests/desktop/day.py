@@ -94,6 +94,12 @@ def step_missing(r):
         r["command"] = line.text() if line else ""
         r["text"] = item.text()
         r["title"] = item.title()
+        from qgis.PyQt.QtWidgets import QTextBrowser
+        yield wait(lambda: False, 0.3)
+        tb = item.findChild(QTextBrowser)  # the message: all of it in view, not cut after its first line
+        r["text_fits"] = tb is not None and tb.document().size().height() <= tb.viewport().height() + 1
+        r["window_width"] = iface.mainWindow().width()
+        r["text_box"] = tb and (tb.document().size().height(), tb.viewport().height(), tb.width(), line.width(), item.width())
         btn = item.findChild(QPushButton, "LcbCopyCommand")
         QApplication.clipboard().setText("")
         if btn:

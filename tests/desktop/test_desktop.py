@@ -128,6 +128,7 @@ def test_without_its_packages_the_plugin_shows_the_command_and_copies_it(tmp_pat
     assert f"'numpy=={numpy_version}'" in m["command"]
     assert m["clipboard"] == m["command"]
     assert m["title"] == "确权成果衔接" and "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["text"]
+    assert m["text_fits"], (m.get("window_width"), m.get("text_box"))  # the whole message in view beside the command box (a 1280-px window)
 
 
 def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
