@@ -100,8 +100,8 @@ def test_zh_cn_translation_loads():
 
 def test_docks_open_after_desktop_runs_and_not_after_unload(qgis_iface, qgis_processing, demo, tmp_path, truth):
     """The algorithms announce their results (processing/hooks.py); the plugin, once its GUI is up, opens the
-    质检结果 dock after lcb:validate and the 面积差异 dock after lcb:merge (shown: isHidden() is False; the offscreen main window itself is never visible).
-    Without the GUI nothing listens."""
+    质检结果 dock after lcb:validate and the 面积差异 dock after lcb:merge (shown: isHidden() is False; the offscreen main
+    window itself is never visible). Without the GUI nothing listens."""
     from qgis import processing
 
     from land_contract_bridge import classFactory
@@ -178,7 +178,8 @@ def test_algorithm_help_comes_from_the_help_file_and_is_translated():
         assert install_translator("zh_CN")
         assert merge.shortHelpString().startswith("将成果包整合入县级不动产登记库")
         validate = QgsApplication.processingRegistry().algorithmById("lcb:validate")
-        assert validate.shortHelpString().startswith("按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包") and "package.missing_layer" in validate.shortHelpString()
+        assert validate.shortHelpString().startswith("按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包") \
+            and "package.missing_layer" in validate.shortHelpString()
     finally:
         install_translator("en_US")
         from land_contract_bridge import plugin as pl
