@@ -107,7 +107,8 @@ class LandContractBridgePlugin:
         line = QLineEdit(command)
         line.setReadOnly(True)
         line.setObjectName("LcbInstallCommand")
-        line.setMinimumWidth(min(440, 7 * len(command)))
+        line.setFixedWidth(min(300, 7 * len(command)))  # the message keeps its one line in a 1280-px window; the box
+        # scrolls, and the button copies the whole command
         line.setToolTip(f"{zh} / {en}")
         line.setCursorPosition(0)
         item.layout().addWidget(line)

@@ -17,6 +17,9 @@ from ..core.parcel_table import UNSET, ParcelTable
 from ..qtcommon import QT_TRANSLATE_NOOP, chinese_ui, class_name, remember_database, status_name
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
+CLS_COMBO_CHROME = 36  # frame, margins and the drop-down arrow of a combo box beside its text
+CLS_COMBO_MAX = 200
+
 
 COLOURS = {"consistent": "#edf8e9", "measured_differs": "#fdae6b", "share_only": "#9e9ac8",
            "contract_register_mismatch": "#de2d26", "unmatched": "#252525"}
@@ -178,6 +181,11 @@ class DiscrepancyDock(QDockWidget):
         for wdg in (self.cls, self.village, self.status):
             wdg.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             wdg.setMinimumContentsLength(8)
+        # the class chosen is read in full (合同与登簿面积不一致 was cut to 合同与登簿面积不), up to a cap for long English names
+        fm = self.cls.fontMetrics()
+        widest = max(fm.horizontalAdvance(self.cls.itemText(i)) for i in range(self.cls.count()))
+        self.cls.setMinimumWidth(min(widest + CLS_COMBO_CHROME, CLS_COMBO_MAX))
+        self.cls.currentIndexChanged.connect(lambda i: self.cls.setToolTip(self.cls.itemText(i)))  # an elided English name in full
         for wdg in (self.cls, self.village, self.status, self.min_diff):
             f.addWidget(wdg)
         f.addWidget(self.text, 1)  # the search box takes the room that is left, never squeezed to nothing

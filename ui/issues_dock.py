@@ -51,10 +51,13 @@ class IssueModel(TableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             v = r.get(key) or ""
             if key == "severity":
-                return severity_name(v)
-            if key == "category":
-                return category_name(v)
-            return str(v)
+                v = severity_name(v)
+            elif key == "category":
+                v = category_name(v)
+            v = str(v)
+            if role == Qt.ItemDataRole.ToolTipRole and key != "message" and r.get("message"):
+                return f"{v}\n{r['message']}"  # the message, off to the right in a narrow dock, on any cell of the row
+            return v
         if role == Qt.ItemDataRole.BackgroundRole:
             return QBrush(QColor(SEV_COLOUR.get(r.get("severity"), "#ffffff")))
         if role == Qt.ItemDataRole.UserRole:
@@ -154,8 +157,16 @@ class IssuesDock(QDockWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(20)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self.zoom_to(cur))  # mouse and keyboard
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)  # mouse and keyboard
         v.addWidget(self.view, 1)
+        # the current issue in full under the table: its message is read without scrolling the table sideways
+        self.detail = QLabel()
+        self.detail.setObjectName("LcbIssueDetail")
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        v.addWidget(self.detail)
         self.status = QLabel()
         v.addWidget(self.status)
         self.setWidget(w)
@@ -231,6 +242,7 @@ class IssuesDock(QDockWidget):
             rows.append(r)
         self.layer_id, self.crs = layer.id(), layer.crs()
         self.model.set_rows(rows)
+        self.detail.setText("")
         self.title.setText(layer.name())
         self.title.setToolTip(layer.source().split("|")[0])
         self.refresh_sources()
@@ -273,6 +285,20 @@ class IssuesDock(QDockWidget):
 
     def visible_rows(self):
         return [self.model.rows[self.proxy.mapToSource(self.proxy.index(i, 0)).row()] for i in range(self.proxy.rowCount())]
+
+    def _current_changed(self, index, _previous=None):
+        self.show_detail(index)
+        self.zoom_to(index)
+
+    def show_detail(self, index):
+        """The current issue under the table: rule, record (key, field), message and value, wrapped to the dock."""
+        if not index.isValid():
+            self.detail.setText("")
+            return
+        r = self.model.rows[self.proxy.mapToSource(index).row()]
+        where = " ".join(str(r.get(k)) for k in ("layer", "key", "field") if r.get(k))
+        value = f"（{r['value']}）" if r.get("value") not in (None, "", "None") else ""
+        self.detail.setText(f"{r.get('rule') or ''}  {where}\n{r.get('message') or ''}{value}")
 
     def zoom_to(self, index):
         if not index.isValid():

@@ -94,6 +94,12 @@ def step_missing(r):
         r["command"] = line.text() if line else ""
         r["text"] = item.text()
         r["title"] = item.title()
+        from qgis.PyQt.QtWidgets import QTextBrowser
+        yield wait(lambda: False, 0.3)
+        tb = item.findChild(QTextBrowser)  # the message: all of it in view, not cut after its first line
+        r["text_fits"] = tb is not None and tb.document().size().height() <= tb.viewport().height() + 1
+        r["window_width"] = iface.mainWindow().width()
+        r["text_box"] = tb and (tb.document().size().height(), tb.viewport().height(), tb.width(), line.width(), item.width())
         btn = item.findChild(QPushButton, "LcbCopyCommand")
         QApplication.clipboard().setText("")
         if btn:
@@ -121,6 +127,7 @@ def step_validate(r):
     yield wait(lambda: bool(done), 180)
     r["ok"], results = done[0] if done else (False, {})
     r["errors"] = results.get("ERROR_COUNT")
+    r["log"] = _log_text(d)
     shot("validate_log", d)
     d.close()
     yield wait(lambda: False, 1.0)
@@ -139,6 +146,7 @@ def step_merge(r):
     r["target_is_second"] = [p.name() for p in d.algorithm().parameterDefinitions()][:2] == ["INPUT", "TARGET"]
     widths = _dialog_fits(d)
     r.update(widths)
+    r["labels"] = _labels(d)
     w.setValue(ENV["LCB_DAY_TARGET"])
     yield wait(lambda: False, 0.3)
     shot("merge_dialog", d)
@@ -146,8 +154,24 @@ def step_merge(r):
     yield wait(lambda: bool(done), 240)
     r["ok"], results = done[0] if done else (False, {})
     r["parcels"] = results.get("PARCELS")
+    r["target_result"] = results.get("TARGET")  # the database the run wrote: the name typed, never a temporary file
+    r["log"] = _log_text(d)
     d.close()
     yield wait(lambda: False, 1.0)
+
+
+def _labels(d):
+    """The texts of the parameters panel's visible labels (what a Chinese user reads before running)."""
+    from qgis.PyQt.QtWidgets import QLabel, QScrollArea
+    area = d.mainWidget().findChild(QScrollArea)
+    return [w.text() for w in area.widget().findChildren(QLabel) if w.isVisible() and w.text().strip()]
+
+
+def _log_text(d):
+    """What the dialog's 记录 (log) tab shows the user."""
+    from qgis.PyQt.QtWidgets import QTextEdit
+    log = d.findChild(QTextEdit, "txtLog")
+    return log.toPlainText() if log else ""
 
 
 def _dialog_fits(d):
@@ -215,6 +239,7 @@ def step_docks(r):
             second = canvas.extent()
             r["keyboard_zoom"] = [first != before, view.currentIndex().row() == pair + 1 and second != first]
         issues.cat.setCurrentIndex(0)
+        r["issue_values"] = sorted({issues.proxy.data(issues.proxy.index(i, c)) for i in range(issues.proxy.rowCount()) for c in (0, 1)})
     if disc is not None:
         disc.cls.setCurrentIndex(disc.cls.findData("contract_register_mismatch"))
         yield wait(lambda: False, 0.5)
@@ -338,9 +363,7 @@ def step_report(r):
     if "cancel" in state:
         r["cancel_to_end"] = round(end - state["cancel"], 3)
     r["files"] = {k: os.path.exists(v) for k, v in outs.items()}
-    from qgis.PyQt.QtWidgets import QTextEdit
-    log = d.findChild(QTextEdit, "txtLog")
-    r["log"] = log.toPlainText()[-1500:] if log else ""
+    r["log"] = _log_text(d)[-1500:]
     shot("report_end", d)
     d.close()
     yield wait(lambda: False, 0.3)

@@ -128,6 +128,7 @@ def test_without_its_packages_the_plugin_shows_the_command_and_copies_it(tmp_pat
     assert f"'numpy=={numpy_version}'" in m["command"]
     assert m["clipboard"] == m["command"]
     assert m["title"] == "确权成果衔接" and "重启 QGIS" in m["text"] and "shapely >= 2.0" in m["text"]
+    assert m["text_fits"], (m.get("window_width"), m.get("text_box"))  # the whole message in view beside the command box (a 1280-px window)
 
 
 def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
@@ -139,8 +140,9 @@ def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
     second = work / "second.gpkg"
     from land_contract_bridge.core import merge
     merge.merge(demo, second)
-    res, profiles = run_qgis(tmp_path, "plugin,validate,merge,docks,save", userbase, locale="zh-Hans", LCB_DAY_DEMO=demo,
-                             LCB_DAY_TARGET=target, LCB_DAY_PROJECT=project, LCB_DAY_SECOND=second)
+    res, profiles = run_qgis(tmp_path, "plugin,validate,merge,docks,report,save", userbase, locale="zh-Hans", LCB_DAY_DEMO=demo,
+                             LCB_DAY_TARGET=target, LCB_DAY_PROJECT=project, LCB_DAY_SECOND=second, LCB_DAY_GPKG=target,
+                             LCB_DAY_REPORT_BASE=work / "list", LCB_DAY_CANCEL_AFTER=0)
     s = res["steps"]
     assert s["plugin"]["algorithms"] == ["lcb:apply_changes", "lcb:discrepancy_report", "lcb:export_changes", "lcb:farmland_notice",
                                          "lcb:inventory", "lcb:merge", "lcb:parcel_dossier", "lcb:validate"]
@@ -151,6 +153,19 @@ def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
     assert m["target_is_second"] and m["target_widget"] == "TargetWidget"
     assert m["target_prefilled"] == ""  # a fresh profile: empty and required, never "[save to temporary file]"
     assert m["cut_off"] == [] and not m["hscroll"]
+    import re
+    own = [t.replace("[可选]", "").strip() for t in m["labels"]]  # the label without QGIS's own "optional" mark
+    assert len(own) >= 9 and [t for t in own if not re.search(r"[\u4e00-\u9fff]", t)] == []  # no English label in the Chinese UI
+    assert m["target_result"] == str(target) and target.is_file()  # the database is where it was named, kept
+    assert not list(target.parent.glob("*.gpkg-journal")) and not [p for p in target.parent.iterdir() if p.name.startswith(".")]
+    # point 8: a long run logs its stages, not only a percentage — the merge's, in the order they ran
+    stages = [line.strip() for line in m["log"].splitlines() if line.strip() in merge.STAGES.values()]
+    assert stages[:3] == [merge.STAGES[k] for k in ("read", "stage DK", "classify + records")] and merge.STAGES["commit"] in stages
+    assert "地块 parcels 299" in m["log"]
+    # and the validation's: stages, then one line per category in the UI's language (Chinese here)
+    v = s["validate"]["log"]
+    assert "读取成果包 / reading the delivery" in v and "逐条检查" in v and "写出质检问题图层" in v
+    assert "图形: 错误 6, 警告 0" in [line.strip() for line in v.splitlines()] and "Geometry" not in v
     d = s["docks"]
     by = truth["counts"]["by_class"]
     assert d["issues_rows"] == ISSUES and d["discrepancy_rows"] == sum(by.values()) - by["consistent"]
@@ -162,6 +177,11 @@ def test_a_technicians_day(tmp_path, userbase, demo, truth, generated):
     assert d["keyboard_zoom"] == [True, True]
     assert d["search_width"] >= 200
     assert d["second_source_shown"] and d["second_rows"] == 8  # the class filter stays when another database opens
+    assert d["issue_values"] == sorted({"错误", "警告", "成果包", "数据结构", "编码与代码", "关联关系", "图形", "面积", "家庭成员", "日期"})
+    # point 3: the consultation list with its PDF, from its dialog, to the end: shown as succeeded, both files there
+    rep = s["report"]
+    assert rep["finished_ok"] == [True] and rep["files"] == {"OUTPUT_HTML": True, "OUTPUT_PDF": True}, rep
+    assert "PDF" in rep["log"] and "列出地块 parcels listed: 124" in rep["log"]
     assert s["save"]["saved"]
     # a new QGIS, the same profile, the project given on the command line
     batch = [{"INPUT": str(demo), "OUTPUT": str(work / "b1.gpkg"), "OUTPUT_HTML": str(work / "b1.html")},

@@ -119,3 +119,43 @@ def test_validate_help_lists_the_rules_in_chinese_in_the_chinese_ui(plugin, chin
 def test_inventory_pdf_is_on_by_default(plugin):
     alg = QgsApplication.processingRegistry().createAlgorithmById("lcb:inventory")
     assert alg.parameterDefinition("OUTPUT_PDF").createByDefault()
+
+
+def test_merge_dialog_never_runs_into_a_temporary_database(dialog, demo, tmp_path):
+    """Point 2, as the user meets it: the merge dialog has no output widget at all (nothing offers "save to a
+    temporary file"); Run with TARGET left empty runs nothing and names the field; a typed name is the database the
+    run is given (and the batch dialog's TARGET column is a plain box, empty, without a temporary choice)."""
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtWidgets import QLineEdit
+
+    from land_contract_bridge.qtcommon import RECENT_KEY
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+    QgsSettings().remove(RECENT_KEY)
+    d = dialog("lcb:merge", {"INPUT": str(demo)})
+    panel = d.mainWidget()
+    assert not [p.name() for p in d.algorithm().destinationParameterDefinitions()]
+    texts = [w.text() for w in panel.findChildren(QLineEdit)] + [c.itemText(i) for c in panel.findChildren(QComboBox) for i in range(c.count())]
+    assert not [t for t in texts if "TEMPORARY" in t.upper() or "临时" in t or "temporary" in t.lower()]
+    finished = []
+    d.algorithmFinished.connect(lambda ok, results: finished.append(ok))
+    d.runButton().click()
+    QApplication.processEvents()
+    assert finished == []  # nothing ran
+    shown = " ".join(item.text() for item in d.messageBar().items())
+    assert d.algorithm().parameterDefinition("TARGET").description() in shown
+    assert not list(tmp_path.iterdir())
+    target = tmp_path / "kept" / "registration.gpkg"
+    panel.wrappers["TARGET"].setValue(str(target))
+    assert panel.createProcessingParameters()["TARGET"] == str(target)
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("lcb:merge")
+    b = BatchAlgorithmDialog(alg)
+    try:
+        bp = b.mainWidget()
+        col = bp.parameter_to_column["TARGET"]
+        w = bp.wrappers[0][col]
+        assert isinstance(w.widget, QComboBox) and w.value() == ""
+        assert not [w.widget.itemText(i) for i in range(w.widget.count()) if "TEMPORARY" in w.widget.itemText(i).upper()]
+    finally:
+        b.close()
+        b.deleteLater()

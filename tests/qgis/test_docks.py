@@ -396,3 +396,61 @@ def test_the_dock_says_why_contract_and_registered_areas_differ(qgis_iface, merg
     assert len(zero) == 6
     assert {why[k] for k in zero} == {"合同总面积 4,531.77 ≠ 登簿合计 4,401.00"}
     assert why["3715260010010400065"] == "地块合同面积≠登簿面积"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en_US"])
+def test_the_class_filter_shows_the_chosen_class_in_full(qgis_iface, merged_gpkg, lang, request):
+    """Seen in the zh_CN screenshot: the class filter showed 合同与登簿面积不 (cut); every Chinese class name fits,
+    and the search box keeps its room beside it (English names are capped at 200 px: the longer ones are elided, as before)."""
+    if lang == "zh_CN":
+        request.getfixturevalue("chinese")
+    from qgis.PyQt.QtWidgets import QStyle, QStyleOptionComboBox
+    d = DiscrepancyDock(qgis_iface)
+    d.resize(1100, 420)
+    d.show()
+    d.open(merged_gpkg)
+    QApplication.processEvents()
+    opt = QStyleOptionComboBox()
+    d.cls.initStyleOption(opt)
+    text_room = d.cls.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt, QStyle.SubControl.SC_ComboBoxEditField, d.cls).width()
+    fm = d.cls.fontMetrics()
+    names = [d.cls.itemText(i) for i in range(d.cls.count())]
+    fits = [n for n in names if fm.horizontalAdvance(n) <= text_room]
+    if lang == "zh_CN":
+        assert "合同与登簿面积不一致" in names and fits == names
+    else:
+        assert {"All classes", "Consistent"} <= set(fits) and d.cls.width() <= 200  # capped, not widening the dock
+        d.cls.setCurrentIndex(d.cls.findData("contract_register_mismatch"))
+        assert d.cls.toolTip() == "Contract and registered areas differ"  # the elided name in full on hover
+    assert d.text.width() >= 200
+    assert d.widget().minimumSizeHint().width() <= 1200  # the bottom dock still fits a 1280-pixel screen
+
+
+def test_the_current_issue_is_read_in_full_without_scrolling_sideways(plugin, qgis_processing, qgis_iface, demo, tmp_path, chinese):
+    """Seen in the zh_CN screenshot: at the dock's width the table shows 级别, 类别 and half the rule; the message
+    (说明) was off to the right. The current issue (mouse or arrow keys) is shown in full under the table, and
+    hovering any cell of a row shows its message."""
+    from qgis import processing as qp
+    out = qp.run("lcb:validate", {"INPUT": str(demo), "OUTPUT": str(tmp_path / "issues.gpkg")})
+    d = IssuesDock(qgis_iface)
+    d.load_layer(QgsVectorLayer(out["OUTPUT"], "issues", "ogr"))
+    d.resize(330, 700)
+    d.show()
+    QApplication.processEvents()
+    hdr = d.view.horizontalHeader()
+    from land_contract_bridge.ui.issues_dock import FIELDS
+    msg_col = FIELDS.index("message")
+    assert hdr.sectionViewportPosition(msg_col) >= d.view.viewport().width()  # the message column is out of sight
+    d.view.setFocus()
+    d.view.setCurrentIndex(d.proxy.index(0, 0))
+    QApplication.sendEvent(d.view, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, Qt.KeyboardModifier.NoModifier))
+    QApplication.processEvents()
+    row = d.model.rows[d.proxy.mapToSource(d.proxy.index(1, 0)).row()]
+    assert d.view.currentIndex().row() == 1
+    assert d.detail.isVisible() and row["message"] in d.detail.text() and row["rule"] in d.detail.text()
+    assert d.detail.width() <= d.widget().width() and d.minimumSizeHint().width() < 500  # wrapped, never widening the dock
+    assert d.proxy.data(d.proxy.index(1, 0), Qt.ItemDataRole.ToolTipRole) == f"{d.proxy.data(d.proxy.index(1, 0))}\n{row['message']}"
+    d.search.setText("no issue has this text")
+    QApplication.processEvents()
+    d.load_layer(QgsVectorLayer(out["OUTPUT"], "issues", "ogr"))
+    assert d.detail.text() == ""

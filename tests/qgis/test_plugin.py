@@ -75,6 +75,12 @@ def test_merged_layer_opens_styled_with_chinese_aliases(merged_gpkg):
     labels = {c.value(): c.label() for c in lyr.renderer().categories()}
     assert labels["contract_register_mismatch"].startswith("合同与登簿面积不一致")
     assert lyr.attributeAlias(lyr.fields().indexOf("SCMJ")) == "实测面积（平方米）"
+    # point 4: why a parcel is 合同与登簿面积不一致, in the layer too (the identify panel, the attribute table)
+    assert [lyr.attributeAlias(lyr.fields().indexOf(f)) for f in ("CYYYMC", "HTZMJ", "DBZMJ")] == [
+        "面积差异原因说明", "所属合同总面积（平方米）", "所属合同内地块登簿面积合计（平方米）"]
+    from qgis.core import QgsFeatureRequest
+    f = next(lyr.getFeatures(QgsFeatureRequest().setFilterExpression("\"DKBM\" = '3715260010010200054'")))
+    assert (f["CYLX"], f["CYYYMC"], f["HTZMJ"], f["DBZMJ"]) == ("contract_register_mismatch", "合同总面积与合同内地块登簿面积合计不一致", 4531.77, 4401.0)
 
 
 def test_qgis_chinese_locale_names_map_to_zh_cn():
