@@ -80,7 +80,8 @@ def test_merged_layer_opens_styled_with_chinese_aliases(merged_gpkg):
         "面积差异原因说明", "所属合同总面积（平方米）", "所属合同内地块登簿面积合计（平方米）"]
     from qgis.core import QgsFeatureRequest
     f = next(lyr.getFeatures(QgsFeatureRequest().setFilterExpression("\"DKBM\" = '3715260010010200054'")))
-    assert (f["CYLX"], f["CYYYMC"], f["HTZMJ"], f["DBZMJ"]) == ("contract_register_mismatch", "合同总面积与合同内地块登簿面积合计不一致", 4531.77, 4401.0)
+    assert (f["CYLX"], f["CYYYMC"], f["HTZMJ"], f["DBZMJ"]) == (
+        "contract_register_mismatch", "合同总面积与合同内地块登簿面积合计不一致", 4531.77, 4401.0)
 
 
 def test_qgis_chinese_locale_names_map_to_zh_cn():
