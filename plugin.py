@@ -46,6 +46,7 @@ class LandContractBridgePlugin:
         self.iface = iface
         self.provider = None
         self.actions = []
+        self.menu_actions = []  # menu-only tools (ui/menus.py)
         self.toolbar = None
         self.docks = {}
         self.missing_bar = None
@@ -87,7 +88,7 @@ class LandContractBridgePlugin:
         from .processing import compat
 
         compat.results_timestamp()  # QGIS 3.22: batch runs with an HTML output end cleanly
-        self.toolbar, self.actions = build_menus(self)
+        self.toolbar, self.actions, self.menu_actions = build_menus(self)
         QgsProject.instance().writeProject.connect(self._write_project)
         QgsProject.instance().readProject.connect(self._read_project)
         hooks.subscribe(self._on_result)
@@ -158,7 +159,9 @@ class LandContractBridgePlugin:
             self.iface.removePluginMenu(MENU, action)
             if self.toolbar is not None:
                 self.toolbar.removeAction(action)
-        self.actions = []
+        for action in self.menu_actions:
+            self.iface.removePluginMenu(MENU, action)
+        self.actions, self.menu_actions = [], []
         if self.toolbar is not None:
             self.toolbar.deleteLater()
             self.toolbar = None

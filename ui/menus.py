@@ -49,7 +49,18 @@ def build_menus(plugin):
         if i == 4:
             toolbar.addSeparator()
         toolbar.addAction(a)
-    return toolbar, actions
+    # The transition-period tools and the change packages: in the menu only (the toolbar keeps the daily six).
+    more = []
+    for key, text in (("farmland_notice", tr("Basic farmland notices (永久基本农田告知书)…")),
+                      ("parcel_dossier", tr("Parcel dossier (地块档案)…")),
+                      ("export_changes", tr("Export change package (导出变更包)…")),
+                      ("apply_changes", tr("Apply change package (应用变更包)…"))):
+        a = QAction(icon(key), text, iface.mainWindow())
+        a.setObjectName(f"lcb_{key}")
+        a.triggered.connect(lambda _checked=False, k=key: _run_dialog(k))
+        iface.addPluginToMenu(MENU, a)
+        more.append(a)
+    return toolbar, actions, more
 
 
 def dock(plugin, kind, show=False):

@@ -20,9 +20,13 @@ def test_load_unload_load_again(qgis_iface):
         p.initGui()
         assert QgsApplication.processingRegistry().providerById("lcb") is not None
         assert len(p.actions) == 6 and p.toolbar is not None
+        # the other four tools in the menu, each for an algorithm the provider has
+        assert [a.objectName() for a in p.menu_actions] == ["lcb_farmland_notice", "lcb_parcel_dossier", "lcb_export_changes", "lcb_apply_changes"]
+        assert all(QgsApplication.processingRegistry().algorithmById(a.objectName().replace("lcb_", "lcb:")) for a in p.menu_actions)
+        assert not set(p.menu_actions) & set(p.toolbar.actions())
         p.unload()
         assert QgsApplication.processingRegistry().providerById("lcb") is None
-        assert p.actions == [] and p.docks == {}
+        assert p.actions == [] and p.menu_actions == [] and p.docks == {}
 
 
 def test_processing_only_init_needs_no_iface():
