@@ -176,7 +176,8 @@ def main():
         for n in sizes:
             results[n]["_postgis"] = report_postgis(n, work, results[n])
     dock = bench_dock(results[sizes[-1]]["_target"])
-    print(f"\n面积差异 dock at {sizes[-1]:,} parcels: " + json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in dock.items()}, ensure_ascii=False))
+    print(f"\n面积差异 dock at {sizes[-1]:,} parcels: "
+          + json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in dock.items()}, ensure_ascii=False))
     if "first_paint" in dock:
         print(f"  first paint {dock['first_paint']:.2f} s (goal ≤ 1 s) {'ok' if dock['first_paint'] <= 1 else 'MISS'}; "
               f"slowest filter {max(dock[k] for k in ('class filter', 'text filter', 'minimum difference')) * 1000:.0f} ms (goal ≤ 200 ms)")

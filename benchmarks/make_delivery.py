@@ -35,8 +35,11 @@ from osgeo import gdal, ogr, osr
 gdal.UseExceptions()
 ogr.UseExceptions()
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰志强海燕春花国华德明淑珍凤英建华喆堃垚昇玥珺东立长庆"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田"
+            "董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白"
+            "邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰志强"
+         "海燕春花国华德明淑珍凤英建华喆堃垚昇玥珺东立长庆")
 PLACE = "东西南北前后大小新旧上下马郭李王张刘陈杨黄赵吴周徐孙胡高林何罗郑梁谢宋唐韩"
 FIELDS = ["二道沟", "东洼", "西岭", "南大地", "北坡", "老坟地", "河滩", "庄前", "庄后", "大井", "柳树行", "三角地"]
 NUM = "一二三四五六七八九十"
@@ -76,17 +79,28 @@ def days(d, n):
 
 
 SCHEMA = {  # the standard 12 tables (types as SQLite declarations, NOT NULL like the Access template)
-    "FBF": "FBFBM TEXT NOT NULL, FBFMC TEXT NOT NULL, FBFFZRXM TEXT NOT NULL, FZRZJLX TEXT NOT NULL, FZRZJHM TEXT NOT NULL, LXDH TEXT, FBFDZ TEXT NOT NULL, YZBM TEXT NOT NULL, FBFDCY TEXT NOT NULL, FBFDCRQ TEXT NOT NULL, FBFDCJS TEXT",
-    "CBF": "CBFBM TEXT NOT NULL, CBFLX TEXT NOT NULL, CBFMC TEXT NOT NULL, CBFZJLX TEXT NOT NULL, CBFZJHM TEXT NOT NULL, CBFDZ TEXT NOT NULL, YZBM TEXT NOT NULL, LXDH TEXT, CBFCYSL INTEGER NOT NULL, CBFDCRQ TEXT NOT NULL, CBFDCY TEXT NOT NULL, CBFDCJS TEXT, GSJS TEXT, GSJSR TEXT NOT NULL, GSSHRQ TEXT NOT NULL, GSSHR TEXT NOT NULL",
-    "CBF_JTCY": "CBFBM TEXT NOT NULL, CYXM TEXT NOT NULL, CYXB TEXT NOT NULL, CYZJLX TEXT NOT NULL, CYZJHM TEXT NOT NULL, YHZGX TEXT NOT NULL, CYBZ TEXT, SFGYR TEXT, CYBZSM TEXT",
-    "CBHT": "CBHTBM TEXT NOT NULL, YCBHTBM TEXT, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBFS TEXT NOT NULL, CBQXQ TEXT NOT NULL, CBQXZ TEXT NOT NULL, HTZMJ REAL NOT NULL, CBDKZS INTEGER NOT NULL, QDSJ TEXT NOT NULL, HTZMJM REAL, YHTZMJ REAL, YHTZMJM REAL",
-    "CBDKXX": "DKBM TEXT NOT NULL, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBJYQQDFS TEXT NOT NULL, HTMJ REAL NOT NULL, CBHTBM TEXT NOT NULL, LZHTBM TEXT, CBJYQZBM TEXT NOT NULL, YHTMJ REAL, HTMJM REAL, YHTMJM REAL, SFQQQG TEXT",
-    "CBJYQZDJB": "CBJYQZBM TEXT NOT NULL, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBFS TEXT NOT NULL, CBQX TEXT NOT NULL, CBQXQ TEXT NOT NULL, CBQXZ TEXT NOT NULL, DKSYT TEXT NOT NULL, YCBJYQZBH TEXT, CBJYQZLSH TEXT NOT NULL, DJBFJ TEXT, DBR TEXT NOT NULL, DJSJ TEXT NOT NULL",
+    "FBF": ("FBFBM TEXT NOT NULL, FBFMC TEXT NOT NULL, FBFFZRXM TEXT NOT NULL, FZRZJLX TEXT NOT NULL, FZRZJHM TEXT NOT NULL, LXDH TEXT, "
+            "FBFDZ TEXT NOT NULL, YZBM TEXT NOT NULL, FBFDCY TEXT NOT NULL, FBFDCRQ TEXT NOT NULL, FBFDCJS TEXT"),
+    "CBF": ("CBFBM TEXT NOT NULL, CBFLX TEXT NOT NULL, CBFMC TEXT NOT NULL, CBFZJLX TEXT NOT NULL, CBFZJHM TEXT NOT NULL, CBFDZ TEXT NOT NULL, "
+            "YZBM TEXT NOT NULL, LXDH TEXT, CBFCYSL INTEGER NOT NULL, CBFDCRQ TEXT NOT NULL, CBFDCY TEXT NOT NULL, CBFDCJS TEXT, GSJS TEXT, "
+            "GSJSR TEXT NOT NULL, GSSHRQ TEXT NOT NULL, GSSHR TEXT NOT NULL"),
+    "CBF_JTCY": ("CBFBM TEXT NOT NULL, CYXM TEXT NOT NULL, CYXB TEXT NOT NULL, CYZJLX TEXT NOT NULL, CYZJHM TEXT NOT NULL, YHZGX TEXT NOT NULL, "
+                 "CYBZ TEXT, SFGYR TEXT, CYBZSM TEXT"),
+    "CBHT": ("CBHTBM TEXT NOT NULL, YCBHTBM TEXT, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBFS TEXT NOT NULL, CBQXQ TEXT NOT NULL, "
+             "CBQXZ TEXT NOT NULL, HTZMJ REAL NOT NULL, CBDKZS INTEGER NOT NULL, QDSJ TEXT NOT NULL, HTZMJM REAL, YHTZMJ REAL, YHTZMJM REAL"),
+    "CBDKXX": ("DKBM TEXT NOT NULL, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBJYQQDFS TEXT NOT NULL, HTMJ REAL NOT NULL, CBHTBM TEXT NOT NULL, "
+               "LZHTBM TEXT, CBJYQZBM TEXT NOT NULL, YHTMJ REAL, HTMJM REAL, YHTMJM REAL, SFQQQG TEXT"),
+    "CBJYQZDJB": ("CBJYQZBM TEXT NOT NULL, FBFBM TEXT NOT NULL, CBFBM TEXT NOT NULL, CBFS TEXT NOT NULL, CBQX TEXT NOT NULL, CBQXQ TEXT NOT NULL, "
+                  "CBQXZ TEXT NOT NULL, DKSYT TEXT NOT NULL, YCBJYQZBH TEXT, CBJYQZLSH TEXT NOT NULL, DJBFJ TEXT, DBR TEXT NOT NULL, DJSJ TEXT NOT NULL"),
     "CBJYQZ": "CBJYQZBM TEXT NOT NULL, FZJG TEXT NOT NULL, FZRQ TEXT NOT NULL, QZSFLQ TEXT NOT NULL, QZLQRQ TEXT, QZLQRXM TEXT, QZLQRZJLX TEXT, QZLQRZJHM TEXT",
-    "CBJYQZ_QZBF": "CBJYQZBM TEXT NOT NULL, QZBFYY TEXT NOT NULL, BFRQ TEXT NOT NULL, QZBFLQRQ TEXT NOT NULL, QZBFLQRXM TEXT NOT NULL, BFLQRZJLX TEXT NOT NULL, BFLQRZJHM TEXT NOT NULL",
-    "CBJYQZ_QZHF": "CBJYQZBM TEXT NOT NULL, QZHFYY TEXT NOT NULL, HFRQ TEXT NOT NULL, QZHFLQRQ TEXT NOT NULL, QZHFLQRXM TEXT NOT NULL, HFLQRZJLX TEXT NOT NULL, HFLQRZJHM TEXT NOT NULL",
+    "CBJYQZ_QZBF": ("CBJYQZBM TEXT NOT NULL, QZBFYY TEXT NOT NULL, BFRQ TEXT NOT NULL, QZBFLQRQ TEXT NOT NULL, QZBFLQRXM TEXT NOT NULL, "
+                    "BFLQRZJLX TEXT NOT NULL, BFLQRZJHM TEXT NOT NULL"),
+    "CBJYQZ_QZHF": ("CBJYQZBM TEXT NOT NULL, QZHFYY TEXT NOT NULL, HFRQ TEXT NOT NULL, QZHFLQRQ TEXT NOT NULL, QZHFLQRXM TEXT NOT NULL, "
+                    "HFLQRZJLX TEXT NOT NULL, HFLQRZJHM TEXT NOT NULL"),
     "CBJYQZ_QZZX": "CBJYQZBM TEXT NOT NULL, ZXYY TEXT NOT NULL, ZXRQ TEXT NOT NULL",
-    "LZHT": "CBHTBM TEXT NOT NULL, LZHTBM TEXT NOT NULL, CBFBM TEXT NOT NULL, SRFBM TEXT NOT NULL, LZFS TEXT NOT NULL, LZQX TEXT NOT NULL, LZQXKSRQ TEXT NOT NULL, LZQXJSRQ TEXT NOT NULL, LZMJ REAL NOT NULL, LZDKS INTEGER NOT NULL, LZQTDYT TEXT, LZHTDYT TEXT, LZJGSM TEXT NOT NULL, HTQDRQ TEXT NOT NULL, LZMJM REAL",
+    "LZHT": ("CBHTBM TEXT NOT NULL, LZHTBM TEXT NOT NULL, CBFBM TEXT NOT NULL, SRFBM TEXT NOT NULL, LZFS TEXT NOT NULL, LZQX TEXT NOT NULL, "
+             "LZQXKSRQ TEXT NOT NULL, LZQXJSRQ TEXT NOT NULL, LZMJ REAL NOT NULL, LZDKS INTEGER NOT NULL, LZQTDYT TEXT, LZHTDYT TEXT, "
+             "LZJGSM TEXT NOT NULL, HTQDRQ TEXT NOT NULL, LZMJM REAL"),
     "QSLYZLFJ": "CBJYQZBM TEXT NOT NULL, ZLFJBH TEXT NOT NULL, ZLFJMC TEXT NOT NULL, ZLFJRQ TEXT NOT NULL, FJ TEXT NOT NULL",
 }
 CLASSIC = ["self_intersection", "overlap", "empty_geometry", "dkbm_length", "invalid_code", "id_check_digit", "cyxb_id_mismatch",
@@ -138,14 +152,18 @@ CATEGORY = {k: v[1] for k, v in KINDS.items()}
 FAMILY = {k: v[0] for k, v in KINDS.items()}
 SUMMARY = {  # summary table kind -> (file title, column planted, delta)
     "summary_parcels": ("按地块汇总表", "承包地块总数", 1), "summary_contractors": ("按承包方汇总表", "家庭承包成员数量", 2),
-    "summary_certificates": ("按权证信息汇总表", "颁发权证面积合计", 0.5), "summary_land_use": ("按承包地土地用途汇总表", "种植业", 0.8),
-    "summary_farmland": ("按承包地是否基本农田汇总表", "合计", 1.2), "summary_non_contract": ("按非承包地地块类别汇总表", "自留地", 0.3),
+    "summary_certificates": ("按权证信息汇总表", "颁发权证面积合计", 0.5),
+    "summary_land_use": ("按承包地土地用途汇总表", "种植业", 0.8),
+    "summary_farmland": ("按承包地是否基本农田汇总表", "合计", 1.2),
+    "summary_non_contract": ("按非承包地地块类别汇总表", "自留地", 0.3),
 }
 SUMMARY_COLUMNS = {
-    "按地块汇总表": ("单位：个、块、亩、份", ["发包方数量", "承包地块总数", "承包地块总面积", "非承包地块总数", "非承包地块总面积", "颁发权证数量"]),
-    "按承包方汇总表": ("单位：户、人", ["承包方总数", "家庭承包农户数量", "家庭承包成员数量", "其他方式承包合计", "单位承包数量", "个人承包数量"]),
-    "按权证信息汇总表": ("单位：份、亩", ["颁发权证数量合计", "颁发权证数量家庭承包", "颁发权证数量其他方式承包", "颁发权证面积合计",
-                                 "颁发权证面积家庭承包", "颁发权证面积其他方式承包"]),
+    "按地块汇总表": ("单位：个、块、亩、份", ["发包方数量", "承包地块总数", "承包地块总面积",
+                                    "非承包地块总数", "非承包地块总面积", "颁发权证数量"]),
+    "按承包方汇总表": ("单位：户、人", ["承包方总数", "家庭承包农户数量", "家庭承包成员数量",
+                                "其他方式承包合计", "单位承包数量", "个人承包数量"]),
+    "按权证信息汇总表": ("单位：份、亩", ["颁发权证数量合计", "颁发权证数量家庭承包", "颁发权证数量其他方式承包",
+                                 "颁发权证面积合计", "颁发权证面积家庭承包", "颁发权证面积其他方式承包"]),
     "按承包地土地用途汇总表": ("单位：亩", ["种植业", "林业", "畜牧业", "渔业", "非农业用途", "合计"]),
     "按承包地是否基本农田汇总表": ("单位：亩", ["基本农田面积", "非基本农田面积", "合计"]),
     "按非承包地地块类别汇总表": ("单位：亩", ["自留地", "机动地", "开荒地", "其他集体土地", "合计"]),
@@ -414,7 +432,8 @@ class Gen:
         grp = p["group"]["parcels"]
         j = grp.index(p)
         nb = grp[j + 1] if j + 1 < len(grp) else None
-        if nb is None or nb.get("moved") or (self.a.kinds != "classic" and nb.get("touched")) or abs(min(x for x, _ in nb["ring"]) - max(x for x, _ in p["ring"])) > 1e-9 \
+        if nb is None or nb.get("moved") or (self.a.kinds != "classic" and nb.get("touched")) \
+                or abs(min(x for x, _ in nb["ring"]) - max(x for x, _ in p["ring"])) > 1e-9 \
                 or abs(nb["ring"][0][1] - p["ring"][0][1]) > 1e-9:
             return None
         return nb
@@ -757,14 +776,16 @@ class Gen:
         self._write_dk(root / "矢量数据" / f"DK{tag}.shp")
         self._write_regions(root / "矢量数据", tag)
         (root / "矢量数据" / f"SL{tag}.xml").write_text(
-            f'<?xml version="1.0" encoding="UTF-8"?><Metadata><dataIdInfo><title>{self.county}{self.cname}农村土地承包经营权确权登记数据库</title>'
+            f'<?xml version="1.0" encoding="UTF-8"?><Metadata><dataIdInfo>'
+            f'<title>{self.county}{self.cname}农村土地承包经营权确权登记数据库</title>'
             f"<geoID>{self.county}</geoID></dataIdInfo><refSysInfo><centralMer>{self.zone * 3}</centralMer></refSysInfo></Metadata>", "utf-8")
         self._write_tables(root / "权属数据" / f"{tag}.sqlite")
         self._write_summaries(root / "汇总表格")
         if a.no_cpg:
             for cpg in (root / "矢量数据").glob("*.cpg"):
                 cpg.unlink()
-        (root / "文字报告" / f"{self.county}{self.cname}确权登记工作报告.txt").write_text(f"{self.cname}确权登记工作报告（合成数据）\n", "utf-8")
+        (root / "文字报告" / f"{self.county}{self.cname}确权登记工作报告.txt").write_text(
+            f"{self.cname}确权登记工作报告（合成数据）\n", "utf-8")
         (root / "栅格数据" / "说明.txt").write_text("无栅格数据\n", "utf-8")
 
     def _write_dk(self, path):
@@ -829,7 +850,8 @@ class Gen:
         villages = {}
         for g in self.groups:
             villages.setdefault(g["village"], (g["vname"], []))[1].append(boxes[g["FBFBM"]])
-        layer("CJQY", [("CJQYDM", 12), ("CJQYMC", 100)], [({"CJQYDM": v, "CJQYMC": n}, shapely.envelope(shapely.union_all(b))) for v, (n, b) in villages.items()])
+        layer("CJQY", [("CJQYDM", 12), ("CJQYMC", 100)],
+              [({"CJQYDM": v, "CJQYMC": n}, shapely.envelope(shapely.union_all(b))) for v, (n, b) in villages.items()])
         town = shapely.envelope(shapely.union_all(list(boxes.values())))
         layer("XJQY", [("XJQYDM", 9), ("XJQYMC", 100)], [({"XJQYDM": f"{self.county}{self.a.township}", "XJQYMC": "合成镇"}, town)])
         layer("XJXZQ", [("XZQDM", 6), ("XZQMC", 100)], [({"XZQDM": self.county, "XZQMC": self.cname}, town)])
@@ -988,14 +1010,16 @@ class Gen:
         planted = {}
         for title, g, column, delta in self.summary_off:  # only the group's own row is wrong, not its village's or county's
             planted[(title, g, column)] = planted.get((title, g, column), 0) + delta
-        units = [(f"{self.county}00000000", f"山东省聊城市{self.cname}", 6), (f"{self.county}{self.a.township}00000", f"山东省聊城市{self.cname}合成镇", 9)]
+        units = [(f"{self.county}00000000", f"山东省聊城市{self.cname}", 6),
+                 (f"{self.county}{self.a.township}00000", f"山东省聊城市{self.cname}合成镇", 9)]
         seen_v = set()
         for g in self.groups:
             if g["village"] not in seen_v:
                 seen_v.add(g["village"])
                 units.append((g["village"] + "00", f"山东省聊城市{self.cname}合成镇{g['vname']}", 12))
             units.append((g["FBFBM"], f"山东省聊城市{self.cname}合成镇{g['vname']}{g['gname']}", 14))
-        suffix = {"按承包地土地用途汇总表": "@use", "按承包地是否基本农田汇总表": "@jbnt", "按非承包地地块类别汇总表": "@non"}
+        suffix = {"按承包地土地用途汇总表": "@use", "按承包地是否基本农田汇总表": "@jbnt",
+                  "按非承包地地块类别汇总表": "@non"}
         for title, (unit_row, cols) in SUMMARY_COLUMNS.items():
             with open(folder / f"{self.county}{self.cname}{title}.csv", "w", encoding="utf-8-sig", newline="") as f:
                 w = csv.writer(f)

@@ -45,7 +45,8 @@ def db_file_check(path):
     if p.suffix.lower() in (".mdb", ".accdb"):
         if head[4:20] not in _ACCESS_MAGIC:
             kind = "文本文件" if _looks_like_text(head) else "其他格式的文件"
-            return (f"不是 Access 数据库，而是{kind}", "it is not an Access database but " + ("a text file" if _looks_like_text(head) else "a file of another format"))
+            return (f"不是 Access 数据库，而是{kind}",
+                    "it is not an Access database but " + ("a text file" if _looks_like_text(head) else "a file of another format"))
     elif head[:16] != b"SQLite format 3\x00":
         return "不是 SQLite 数据库", "it is not a SQLite database"
     return None
@@ -64,7 +65,8 @@ def _looks_like_text(head):
 
 def stage_write_error(e, path):
     """LcbError for a staging database that cannot be written (temp folder full or read-only), else None."""
-    return write_error(e, tempfile.gettempdir(), ("临时数据库（系统临时文件夹）", "temporary staging database (in the system's temporary folder)"))
+    return write_error(e, tempfile.gettempdir(),
+                       ("临时数据库（系统临时文件夹）", "temporary staging database (in the system's temporary folder)"))
 
 
 def _lock(fd):
@@ -146,7 +148,8 @@ class Staging:
             except OSError as e:
                 self._cleanup()
                 raise (stage_write_error(e, tempfile.gettempdir()) or LcbError(
-                    f"无法在系统临时文件夹中建立临时数据库：{e.strerror}", f"cannot create the staging database in the system's temporary folder: {e.strerror}",
+                    f"无法在系统临时文件夹中建立临时数据库：{e.strerror}",
+                    f"cannot create the staging database in the system's temporary folder: {e.strerror}",
                     path=tempfile.gettempdir())) from None
             _lock(self._lockfd)
             self._guard = Guard(self.tmpdir)
@@ -324,7 +327,8 @@ class Staging:
                    "GDAL 的 ODBC 驱动不可用，且未安装 mdbtools（apt install mdbtools odbc-mdbtools）")
             self.db_error = (why, "the file is damaged or not an Access database" if shutil.which("mdb-export") else
                              "GDAL's ODBC driver is unavailable and mdbtools is not installed (apt install mdbtools odbc-mdbtools)")
-            self.problems.append(("package.unreadable", rel, "", f"无法读取 Access 数据库：{why}" + (f"（{err}）" if err else ""), "", "权属数据"))
+            self.problems.append(("package.unreadable", rel, "", f"无法读取 Access 数据库：{why}" + (f"（{err}）" if err else ""),
+                                  "", "权属数据"))
             return
         names = {ds.GetLayer(i).GetName().upper(): ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
         for table, spec in schema.TABLES.items():

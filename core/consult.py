@@ -92,7 +92,8 @@ def group(rs):
 def _masked(r, mask):
     out = dict(r)
     if mask:
-        out["CBFMC"] = "、".join(mask_name(x) for x in str(r["CBFMC"] or "").replace("等", "").split("、") if x) + ("等" if str(r["CBFMC"] or "").endswith("等") else "")
+        out["CBFMC"] = ("、".join(mask_name(x) for x in str(r["CBFMC"] or "").replace("等", "").split("、") if x)
+                        + ("等" if str(r["CBFMC"] or "").endswith("等") else ""))
     return out
 
 
@@ -123,8 +124,9 @@ def to_html(rep, progress=None):
 
 
 def to_xlsx(rep, target):
-    head = ["乡镇", "村", "组", "地块编码", "地块名称", "承包方", "确权（合同）面积㎡", "登簿面积㎡", "实测面积㎡", "合同-登簿差㎡", "合同-实测差㎡",
-            "实测差%", "差异类型", "差异原因", "合同总面积㎡", "合同内登簿面积合计㎡", "协商状态", "协商备注", "不动产单元号"]
+    head = ["乡镇", "村", "组", "地块编码", "地块名称", "承包方", "确权（合同）面积㎡", "登簿面积㎡", "实测面积㎡",
+            "合同-登簿差㎡", "合同-实测差㎡", "实测差%", "差异类型", "差异原因", "合同总面积㎡", "合同内登簿面积合计㎡",
+            "协商状态", "协商备注", "不动产单元号"]
     data = [[r["XZMC"], r["CJMC"], r["ZJMC"], r["DKBM"], r["DKMC"], r["CBFMC"], r["HTMJ"], r["DBMJ"], r["SCMJ"], r["HTDBC"], r["HTSCC"],
              r["PCT_SC"], r["CYLXMC"], r["CYYYSM"], r["HTZMJ"] if r["CYYYSM"] else None, r["DBZMJ"] if r["CYYYSM"] else None,
              r["XSZT"], r["XSBZ"], r["BDCDYH"]] for r in rep["rows"]]
@@ -132,8 +134,10 @@ def to_xlsx(rep, target):
     for t in rep["groups"]:
         for v in t["villages"]:
             for cls, tot in v["totals"].items():
-                summary.append([t["name"], v["name"], classify.CLASSES.get(cls, cls), tot["n"], round(tot["htmj"], 2), round(tot["dbmj"], 2), round(tot["scmj"], 2)])
-    write_xlsx(target, [("协商清单", head, data), ("按村汇总", ["乡镇", "村", "差异类型", "地块数", "合同面积㎡", "登簿面积㎡", "实测面积㎡"], summary)])
+                summary.append([t["name"], v["name"], classify.CLASSES.get(cls, cls), tot["n"],
+                                round(tot["htmj"], 2), round(tot["dbmj"], 2), round(tot["scmj"], 2)])
+    write_xlsx(target, [("协商清单", head, data),
+                        ("按村汇总", ["乡镇", "村", "差异类型", "地块数", "合同面积㎡", "登簿面积㎡", "实测面积㎡"], summary)])
 
 
 # ------------------------------------------------------------------ consultation records

@@ -160,7 +160,8 @@ def scan(path, required_layers=None):
                 d.vectors.setdefault(prefix, []).append(e.path)
                 years.append(mv.group(3))
                 if mv.group(2) != d.county:
-                    d.problems.append(("package.county_mismatch", e.rel, "", f"文件名中的县级代码 {mv.group(2)} 与成果包 {d.county} 不一致", mv.group(2)))
+                    d.problems.append(("package.county_mismatch", e.rel, "",
+                                       f"文件名中的县级代码 {mv.group(2)} 与成果包 {d.county} 不一致", mv.group(2)))
             elif name.lower().endswith(".shp"):
                 d.problems.append(("package.file_naming", e.rel, "", "矢量文件名不符合“图层代码+6位县级代码+4位年份”的规则", name))
         elif e.category == "metadata":
@@ -171,7 +172,8 @@ def scan(path, required_layers=None):
                 d.attr_db = e.path
             years.append(ma.group(2))
             if ma.group(1) != d.county:
-                d.problems.append(("package.county_mismatch", e.rel, "", f"属性数据库文件名中的县级代码 {ma.group(1)} 与成果包 {d.county} 不一致", ma.group(1)))
+                d.problems.append(("package.county_mismatch", e.rel, "",
+                                   f"属性数据库文件名中的县级代码 {ma.group(1)} 与成果包 {d.county} 不一致", ma.group(1)))
         elif e.category == "code_table":
             d.code_table = e.path
         elif e.category == "summary":
@@ -189,19 +191,23 @@ def scan(path, required_layers=None):
             d.problems.append(("package.missing_folder", sub, "", f"缺少必备文件夹“{sub}”", sub))
     for layer in required_layers:
         if layer not in d.vectors:
-            d.problems.append(("package.missing_layer", f"矢量数据/{layer}", "", f"缺少必备矢量图层 {layer}（{schema.LAYERS.get(layer, ('',))[0]}）", layer))
+            d.problems.append(("package.missing_layer", f"矢量数据/{layer}", "",
+                               f"缺少必备矢量图层 {layer}（{schema.LAYERS.get(layer, ('',))[0]}）", layer))
     for layer in schema.RECOMMENDED_LAYERS:
         if layer not in d.vectors and layer not in required_layers:
-            d.problems.append(("package.recommended_layer", f"矢量数据/{layer}", "", f"未提供矢量图层 {layer}（{schema.LAYERS[layer][0]}）", layer))
+            d.problems.append(("package.recommended_layer", f"矢量数据/{layer}", "",
+                               f"未提供矢量图层 {layer}（{schema.LAYERS[layer][0]}）", layer))
     for shps in d.vectors.values():
         for shp in shps:
             for ext in (".shx", ".dbf", ".prj"):
                 if not any(shp.with_suffix(e).exists() for e in (ext, ext.upper())):
                     d.problems.append(("package.missing_companion", d.rel(shp.with_suffix(ext)), "", f"缺少 {shp.name} 的配套文件 {ext}", ext))
     if d.folders.get("矢量数据") is not None and d.metadata_xml is None:
-        d.problems.append(("package.missing_metadata", "矢量数据/SL<县代码><年份>.xml", "", "矢量数据目录下未找到元数据文件（SL开头的xml文件）", ""))
+        d.problems.append(("package.missing_metadata", "矢量数据/SL<县代码><年份>.xml", "",
+                           "矢量数据目录下未找到元数据文件（SL开头的xml文件）", ""))
     if d.folders.get("权属数据") is not None and d.attr_db is None:
-        d.problems.append(("package.missing_attr_db", "权属数据/<县代码><年份>.mdb", "", "权属数据目录下未找到属性数据库（<县代码><年份>.mdb）", ""))
+        d.problems.append(("package.missing_attr_db", "权属数据/<县代码><年份>.mdb", "",
+                           "权属数据目录下未找到属性数据库（<县代码><年份>.mdb）", ""))
     if d.folders.get("权属数据") is not None and d.code_table is None:
         d.problems.append(("package.missing_code_table", "权属数据/<县代码><年份>权属单位代码表.xls", "", "未找到权属单位代码表", ""))
     return d

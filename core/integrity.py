@@ -28,7 +28,8 @@ CHINA = (70.0, 0.0, 140.0, 60.0)  # lon/lat box every delivery's coordinates mus
 ASK_COPY = ("请向移交单位索取完整、未损坏的成果包后重试", "ask the delivering agency for a complete, undamaged copy and try again")
 FIX_CRS = ("请修正 .prj 文件，或用参数 SOURCE_CRS 指明成果的坐标系（如 EPSG:4527）",
            "fix the .prj file, or name the delivery's CRS with the SOURCE_CRS parameter (e.g. EPSG:4527)")
-ASK_DB = ("请向移交单位索取完整的属性数据库（权属数据/<县代码><年份>.mdb）", "ask the delivering agency for the complete attribute database (权属数据/<county><year>.mdb)")
+ASK_DB = ("请向移交单位索取完整的属性数据库（权属数据/<县代码><年份>.mdb）",
+          "ask the delivering agency for the complete attribute database (权属数据/<county><year>.mdb)")
 
 
 _DK_FOLD = ("reference.cbdkxx_dkbm_not_in_dk", "reference.dk_without_cbdkxx", "schema.dk_missing_field", "schema.dk_missing_optional",
@@ -63,7 +64,8 @@ def _dk_findings(ws):
     d, out = ws.d, []
     shps = d.vectors.get("DK") or []
     if not shps:
-        return [Finding("package.missing_layer", "矢量数据/DK<县代码><年份>.shp", "成果包中没有地块图层 DK（矢量数据/DK<县代码><年份>.shp）",
+        return [Finding("package.missing_layer", "矢量数据/DK<县代码><年份>.shp",
+                        "成果包中没有地块图层 DK（矢量数据/DK<县代码><年份>.shp）",
                         "the delivery has no DK parcel layer (矢量数据/DK<county><year>.shp)")]
     read = np.bincount(ws.dk.source_index, minlength=len(shps)) if ws.dk is not None and ws.dk.source_index is not None else None
     for idx, shp in enumerate(shps):
@@ -187,7 +189,8 @@ def guess(box):
     zone = int(xmin // 1_000_000)
     if 25 <= zone <= 45 and int(xmax // 1_000_000) == zone:
         epsg = 4513 + zone - 25
-        return f"坐标看来是 CGCS2000 3度带第{zone}带带号坐标（EPSG:{epsg}）", f"the coordinates look like CGCS2000 3° zone {zone} with the zone prefix (EPSG:{epsg})", epsg
+        return (f"坐标看来是 CGCS2000 3度带第{zone}带带号坐标（EPSG:{epsg}）",
+                f"the coordinates look like CGCS2000 3° zone {zone} with the zone prefix (EPSG:{epsg})", epsg)
     if 100_000 <= xmin and xmax <= 900_000:
         return "坐标看来是不带带号的高斯-克吕格坐标", "the coordinates look like Gauss–Krüger without the zone prefix", None
     if -180 <= xmin and xmax <= 180:
@@ -220,7 +223,8 @@ def _crs_check(ws, declared, res):
             if why:
                 g = guess(box)
                 res.findings.append(Finding("package.crs_contradicts", rel_prj,
-                                            f"参数 SOURCE_CRS 指定的坐标系 {name[0]} 与地块图层的坐标不符：{why[0]}" + (f"；{g[0]}" if g[0] else ""),
+                                            f"参数 SOURCE_CRS 指定的坐标系 {name[0]} 与地块图层的坐标不符：{why[0]}"
+                                            + (f"；{g[0]}" if g[0] else ""),
                                             f"the CRS given as SOURCE_CRS, {name[1]}, contradicts the DK coordinates: {why[1]}" + (f"; {g[1]}" if g[1] else ""),
                                             todo=FIX_CRS, missing=False))
                 return
@@ -233,12 +237,14 @@ def _crs_check(ws, declared, res):
             res.crs = (epsg_d, declared.to_wkt())
         return
     if prj is None:
-        res.findings.append(Finding("package.missing_companion", rel_prj, f"地块图层缺少坐标系文件 {shp.with_suffix('.prj').name}，无法确定坐标系",
+        res.findings.append(Finding("package.missing_companion", rel_prj,
+                                    f"地块图层缺少坐标系文件 {shp.with_suffix('.prj').name}，无法确定坐标系",
                                     f"the DK layer's CRS file {shp.with_suffix('.prj').name} is missing, so its coordinate system is unknown", todo=FIX_CRS,
                                     fold=("package.crs_unknown",)))
         return
     if c_prj is None and epsg_prj is None:
-        res.findings.append(Finding("package.crs_unknown", rel_prj, f"地块图层的坐标系文件 {prj.name} 无法识别", f"the DK layer's CRS file {prj.name} cannot be read",
+        res.findings.append(Finding("package.crs_unknown", rel_prj, f"地块图层的坐标系文件 {prj.name} 无法识别",
+                                    f"the DK layer's CRS file {prj.name} cannot be read",
                                     todo=FIX_CRS, missing=False))
         return
     if box is None:
@@ -248,8 +254,10 @@ def _crs_check(ws, declared, res):
         g = guess(box)
         name = _name(c_prj, epsg_prj)
         res.findings.append(Finding("package.crs_extent" if epsg_prj else "package.crs_contradicts", rel_prj,
-                                    f"地块图层的坐标系文件 {prj.name} 声明为 {name[0]}，但与坐标不符：{why[0]}" + (f"；{g[0]}" if g[0] else ""),
-                                    f"the DK layer's {prj.name} declares {name[1]}, which contradicts its coordinates: {why[1]}" + (f"; {g[1]}" if g[1] else ""),
+                                    f"地块图层的坐标系文件 {prj.name} 声明为 {name[0]}，但与坐标不符：{why[0]}"
+                                    + (f"；{g[0]}" if g[0] else ""),
+                                    f"the DK layer's {prj.name} declares {name[1]}, which contradicts its coordinates: {why[1]}"
+                                    + (f"; {g[1]}" if g[1] else ""),
                                     todo=FIX_CRS, missing=False, fold=("package.crs_unknown",)))
 
 
@@ -257,24 +265,31 @@ def _crs_check(ws, declared, res):
 def _db_findings(ws):
     d, st = ws.d, ws.stage
     if d.attr_db is None:
-        return [Finding("package.missing_attr_db", "权属数据/<县代码><年份>.mdb", "成果包中没有属性数据库（权属数据/<县代码><年份>.mdb）",
+        return [Finding("package.missing_attr_db", "权属数据/<县代码><年份>.mdb",
+                        "成果包中没有属性数据库（权属数据/<县代码><年份>.mdb）",
                         "the delivery has no attribute database (权属数据/<county><year>.mdb)", todo=ASK_DB, fold=("reference",))]
     rel, name = d.rel(d.attr_db), Path(d.attr_db).name
     if st.db_error is not None:
-        return [Finding("package.unreadable", rel, f"属性数据库 {name} 无法读取：{st.db_error[0]}", f"the attribute database {name} cannot be read: {st.db_error[1]}",
+        return [Finding("package.unreadable", rel, f"属性数据库 {name} 无法读取：{st.db_error[0]}",
+                        f"the attribute database {name} cannot be read: {st.db_error[1]}",
                         todo=ASK_DB, fold=("reference",))]
     if not st.present:
-        return [Finding("package.not_attr_db", rel, f"属性数据库 {name} 中没有任何一张确权标准表（FBF、CBF、CBDKXX 等 12 张），不是确权成果的属性数据库",
+        return [Finding("package.not_attr_db", rel,
+                        f"属性数据库 {name} 中没有任何一张确权标准表（FBF、CBF、CBDKXX 等 12 张），"
+                        "不是确权成果的属性数据库",
                         f"the attribute database {name} holds none of the 12 standard tables (FBF, CBF, CBDKXX, …): it is not a confirmation database",
                         todo=ASK_DB, fold=("reference",))]
     lacking = [t for t in MERGE_TABLES if t not in st.present]
     if lacking:
         zh = "、".join(f"{t}（{schema.TABLE_TITLES[t]}）" for t in lacking)
-        return [Finding("schema.missing_table", rel, f"属性数据库 {name} 缺少入库所需的表 {zh}", f"the attribute database {name} lacks the table(s) {', '.join(lacking)} the merge needs",
+        return [Finding("schema.missing_table", rel, f"属性数据库 {name} 缺少入库所需的表 {zh}",
+                        f"the attribute database {name} lacks the table(s) {', '.join(lacking)} the merge needs",
                         todo=ASK_DB)]
     n_cbf, n_dk = st.count("CBF"), st.count("CBDKXX")
     if not n_cbf or not n_dk:
-        return [Finding("package.attr_db_empty", rel, f"属性数据库 {name} 没有数据：承包方（CBF）{n_cbf} 条，承包地块信息（CBDKXX）{n_dk} 条，像是未填写的空模板",
+        return [Finding("package.attr_db_empty", rel,
+                        f"属性数据库 {name} 没有数据：承包方（CBF）{n_cbf} 条，承包地块信息（CBDKXX）{n_dk} 条，"
+                        "像是未填写的空模板",
                         f"the attribute database {name} holds no data: {n_cbf} contractors (CBF), {n_dk} contracted parcels (CBDKXX), like an empty template",
                         todo=ASK_DB, fold=("reference",))]
     return []
@@ -297,7 +312,8 @@ def message(findings, new_target=False):
     for f in findings:
         if f.todo not in todo:
             todo.append(f.todo)
-    db = ("未新建登记库", "no registration database was created") if new_target else ("登记库没有任何改动", "the registration database was not changed")
+    db = (("未新建登记库", "no registration database was created") if new_target
+          else ("登记库没有任何改动", "the registration database was not changed"))
     zh = f"成果包未入库，{db[0]}：" + "；".join(f.zh for f in findings) + "。" + "；".join(t[0] for t in todo) + "。"
     en = f"the delivery was not merged and {db[1]}: " + "; ".join(f.en for f in findings) + ". " + \
          "; ".join(t[1][0].upper() + t[1][1:] for t in todo) + "."
@@ -324,5 +340,6 @@ def assert_mergeable(ws, target=None, declared_crs=None, progress=NULL_PROGRESS)
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             from .output import write_error
-            raise (write_error(e, target, what) or LcbError(f"无法建立文件夹：{e.strerror}", f"cannot create the folder: {e.strerror}", path=str(target))) from None
+            raise (write_error(e, target, what)
+                   or LcbError(f"无法建立文件夹：{e.strerror}", f"cannot create the folder: {e.strerror}", path=str(target))) from None
     return res

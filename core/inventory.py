@@ -213,7 +213,8 @@ def read_previous(path):
     i_rel, i_sha = col("相对路径", "path", "rel"), col("SHA-256", "SHA256", "sha256")
     if i_rel is None or i_sha is None:
         from .errors import LcbError
-        raise LcbError("上次的资料清单中找不到“相对路径”和“SHA-256”列", "the previous inventory has no path/SHA-256 columns", path=str(path), record=FILES_SHEET)
+        raise LcbError("上次的资料清单中找不到“相对路径”和“SHA-256”列", "the previous inventory has no path/SHA-256 columns",
+                       path=str(path), record=FILES_SHEET)
     return {str(r[i_rel]): str(r[i_sha] or "").replace(" ", "").lower() for r in rows if r and r[i_rel]}
 
 

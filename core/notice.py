@@ -19,7 +19,8 @@ from .params import to_mu
 
 TEMPLATE = "farmland_notice.html.j2"
 # The overlap layer: (field, type, Chinese title)
-FIELDS = [("DKBM", "TEXT", "地块编码"), ("BDCDYH", "TEXT", "不动产单元号"), ("CBFBM", "TEXT", "承包方编码"), ("CBFMC", "TEXT", "承包方名称"),
+FIELDS = [("DKBM", "TEXT", "地块编码"), ("BDCDYH", "TEXT", "不动产单元号"), ("CBFBM", "TEXT", "承包方编码"),
+          ("CBFMC", "TEXT", "承包方名称"),
           ("XZMC", "TEXT", "乡镇名称"), ("CJMC", "TEXT", "村名称"), ("ZJMC", "TEXT", "组名称"), ("DKMC", "TEXT", "地块名称"),
           ("SCMJ", "REAL", "实测面积（平方米）"), ("JBNTMJ", "REAL", "与永久基本农田重叠面积（平方米）"),
           ("JBNTMJM", "REAL", "与永久基本农田重叠面积（亩）"), ("BHQBH", "TEXT", "基本农田保护区编号")]

@@ -40,7 +40,8 @@ def write_error(exc, path, what=("输出文件", "output file")):
         if any(s in text for s in _SQLITE_FULL):
             reason = _WRITE_ERRORS[errno.ENOSPC]
         elif any(s in text for s in _SQLITE_RO):
-            reason = ("无法在此处创建或写入文件（文件夹不可写、只读或不存在）", "the file cannot be created or written there (the folder is not writable, read-only or missing)")
+            reason = ("无法在此处创建或写入文件（文件夹不可写、只读或不存在）",
+                      "the file cannot be created or written there (the folder is not writable, read-only or missing)")
     if reason is None and path:  # e.g. GDAL's bare RuntimeError('') when it cannot create a GeoPackage on a full disk
         free = free_bytes(_existing(path))
         if free is not None and free < NEARLY_FULL:

@@ -53,8 +53,10 @@ SPECS = {s.name: s for s in (
               "Tolerance between SCMJ and the polygon's planar area"),
     ParamSpec("overlap_min_area", 0.01, "m²", "报告地块重叠的最小面积", "Smallest parcel overlap reported"),
     ParamSpec("min_area", 1.0, "m²", "地块最小面积（更小的视为碎片）", "Smallest parcel area (smaller is a sliver)"),
-    ParamSpec("gap_tolerance", 0.5, "m", "相邻地块间缝隙的检查宽度：窄于此值的缝隙视为错误", "Gaps narrower than this between neighbouring parcels are errors"),
-    ParamSpec("codelists", None, "", "代码表 CSV（list,code,label），覆盖内置代码表", "Code lists CSV (list,code,label) overriding the bundled ones"),
+    ParamSpec("gap_tolerance", 0.5, "m", "相邻地块间缝隙的检查宽度：窄于此值的缝隙视为错误",
+              "Gaps narrower than this between neighbouring parcels are errors"),
+    ParamSpec("codelists", None, "", "代码表 CSV（list,code,label），覆盖内置代码表",
+              "Code lists CSV (list,code,label) overriding the bundled ones"),
 )}
 
 

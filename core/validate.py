@@ -404,7 +404,8 @@ def to_html(issues, summary, params):
     cats = by_category(issues)
     villages = {}
     for i in issues:
-        v = villages.setdefault(i.village or "", dict(code=i.village or "", name=names.get(i.village, "") if i.village else "（成果包/无村级编码）", error=0, warning=0, info=0, issues=[]))
+        v = villages.setdefault(i.village or "", dict(code=i.village or "", name=names.get(i.village, "") if i.village else "（成果包/无村级编码）",
+                                                      error=0, warning=0, info=0, issues=[]))
         v[i.severity] += 1
         v["issues"].append(i)
     order = sorted(villages.values(), key=lambda v: (-v["error"], -v["warning"], v["code"]))

@@ -313,7 +313,8 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
         if idx == 0:
             vd.encoding, vd.encoding_source = encoding, source
         if source != "cpg":
-            vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "", f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
+            vd.problems.append(("encoding.no_cpg", rel.replace(".shp", ".cpg"), "",
+                                f"{Path(shp).name} 没有 .cpg 编码声明，已按字节内容识别为 {encoding} 读取", encoding))
         why_shp = shp_problem(shp)
         if why_shp:
             vd.problems.append(("package.unreadable", rel, "", f"{Path(shp).name} 已损坏：{why_shp}", ""))
@@ -344,7 +345,9 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
     for name, typ, *_ in vd.field_defs:
         parts = all_cols.get(name, [])
         if sum(len(p) for p in parts) != n_total:  # a split part lacks the field
-            parts = [all_cols[name][i] if i < len(all_cols[name]) else np.full(len(geoms[i]), b"" if typ == "T" else np.nan, dtype=bytes if typ == "T" else float) for i in range(len(geoms))]
+            parts = [all_cols[name][i] if i < len(all_cols[name])
+                     else np.full(len(geoms[i]), b"" if typ == "T" else np.nan, dtype=bytes if typ == "T" else float)
+                     for i in range(len(geoms))]
         vd.raw[name] = np.concatenate(parts)
         vd.nulls[name] = np.concatenate(all_nulls.get(name, [np.zeros(n_total, bool)]))[:n_total]
     wkb = np.concatenate(geoms)

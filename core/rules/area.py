@@ -36,7 +36,8 @@ def scmj_geometry(ctx):
 @parallel
 def nonpositive(ctx):
     for table, key, field in (("CBDKXX", "DKBM", "HTMJ"), ("CBHT", "CBHTBM", "HTZMJ"), ("LZHT", "LZHTBM", "LZMJ")):
-        for k, v in ctx.q(f'SELECT DISTINCT "{key}", "{field}" FROM "{table}" WHERE "{field}" IS NOT NULL AND typeof("{field}") <> \'text\' AND "{field}" <= 0'):
+        for k, v in ctx.q(f'SELECT DISTINCT "{key}", "{field}" FROM "{table}" '
+                          f'WHERE "{field}" IS NOT NULL AND typeof("{field}") <> \'text\' AND "{field}" <= 0'):
             ctx.issue("area.nonpositive", k, field, v, layer=table, geometry_of=k if table == "CBDKXX" else None)
     if ctx.ws.stage.has_ledger:
         for k, v in ctx.q("SELECT DISTINCT DKBM, DBMJ FROM LEDGER WHERE DBMJ IS NOT NULL AND DBMJ <= 0"):
@@ -115,7 +116,8 @@ def transfer_totals(ctx):
             ctx.issue("area.lzmj_sum", k, "LZMJ", f"{lzmj:.2f}", layer="LZHT", detail=f"{s:.2f}")
 
 
-@rule("area.ledger_dbmj", "area", "error", "台账中地块“{key}”的登簿面积 DBMJ={value} m²，与确权（合同）面积 HTMJ={detail} m² 不一致",
+@rule("area.ledger_dbmj", "area", "error",
+      "台账中地块“{key}”的登簿面积 DBMJ={value} m²，与确权（合同）面积 HTMJ={detail} m² 不一致",
       "The certificate-issue ledger's registered area differs from CBDKXX.HTMJ (by DKBM and CBFBM) by more than AREA_TOLERANCE.",
       params=("area_tolerance",))
 @parallel

@@ -10,10 +10,12 @@ from .common import KEYS, dk_rows, present
 D14, D18, D19 = re.compile(r"^\d{14}$"), re.compile(r"^\d{18}$"), re.compile(r"^\d{19}$")
 
 
-@rule("code.dkbm_format", "code", "error", "地块编码“{key}”应为19位数字（发包方编码14位+地块顺序码5位），实际 {value} 位", "DKBM is not 19 digits.")
+@rule("code.dkbm_format", "code", "error", "地块编码“{key}”应为19位数字（发包方编码14位+地块顺序码5位），实际 {value} 位",
+      "DKBM is not 19 digits.")
 @rule("code.dkbm_serial", "code", "error", "地块编码“{key}”的地块顺序码为 00000（顺序码从 00001 起编）",
       "The 5-digit plot serial of a DKBM is 00000.", source="NY/T 2538-2014: the plot serial runs from 00001 within its 发包方.")
-@rule("code.county_prefix", "code", "error", "{field}“{key}”的县级代码与成果包县级代码 {detail} 不一致", "A code does not start with the package's county code.")
+@rule("code.county_prefix", "code", "error", "{field}“{key}”的县级代码与成果包县级代码 {detail} 不一致",
+      "A code does not start with the package's county code.")
 @parallel
 def dkbm_format(ctx):
     county = ctx.ws.d.county
@@ -36,7 +38,8 @@ def dkbm_format(ctx):
             ctx.issue("code.dkbm_serial", k, "DKBM", k[14:], layer="CBDKXX")
 
 
-@rule("code.dkbm_prefix", "code", "error", "地块编码“{key}”的前14位与其发包方编码 {value} 不一致", "A CBDKXX row's DKBM does not start with its FBFBM.")
+@rule("code.dkbm_prefix", "code", "error", "地块编码“{key}”的前14位与其发包方编码 {value} 不一致",
+      "A CBDKXX row's DKBM does not start with its FBFBM.")
 @rule("code.cbfbm_prefix", "code", "error", "{layer}“{key}”的承包方编码 {value} 的前14位与发包方编码 {detail} 不一致",
       "A CBFBM does not start with the FBFBM recorded beside it (CBHT, CBDKXX, CBJYQZDJB); keyed by the record.")
 @parallel
@@ -72,7 +75,8 @@ def code_formats(ctx):
                     ctx.issue("code.county_prefix", k, col, v[:6], layer=table, detail=county)
 
 
-@rule("code.cbfbm_serial_range", "code", "error", "承包方编码“{key}”的顺序码 {value} 与承包方类型 {detail} 不匹配（应在 {range} 之间）",
+@rule("code.cbfbm_serial_range", "code", "error",
+      "承包方编码“{key}”的顺序码 {value} 与承包方类型 {detail} 不匹配（应在 {range} 之间）",
       "The CBFBM serial (last 4 digits) is outside the range for its CBFLX: 农户 0001–8000, 个人 8001–9000, 单位 9001–9999.")
 @parallel
 def serial_range(ctx):
@@ -145,11 +149,12 @@ def _unit_problem(v, n, county):
     return ""
 
 
-@rule("code.codelist", "code", "error", "{layer} 字段 {field} 的值“{value}”不在代码表“{detail}”中", "A coded value is not in its code list (codelists.csv).",
-      params=("codelists",))
-@rule("code.codelist_unconfirmed", "code", "warning", "{layer} 字段 {field} 的值“{value}”不在代码表“{detail}”中（该代码表未经标准原文确认）",
-      "A value outside a code list whose standard values are UNCONFIRMED (流转方式).", why="the list is a vendor's; override codelists.csv to make it binding.",
-      params=("codelists",))
+@rule("code.codelist", "code", "error", "{layer} 字段 {field} 的值“{value}”不在代码表“{detail}”中",
+      "A coded value is not in its code list (codelists.csv).", params=("codelists",))
+@rule("code.codelist_unconfirmed", "code", "warning",
+      "{layer} 字段 {field} 的值“{value}”不在代码表“{detail}”中（该代码表未经标准原文确认）",
+      "A value outside a code list whose standard values are UNCONFIRMED (流转方式).",
+      why="the list is a vendor's; override codelists.csv to make it binding.", params=("codelists",))
 @rule("code.ysdm", "code", "error", "{layer} 的要素代码 YSDM 应为 {detail}，实际为“{value}”",
       "A layer's YSDM is not its feature code (DK 211011, XJXZQ 162010, XJQY 162020, CJQY 162030, ZJQY 162040, JBNTBHQ 251100 …).",
       source="NY/T 2539-2016 要素代码 (reference/standards.md §1.1).")

@@ -82,7 +82,8 @@ def work_order(ctx):
             ctx.issue("date.issue_order", k, "FZRQ", fz[:10], layer="CBJYQZ", detail=f"登记簿的登记时间 {dj[:10]}")
         else:
             ctx.issue("date.issue_order", k, "FZRQ", fz[:10], layer="CBJYQZ", detail=f"承包合同签订时间 {qd[:10]}")
-    for table, a, b, what in (("CBJYQZ", "FZRQ", "QZLQRQ", "领取日期早于发证日期"), ("CBJYQZ_QZBF", "BFRQ", "QZBFLQRQ", "补发证领取日期早于补发日期"),
+    for table, a, b, what in (("CBJYQZ", "FZRQ", "QZLQRQ", "领取日期早于发证日期"),
+                              ("CBJYQZ_QZBF", "BFRQ", "QZBFLQRQ", "补发证领取日期早于补发日期"),
                               ("CBJYQZ_QZHF", "HFRQ", "QZHFLQRQ", "换发证领取日期早于换发日期")):
         for k, x, y in ctx.q(f'SELECT CBJYQZBM, "{a}", "{b}" FROM "{table}" WHERE "{a}" {ISO} AND "{b}" {ISO} AND substr("{b}", 1, 10) < substr("{a}", 1, 10)'):
             ctx.issue("date.receipt_order", k, b, y[:10], layer=table, detail=f"{what}（{y[:10]} < {x[:10]}）")

@@ -38,7 +38,8 @@ def geos_zh(reason):
 @rule("geometry.has_zm", "geometry", "error", "地块图层含 Z/M 坐标，汇交要求二维图形", "The DK layer has Z or M coordinates.")
 @rule("geometry.multipart", "geometry", "warning", "地块“{key}”是多部件图形（{value} 部分）", "A parcel made of several polygons.",
       why="legal when a parcel is cut by a ditch or road, but worth a look.")
-@rule("geometry.sliver", "geometry", "warning", "地块“{key}”面积仅 {value} m²，小于 {detail} m²", "A parcel smaller than MIN_AREA (default 1 m²).",
+@rule("geometry.sliver", "geometry", "warning", "地块“{key}”面积仅 {value} m²，小于 {detail} m²",
+      "A parcel smaller than MIN_AREA (default 1 m²).",
       why="tiny parcels exist, but are often digitising slivers.", params=("min_area",),
       source="Vendor QC: polygons under 1 m² are flagged (reference/standards.md §2).")
 @spatial
@@ -229,8 +230,8 @@ def _near_vertices(p, q, tol):
     return best, (shapely.multipoints(pts) if pts else None)
 
 
-@rule("geometry.duplicate_dkbm", "geometry", "error", "地块编码“{key}”在地块图层中出现 {value} 次（标识码 {detail}）", "Several DK features carry the same DKBM.",
-      family="keys")
+@rule("geometry.duplicate_dkbm", "geometry", "error", "地块编码“{key}”在地块图层中出现 {value} 次（标识码 {detail}）",
+      "Several DK features carry the same DKBM.", family="keys")
 @parallel
 def duplicate_dkbm(ctx):
     dk = ctx.ws.dk

@@ -15,7 +15,8 @@ _SCAN = "{detail}"
 OWN = {"package.dk_not_polygon", "package.dk_incomplete", "package.crs_contradicts", "package.not_attr_db", "package.attr_db_empty"}
 
 
-@rule("package.dk_not_polygon", "package", "error", _SCAN, "The DK layer is not a polygon layer (points or lines): parcels without an outline cannot be merged.",
+@rule("package.dk_not_polygon", "package", "error", _SCAN,
+      "The DK layer is not a polygon layer (points or lines): parcels without an outline cannot be merged.",
       zh="地块图层不是面图层")
 @rule("package.dk_incomplete", "package", "error", _SCAN, "Fewer DK features could be read than its .dbf declares.", zh="地块图层未能完整读取")
 @rule("package.crs_contradicts", "package", "error", _SCAN,
@@ -23,7 +24,8 @@ OWN = {"package.dk_not_polygon", "package.dk_incomplete", "package.crs_contradic
       zh="坐标系与坐标不符")
 @rule("package.not_attr_db", "package", "error", _SCAN, "The attribute database holds none of the 12 standard tables: it is not a confirmation database.",
       zh="不是确权成果的属性数据库")
-@rule("package.attr_db_empty", "package", "error", _SCAN, "The attribute database has no contractors (CBF) or no contracted parcels (CBDKXX), like an empty vendor template.",
+@rule("package.attr_db_empty", "package", "error", _SCAN,
+      "The attribute database has no contractors (CBF) or no contracted parcels (CBDKXX), like an empty vendor template.",
       zh="属性数据库没有数据（空模板）")
 def integrity_conditions(ctx):
     res = integrity.check(ctx.ws)

@@ -11,11 +11,13 @@ FEMALE = "(" + ",".join(f"'{c}'" for c, s in codes.SEX_BY_RELATION.items() if s 
 ID18 = "CYZJHM GLOB '" + "[0-9]" * 17 + "[0-9Xx]'"
 
 
-@rule("member.cbfcysl", "member", "error", "承包方“{key}”的成员数量 CBFCYSL={value}，家庭成员表中有 {detail} 人", "CBF.CBFCYSL differs from the number of member rows.")
+@rule("member.cbfcysl", "member", "error", "承包方“{key}”的成员数量 CBFCYSL={value}，家庭成员表中有 {detail} 人",
+      "CBF.CBFCYSL differs from the number of member rows.")
 @rule("member.no_members", "member", "error", "农户承包方“{key}”没有家庭成员记录", "A farm household (CBFLX 1) without CBF_JTCY rows.")
 @rule("member.no_head", "member", "error", "承包方“{key}”的家庭成员中没有户主（与户主关系 02/01）", "No member is the household head.")
 @rule("member.two_heads", "member", "error", "承包方“{key}”有 {value} 名户主", "More than one member is the household head.")
-@rule("member.head_mismatch", "member", "error", "承包方“{key}”的户主{detail}与承包方表不一致", "The head's name or ID number differs from CBF.CBFMC / CBFZJHM.")
+@rule("member.head_mismatch", "member", "error", "承包方“{key}”的户主{detail}与承包方表不一致",
+      "The head's name or ID number differs from CBF.CBFMC / CBFZJHM.")
 @parallel
 def members(ctx):
     sql = (f"SELECT f.CBFBM, f.CBFLX, f.CBFCYSL, f.CBFMC, f.CBFZJHM, COUNT(m._row), SUM(m.YHZGX IN {HEAD}), "
@@ -69,7 +71,8 @@ def duplicate_people(ctx):
             ctx.issue("member.id_in_two_households", c, "CYZJHM", mask_id(zjhm), layer="CBF_JTCY", detail=others)
 
 
-@rule("code.sex_id", "code", "error", "成员性别 CYXB={detail} 与身份证号码第17位（{value}）不符", "A member's sex contradicts the 17th digit of the ID number.",
+@rule("code.sex_id", "code", "error", "成员性别 CYXB={detail} 与身份证号码第17位（{value}）不符",
+      "A member's sex contradicts the 17th digit of the ID number.",
       family="persons", source="GB 11643-1999: the 17th digit is odd for men, even for women.")
 @rule("member.sex_relation", "member", "error", "承包方“{key}”的成员 {value} 与户主关系为 {detail}，但性别 CYXB={sex}",
       "A member's sex contradicts the relation to the head, where the relation implies it (夫/子/父亲/兄 … male; "

@@ -11,8 +11,10 @@ from ..issues import rule
 _SCAN = "{detail}"
 
 
-@rule("package.missing_folder", "package", "error", _SCAN, "A folder the delivery rules require (矢量数据, 权属数据, 汇总表格) is missing.", zh="缺少必备文件夹")
-@rule("package.missing_layer", "package", "error", _SCAN, "A required vector layer (DK by default; parameter REQUIRED_LAYERS) is missing.", zh="缺少必备矢量图层")
+@rule("package.missing_folder", "package", "error", _SCAN, "A folder the delivery rules require (矢量数据, 权属数据, 汇总表格) is missing.",
+      zh="缺少必备文件夹")
+@rule("package.missing_layer", "package", "error", _SCAN, "A required vector layer (DK by default; parameter REQUIRED_LAYERS) is missing.",
+      zh="缺少必备矢量图层")
 @rule("package.recommended_layer", "package", "warning", _SCAN, "JZD/JZX boundary layers are absent.",
       why="the 汇交 rules list them, but many deliveries legitimately omit them; require them with REQUIRED_LAYERS.", zh="未提供界址点/界址线图层")
 @rule("package.missing_companion", "package", "error", _SCAN, "A shapefile lacks its .shx, .dbf or .prj.", zh="缺少 .shx/.dbf/.prj 配套文件")
@@ -21,13 +23,17 @@ _SCAN = "{detail}"
 @rule("package.missing_code_table", "package", "error", _SCAN, "No <county><year>权属单位代码表.xls.", zh="缺少权属单位代码表")
 @rule("package.file_naming", "package", "warning", _SCAN, "A shapefile name does not follow <LAYER><county6><year4>.shp.",
       why="the file is still read; only the name is off.", zh="矢量文件名不规范")
-@rule("package.county_mismatch", "package", "error", _SCAN, "The county code in a file name differs from the package root's.", zh="文件名县级代码与成果包不一致")
-@rule("package.unreadable", "package", "error", _SCAN, "A file cannot be read (truncated, corrupt, wrong format); the rest is still checked.", zh="文件无法读取（损坏或截断）")
-@rule("package.ledger_columns", "package", "error", _SCAN, "The certificate-issue ledger lacks a DKBM or registered-area column.", zh="台账缺少地块编码或登簿面积列")
+@rule("package.county_mismatch", "package", "error", _SCAN, "The county code in a file name differs from the package root's.",
+      zh="文件名县级代码与成果包不一致")
+@rule("package.unreadable", "package", "error", _SCAN, "A file cannot be read (truncated, corrupt, wrong format); the rest is still checked.",
+      zh="文件无法读取（损坏或截断）")
+@rule("package.ledger_columns", "package", "error", _SCAN, "The certificate-issue ledger lacks a DKBM or registered-area column.",
+      zh="台账缺少地块编码或登簿面积列")
 @rule("schema.missing_table", "schema", "error", _SCAN, "A standard table is missing from the attribute database.", zh="属性数据库缺少标准表")
 @rule("schema.missing_field", "schema", "error", _SCAN, "A standard field is missing from a table.", zh="属性表缺少标准字段")
 @rule("encoding.no_cpg", "encoding", "warning", _SCAN, "A shapefile has no .cpg; its text was decoded by detection.",
-      why="the text is still read correctly (GBK/GB18030 vs UTF-8 detected from the bytes); the .cpg should be added.", zh="缺少 .cpg 编码声明（已自动识别）")
+      why="the text is still read correctly (GBK/GB18030 vs UTF-8 detected from the bytes); the .cpg should be added.",
+      zh="缺少 .cpg 编码声明（已自动识别）")
 def scan_problems(ctx):
     for rid, key, field, msg, value, layer in ctx.ws.problems:
         ctx.issue(rid, key, field, value, layer=layer, detail=msg)

@@ -10,10 +10,13 @@ from .common import KEYS
 
 LINKS = [
     # rule id, child table, child column, parent table, parent column, Chinese message
-    ("reference.cbdkxx_dkbm_not_in_dk", "CBDKXX", "DKBM", "DK", "DKBM", "承包地块信息中的地块“{key}”在地块图层中不存在（图无数有）"),
-    ("reference.cbdkxx_cbfbm_not_in_cbf", "CBDKXX", "CBFBM", "CBF", "CBFBM", "承包地块信息中地块“{key}”的承包方 {value} 在承包方表中不存在"),
+    ("reference.cbdkxx_dkbm_not_in_dk", "CBDKXX", "DKBM", "DK", "DKBM",
+     "承包地块信息中的地块“{key}”在地块图层中不存在（图无数有）"),
+    ("reference.cbdkxx_cbfbm_not_in_cbf", "CBDKXX", "CBFBM", "CBF", "CBFBM",
+     "承包地块信息中地块“{key}”的承包方 {value} 在承包方表中不存在"),
     ("reference.cbdkxx_cbhtbm_not_in_cbht", "CBDKXX", "CBHTBM", "CBHT", "CBHTBM", "承包地块信息中地块“{key}”的承包合同 {value} 不存在"),
-    ("reference.cbdkxx_cbjyqzbm_not_in_djb", "CBDKXX", "CBJYQZBM", "CBJYQZDJB", "CBJYQZBM", "承包地块信息中地块“{key}”的登记簿 {value} 不存在"),
+    ("reference.cbdkxx_cbjyqzbm_not_in_djb", "CBDKXX", "CBJYQZBM", "CBJYQZDJB", "CBJYQZBM",
+     "承包地块信息中地块“{key}”的登记簿 {value} 不存在"),
     ("reference.cbht_cbfbm_not_in_cbf", "CBHT", "CBFBM", "CBF", "CBFBM", "承包合同“{key}”的承包方 {value} 在承包方表中不存在"),
     ("reference.jtcy_cbfbm_not_in_cbf", "CBF_JTCY", "CBFBM", "CBF", "CBFBM", "家庭成员所属承包方“{key}”在承包方表中不存在"),
     ("reference.fbfbm_not_in_fbf", "CBHT", "FBFBM", "FBF", "FBFBM", "{layer}“{key}”的发包方 {value} 在发包方表中不存在"),
@@ -130,8 +133,10 @@ def duplicates(ctx):
         ctx.issue("reference.duplicate_key", k, "CBFBM", n, layer="CBDKXX")
 
 
-@rule("reference.dksyt_file_missing", "reference", "error", "登记簿 {detail} 的地块示意图文件不存在：{key}", "The plot-sketch PDF named in CBJYQZDJB.DKSYT is not on disk.")
-@rule("reference.attachment_file_missing", "reference", "error", "权证 {detail} 的权属来源附件文件不存在：{key}", "The attachment named in QSLYZLFJ.FJ is not on disk.")
+@rule("reference.dksyt_file_missing", "reference", "error", "登记簿 {detail} 的地块示意图文件不存在：{key}",
+      "The plot-sketch PDF named in CBJYQZDJB.DKSYT is not on disk.")
+@rule("reference.attachment_file_missing", "reference", "error", "权证 {detail} 的权属来源附件文件不存在：{key}",
+      "The attachment named in QSLYZLFJ.FJ is not on disk.")
 @parallel
 def archive_files(ctx):
     d = ctx.ws.d

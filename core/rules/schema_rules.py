@@ -6,8 +6,10 @@ from ..issues import parallel, rule
 from .common import KEYS, dk_rows, present
 
 
-@rule("schema.dk_missing_field", "schema", "error", "地块图层缺少字段 {field}（{detail}）", "The DK layer lacks a standard field the standard marks mandatory.")
-@rule("schema.dk_missing_optional", "schema", "warning", "地块图层缺少可选字段 {field}（{detail}）", "The DK layer lacks an optional standard field.",
+@rule("schema.dk_missing_field", "schema", "error", "地块图层缺少字段 {field}（{detail}）",
+      "The DK layer lacks a standard field the standard marks mandatory.")
+@rule("schema.dk_missing_optional", "schema", "warning", "地块图层缺少可选字段 {field}（{detail}）",
+      "The DK layer lacks an optional standard field.",
       why="the field is optional in NY/T 2539; nothing downstream depends on it.")
 @rule("schema.field_type", "schema", "warning", "{layer} 字段 {field} 的类型/宽度为 {value}，标准为 {detail}",
       "A DK field's DBF type or width differs from the standard template.", why="values are still read; only the declared width/type differs.")
@@ -52,7 +54,8 @@ def required_empty(ctx):
                     ctx.issue("schema.required_empty", row[0] or f"{table}", name, "", layer=table, detail=title)
 
 
-@rule("schema.too_long", "schema", "error", "{layer} 字段 {field} 的值长度 {value} 超过标准宽度 {detail}", "A text value is longer than the standard field width.")
+@rule("schema.too_long", "schema", "error", "{layer} 字段 {field} 的值长度 {value} 超过标准宽度 {detail}",
+      "A text value is longer than the standard field width.")
 @rule("schema.not_number", "schema", "error", "{layer} 字段 {field} 的值“{value}”不是数值", "A numeric field holds text.")
 @parallel
 def widths_and_types(ctx):

@@ -46,10 +46,15 @@ TABLES = {
     "certificates": ("按权证", "按权证信息汇总表", "package.summary_certificates", [
         ("颁发权证数量合计", ["颁发权证数量合计", "权证数量合计", "颁发权证数量", "颁发权证总数"], "certs"),
         ("颁发权证数量家庭承包", ["颁发权证数量家庭承包", "家庭承包颁发权证数量", "家庭承包权证数量"], "certs_family"),
-        ("颁发权证数量其他方式承包", ["颁发权证数量其他方式承包", "其他方式承包颁发权证数量", "其他方式承包权证数量"], "certs_other"),
+        ("颁发权证数量其他方式承包",
+         ["颁发权证数量其他方式承包", "其他方式承包颁发权证数量", "其他方式承包权证数量"],
+         "certs_other"),
         ("颁发权证面积合计", ["颁发权证面积合计", "权证面积合计", "颁发权证面积", "颁发权证总面积"], ("area", "cert")),
-        ("颁发权证面积家庭承包", ["颁发权证面积家庭承包", "家庭承包颁发权证面积", "家庭承包权证面积"], ("area", "cert_family")),
-        ("颁发权证面积其他方式承包", ["颁发权证面积其他方式承包", "其他方式承包颁发权证面积", "其他方式承包权证面积"], ("area", "cert_other")),
+        ("颁发权证面积家庭承包", ["颁发权证面积家庭承包", "家庭承包颁发权证面积", "家庭承包权证面积"],
+         ("area", "cert_family")),
+        ("颁发权证面积其他方式承包",
+         ["颁发权证面积其他方式承包", "其他方式承包颁发权证面积", "其他方式承包权证面积"],
+         ("area", "cert_other")),
     ]),
     "land_use": ("土地用途", "按承包地土地用途汇总表", "package.summary_land_use", [
         ("种植业", ["种植业"], ("area", "use1")),
@@ -82,12 +87,17 @@ def _desc(title, what):
     return f"A figure of {title} differs from the value recomputed from the database ({what}) for its county, township, village or group row."
 
 
-@rule("package.summary_parcels", "package", "error", _MSG, _desc("按地块汇总表", "发包方, 承包地块 count and 亩, 非承包地块 count and 亩, 颁发权证"), family="summary")
-@rule("package.summary_contractors", "package", "error", _MSG, _desc("按承包方汇总表", "承包方, 农户, 家庭成员, 单位, 个人"), family="summary")
-@rule("package.summary_certificates", "package", "error", _MSG, _desc("按权证信息汇总表", "颁发权证 count and 亩, 家庭承包 / 其他方式承包"), family="summary")
+@rule("package.summary_parcels", "package", "error", _MSG,
+      _desc("按地块汇总表", "发包方, 承包地块 count and 亩, 非承包地块 count and 亩, 颁发权证"), family="summary")
+@rule("package.summary_contractors", "package", "error", _MSG,
+      _desc("按承包方汇总表", "承包方, 农户, 家庭成员, 单位, 个人"), family="summary")
+@rule("package.summary_certificates", "package", "error", _MSG,
+      _desc("按权证信息汇总表", "颁发权证 count and 亩, 家庭承包 / 其他方式承包"), family="summary")
 @rule("package.summary_land_use", "package", "error", _MSG, _desc("按承包地土地用途汇总表", "亩 of contract land by DK.TDYT"), family="summary")
-@rule("package.summary_farmland", "package", "error", _MSG, _desc("按承包地是否基本农田汇总表", "亩 of contract land by DK.SFJBNT"), family="summary")
-@rule("package.summary_non_contract", "package", "error", _MSG, _desc("按非承包地地块类别汇总表", "亩 of DK parcels of class 21/22/23/99"), family="summary")
+@rule("package.summary_farmland", "package", "error", _MSG,
+      _desc("按承包地是否基本农田汇总表", "亩 of contract land by DK.SFJBNT"), family="summary")
+@rule("package.summary_non_contract", "package", "error", _MSG,
+      _desc("按非承包地地块类别汇总表", "亩 of DK parcels of class 21/22/23/99"), family="summary")
 @rule("package.summary_missing", "package", "warning", "汇总表格中没有{detail}", "One of the six standard summary tables is absent.", family="summary",
       why="the 汇交办法 text that lists them is UNCONFIRMED (the six are what vendor exporters write); a county may deliver them on paper.")
 @rule("package.summary_layout", "package", "warning", "汇总表格“{key}”{detail}",

@@ -10,10 +10,12 @@ import oracle
 RULES = {"package.summary_parcels", "package.summary_contractors", "package.summary_certificates", "package.summary_land_use",
          "package.summary_farmland", "package.summary_non_contract", "package.summary_missing", "package.summary_layout",
          "package.summary_units"}
-TABLES = {"按地块汇总表": ("package.summary_parcels", "承包地块总数", 1), "按承包方汇总表": ("package.summary_contractors", "家庭承包成员数量", 1),
+TABLES = {"按地块汇总表": ("package.summary_parcels", "承包地块总数", 1),
+          "按承包方汇总表": ("package.summary_contractors", "家庭承包成员数量", 1),
           "按权证信息汇总表": ("package.summary_certificates", "颁发权证面积家庭承包", 0.02),
           "按承包地土地用途汇总表": ("package.summary_land_use", "种植业", 0.05),
-          "按承包地是否基本农田汇总表": ("package.summary_farmland", "合计", 0.02), "按非承包地地块类别汇总表": ("package.summary_non_contract", "自留地", 0.5)}
+          "按承包地是否基本农田汇总表": ("package.summary_farmland", "合计", 0.02),
+          "按非承包地地块类别汇总表": ("package.summary_non_contract", "自留地", 0.5)}
 
 
 def table_path(root, title):

@@ -84,7 +84,8 @@ def test_merged_layer_opens_styled_with_chinese_aliases(merged_gpkg):
         "面积差异原因说明", "所属合同总面积（平方米）", "所属合同内地块登簿面积合计（平方米）"]
     from qgis.core import QgsFeatureRequest
     f = next(lyr.getFeatures(QgsFeatureRequest().setFilterExpression("\"DKBM\" = '3715260010010200054'")))
-    assert (f["CYLX"], f["CYYYMC"], f["HTZMJ"], f["DBZMJ"]) == ("contract_register_mismatch", "合同总面积与合同内地块登簿面积合计不一致", 4531.77, 4401.0)
+    assert (f["CYLX"], f["CYYYMC"], f["HTZMJ"], f["DBZMJ"]) == (
+        "contract_register_mismatch", "合同总面积与合同内地块登簿面积合计不一致", 4531.77, 4401.0)
 
 
 def test_qgis_chinese_locale_names_map_to_zh_cn():
@@ -110,8 +111,8 @@ def test_zh_cn_translation_loads():
 
 def test_docks_open_after_desktop_runs_and_not_after_unload(qgis_iface, qgis_processing, demo, tmp_path, truth):
     """The algorithms announce their results (processing/hooks.py); the plugin, once its GUI is up, opens the
-    质检结果 dock after lcb:validate and the 面积差异 dock after lcb:merge (shown: isHidden() is False; the offscreen main window itself is never visible).
-    Without the GUI nothing listens."""
+    质检结果 dock after lcb:validate and the 面积差异 dock after lcb:merge (shown: isHidden() is False; the offscreen main
+    window itself is never visible). Without the GUI nothing listens."""
     from qgis import processing
 
     from land_contract_bridge import classFactory
@@ -188,7 +189,8 @@ def test_algorithm_help_comes_from_the_help_file_and_is_translated():
         assert install_translator("zh_CN")
         assert merge.shortHelpString().startswith("将成果包整合入县级不动产登记库")
         validate = QgsApplication.processingRegistry().algorithmById("lcb:validate")
-        assert validate.shortHelpString().startswith("按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包") and "package.missing_layer" in validate.shortHelpString()
+        assert validate.shortHelpString().startswith("按汇交办法、NY/T 2538 和 NY/T 2539 逐类检查成果包") \
+            and "package.missing_layer" in validate.shortHelpString()
     finally:
         install_translator("en_US")
         from land_contract_bridge import plugin as pl
