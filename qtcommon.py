@@ -37,19 +37,26 @@ def recent_databases(limit=8):
     import os
 
     from qgis.core import QgsSettings
+    from .core import pgconn
     value = QgsSettings().value(RECENT_KEY, []) or []
     if isinstance(value, str):
         value = [value]
-    return [p for p in value if isinstance(p, str) and os.path.isfile(p)][:limit]
+    return [p for p in value if isinstance(p, str) and (pgconn.is_database(p) or os.path.isfile(p))][:limit]
 
 
 def remember_database(path, limit=8):
-    """Put a registration database first in the list the merge dialog offers."""
+    """Put a registration database first in the list the merge dialog offers (a PostgreSQL one without its password:
+    it comes back from ~/.pgpass, the service file or the QGIS connection's authentication)."""
     import os
 
     from qgis.core import QgsSettings
-    path = os.path.abspath(str(path))
-    value = [p for p in recent_databases(limit) if os.path.abspath(p) != path]
+
+    from .core import pgconn
+    if pgconn.is_database(str(path)):  # postgresql://…, PG:…, or QGIS's layer source postgres://…
+        path = pgconn.strip_password(str(path))
+    else:
+        path = os.path.abspath(str(path))
+    value = [p for p in recent_databases(limit) if p != path and (pgconn.is_database(p) or os.path.abspath(p) != path)]
     QgsSettings().setValue(RECENT_KEY, [path] + value[: limit - 1])
 
 

@@ -5,9 +5,11 @@ M business operations of every kind (tests/changes_helpers.py), then
 - apply_changes(package, copy of A), checked: the result has D′'s content fingerprint,
 
 with the package's size, against `ogr2ogr -f GPKG` copying the same DK layer in the same run (the machine is shared:
-read the ratio, not the seconds).
+read the ratio, not the seconds). --postgis also merges the delivery into a throw-away PostgreSQL cluster
+(tests/pgcluster.py, fsync on) and applies the same package there (issue 15), checked against the GeoPackage's
+outcome (content and registration fingerprints).
 
-    python benchmarks/bench_changes.py --parcels 100000 --changes 1000 [--work /tmp/lcb-bench-changes] [--keep]
+    python benchmarks/bench_changes.py --parcels 100000 --changes 1000 [--work /tmp/lcb-bench-changes] [--keep] [--postgis]
 """
 import argparse
 import json
@@ -71,6 +73,7 @@ def main():
     ap.add_argument("--changes", type=int, default=1000)
     ap.add_argument("--work", default="/tmp/lcb-bench-changes")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--postgis", action="store_true")
     args = ap.parse_args()
     w = Path(args.work)
     shutil.rmtree(w, ignore_errors=True)
@@ -95,6 +98,8 @@ def main():
     ok = state.fingerprint(t)["content"] == state.fingerprint(d2)["content"]
     res2, r["export A → A′ (two GeoPackages)"] = timed(export_changes, a, t, w / "pkg2")
     _, r["apply again (no-op)"] = timed(apply_changes, w / "pkg", t)
+    if args.postgis:
+        r.update(bench_postgis(d, w, t))
     ref = r["ogr2ogr DK → GPKG"]
     print(f"{args.parcels:,} parcels; {sum(ops.values())} business operations {ops}")
     print(f"package: {res['CHANGES']} records, {res['counts']['parcels']} parcels, {res['counts']['cases']} cases; "
@@ -108,6 +113,31 @@ def main():
     print(f"peak RSS {_rss_mib()} MiB")
     if not args.keep:
         shutil.rmtree(w, ignore_errors=True)
+
+
+def bench_postgis(d, w, t):
+    """The delivery merged into PostgreSQL, the package applied there (and again): timings, outcome checked."""
+    import pgcluster
+    from land_contract_bridge.core import pgconn
+    why = pgcluster.unavailable()
+    if why:
+        print(f"PostGIS skipped: {why}")
+        return {}
+    cluster = pgcluster.Cluster("changes-bench", settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on",
+                                                            "shared_buffers": "256MB", "max_wal_size": "4GB"}).start()
+    r = {}
+    try:
+        target = pgconn.PgTarget(cluster.create_db().params(), "bench")
+        _, r["PostGIS: merge (new)"] = timed(merge.merge, d, target)
+        out, r["PostGIS: apply"] = timed(apply_changes, w / "pkg", target)
+        _, r["PostGIS: apply again (no-op)"] = timed(apply_changes, w / "pkg", target)
+        a, b = state.fingerprint(t), state.fingerprint(target)
+        print(f"PostGIS: applied {out['APPLIED']}, conflicts {out['CONFLICTS']}, inserted {out['INSERTED']}, updated {out['UPDATED']}, "
+              f"cancelled {out['CANCELLED']}; same content and registration fingerprints as the GeoPackage: "
+              f"{a['content'] == b['content'] and a['registration'] == b['registration']}")
+    finally:
+        cluster.stop()
+    return r
 
 
 def _rss_mib():

@@ -4,7 +4,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from . import classify, gpkg, report
+from . import classify, gpkg, pgconn, report
 from .errors import NULL_PROGRESS, LcbError
 from .output import mask_id, mask_name, write_xlsx
 from .registration.store import user as _user
@@ -32,6 +32,11 @@ def reason_zh(r):
 
 
 def _open(path, write=False):
+    """A connection to the registration database: a GeoPackage file, or a PostgreSQL one (a ``pgconn.PgTarget``, a
+    ``postgresql://`` URI or a ``PG:`` string; rows and column names as from the GeoPackage, see core/pgconn.py)."""
+    pg = None if isinstance(path, Path) else pgconn.target(path)
+    if pg is not None:
+        return pgconn.connect_read(pg)
     p = Path(path)
     if not p.exists():
         raise LcbError("找不到登记库 GeoPackage", "registration GeoPackage not found", path=str(p))
@@ -62,7 +67,9 @@ def rows(path, classes=None):
 def class_totals(path):
     c = _open(path)
     try:
-        return {cls: dict(n=n, htmj=h or 0.0, dbmj=d or 0.0, scmj=s or 0.0) for cls, n, h, d, s in
+        # rounded to 1e-6 m²: SQLite and PostgreSQL add floats in different orders (and SQLite compensates), so the
+        # raw sums of the same areas differ in their last bits
+        return {cls: dict(n=n, htmj=round(h or 0.0, 6), dbmj=round(d or 0.0, 6), scmj=round(s or 0.0, 6)) for cls, n, h, d, s in
                 c.execute("SELECT CYLX, COUNT(*), SUM(HTMJ), SUM(DBMJ), SUM(SCMJ) FROM cbdk GROUP BY CYLX")}
     finally:
         c.close()
@@ -142,16 +149,20 @@ def set_status(path, dkbms, status, note=None, user=None):
     user = user or _user()
     now = dt.datetime.now().isoformat(timespec="seconds")
     c = _open(path, write=True)
+    pg = getattr(c, "is_pg", False)
     try:
         c.execute("BEGIN IMMEDIATE")
+        if pg:  # PostgreSQL: its audit trigger writes the row (for edits made anywhere), told who and why here
+            c.execute("SELECT set_config('lcb.operator', ?, true), set_config('lcb.action', 'consult', true)", (user,))
         n = 0
         for k in dkbms:
             old = c.execute("SELECT XSZT, XSBZ FROM cbdk WHERE DKBM = ?", (k,)).fetchone()
             if old is None:
                 continue
             c.execute("UPDATE cbdk SET XSZT = ?, XSBZ = ?, XSR = ?, XSSJ = ? WHERE DKBM = ?", (status, note if note is not None else old[1], user, now, k))
-            c.execute("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,NULL,?)",
-                      (now, user, "consult", k, json.dumps(dict(old=old[0], new=status, note=note), ensure_ascii=False)))
+            if not pg:
+                c.execute("INSERT INTO audit (at, user, action, DKBM, PCID, detail) VALUES (?,?,?,?,NULL,?)",
+                          (now, user, "consult", k, json.dumps(dict(old=old[0], new=status, note=note), ensure_ascii=False)))
             n += 1
         c.execute("COMMIT")
         return n
@@ -164,7 +175,10 @@ def set_status(path, dkbms, status, note=None, user=None):
 
 
 def audit(path, dkbms, status, note=None, user=None, action="consult"):
-    """Audit rows only (used when the status itself goes through QGIS's edit buffer)."""
+    """Audit rows only (used when the status itself goes through QGIS's edit buffer). In PostgreSQL the audit trigger
+    writes them when QGIS commits the edits (with the database role), so nothing is written here."""
+    if not isinstance(path, Path) and pgconn.target(path) is not None:
+        return
     user = user or _user()
     now = dt.datetime.now().isoformat(timespec="seconds")
     c = _open(path, write=True)

@@ -30,7 +30,9 @@ REQUIRED = [
     Dep("jinja2", "jinja2", (3, 0), "reports"),
     Dep("xlsxwriter", "xlsxwriter", (3, 0), "XLSX inventory, consultation list and issue export"),
 ]
-OPTIONAL = [Dep("xlrd", "xlrd", (1, 2), "reading .xls unit-code and summary tables")]
+OPTIONAL = [Dep("xlrd", "xlrd", (1, 2), "reading .xls unit-code and summary tables"),
+            # Debian's QGIS brings python3-psycopg2; without it a PostgreSQL target says how to install it (core/pgconn.py).
+            Dep("psycopg2", "psycopg2-binary", (2, 8), "a shared registration database in PostgreSQL/PostGIS")]
 
 
 def _version_tuple(text):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import shapely
 
-from . import classify, encoding, inventory, regdb, report
+from . import classify, encoding, inventory, pgconn, regdb, report
 from .delivery import VECTOR_RE
 from .errors import NULL_PROGRESS, LcbError
 from .output import mask_id, mask_name
@@ -175,12 +175,12 @@ def _archive(c, gpkg_path, cur, delivered, batches):
         root = regdb.package_root(batches.get(pcid))
         if root is not None and root not in roots:
             roots.append(root)
-    base = Path(gpkg_path).resolve().parent
+    base = Path(gpkg_path).resolve().parent if isinstance(gpkg_path, (str, Path)) and not pgconn.is_database(gpkg_path) else None
     out = []
     for field, rel in wanted:
         rec = stored.get(rel)
         cands = []
-        if rec and rec.get("stored"):
+        if rec and rec.get("stored") and base is not None:
             cands.append(("archive", base / str(rec["stored"])))
         cands += [("delivery", r / rel) for r in roots]
         where, path = next(((w, p) for w, p in cands if p.is_file()), (None, None))
@@ -254,11 +254,7 @@ def _neighbours(c, geom, dkbm, mask):
         return []
     x0, y0, x1, y1 = shapely.bounds(geom)
     d = NEIGHBOUR_DISTANCE
-    if regdb.has_table(c, "rtree_cbdk_geom"):
-        where = ("WHERE fid IN (SELECT id FROM rtree_cbdk_geom WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?) AND DKBM <> ?",
-                 (x0 - d, x1 + d, y0 - d, y1 + d, dkbm))
-    else:
-        where = ("WHERE DKBM <> ?", (dkbm,))
+    where = regdb.bbox_where(c, x0 - d, y0 - d, x1 + d, y1 + d, "DKBM <> ?", (dkbm,))
     cols, geoms = regdb.parcels(c, ("DKBM", "CYLX", "CBFMC", "SCMJ", "CJMC", "ZJMC"), *where)
     out = []
     for i, g in enumerate(geoms):
@@ -278,9 +274,7 @@ def gather(gpkg_path, dkbm, mask=True):
             raise LcbError(f"登记库中没有地块 {dkbm}", f"parcel {dkbm} is not in the registration database", path=str(gpkg_path),
                            record=dkbm, field="DKBM")
         cur = rows[0]
-        blob = cur.pop("geom", None)
-        from .gpkg import geometry_from_blob
-        geom = geometry_from_blob(blob)
+        geom = regdb.geometry(c, cur.pop("geom", None))
         if geom is not None and not shapely.is_valid(geom):
             geom = shapely.make_valid(geom)
         if mask:

@@ -32,7 +32,7 @@ import numpy as np
 import shapely
 
 from . import crs as crsmod
-from . import delivery, integrity, inventory
+from . import delivery, integrity, inventory, pgconn
 from .errors import NULL_PROGRESS, LcbError
 from .guard import Guard
 from .output import atomic_path
@@ -46,15 +46,17 @@ TMP_SUFFIX = ".lcbtmp.gpkg"  # a new database is built as .<name>.<random>.lcbtm
 
 
 def merge(path, target, ledger=None, params=None, on_conflict="keep", target_epsg=None, zoning=None, copy_archive=False,
-          progress=NULL_PROGRESS, area_tolerance=None, source_crs=None):
-    """Merge the delivery at `path` into the registration GeoPackage `target` (created when missing).
+          progress=NULL_PROGRESS, area_tolerance=None, source_crs=None, schema=None):
+    """Merge the delivery at `path` into the registration GeoPackage `target` (created when missing), or into a
+    PostgreSQL/PostGIS database: `target` a ``postgresql://`` URI, a ``PG:`` string or a ``pgconn.PgTarget``, with the
+    registration database in `schema` (created when missing; default ``lcb``) — registration/pg.py.
 
     params: core.params.Params (AREA_TOLERANCE is the one the merge reads); area_tolerance= overrides it.
     source_crs: the delivery's CRS when its .prj is missing or wrong (EPSG code or WKT; checked against the coordinates).
     Returns PARCELS, INSERTED, UPDATED, UNCHANGED, CONFLICTS, classes, fingerprint, target, epsg (and batch)."""
     params = (params or Params()).with_(area_tolerance=area_tolerance)
     job = MergeJob(path, target, ledger=ledger, params=params, on_conflict=on_conflict, target_epsg=target_epsg,
-                   zoning=zoning, copy_archive=copy_archive, progress=progress, source_crs=source_crs)
+                   zoning=zoning, copy_archive=copy_archive, progress=progress, source_crs=source_crs, schema=schema)
     known = job.prepare()
     if known is not None:
         return known
@@ -93,17 +95,26 @@ class _Clock:
 class MergeJob:
     """The state of one merge, passed between its steps instead of a dozen arguments."""
 
-    def __init__(self, path, target, ledger, params, on_conflict, target_epsg, zoning, copy_archive, progress, source_crs=None):
+    def __init__(self, path, target, ledger, params, on_conflict, target_epsg, zoning, copy_archive, progress, source_crs=None, schema=None):
         if on_conflict not in ("keep", "replace"):
             raise LcbError("ON_CONFLICT 只能是 keep 或 replace", "ON_CONFLICT must be keep or replace", field="ON_CONFLICT")
-        self.target = Path(target)
-        if self.target.suffix.lower() != ".gpkg":
-            raise LcbError("目标文件必须是 .gpkg", "the target must be a .gpkg file", path=str(self.target))
+        self.pg = None if isinstance(target, Path) else pgconn.target(target, schema)  # a PostgreSQL database (registration/pg.py)
+        if self.pg is not None:
+            self.target = self.pg
+            if copy_archive:
+                raise LcbError("COPY_ARCHIVE 把档案复制到 GeoPackage 旁边；PostgreSQL 登记库请把档案放在共享文件夹中",
+                               "COPY_ARCHIVE copies the archive beside a GeoPackage; keep the archive of a PostgreSQL registration database "
+                               "in a shared folder", field="COPY_ARCHIVE")
+        else:
+            self.target = Path(target)
+            if self.target.suffix.lower() != ".gpkg":
+                raise LcbError("目标必须是 .gpkg 文件，或 PostgreSQL 数据库（postgresql://… 或 PG:…）",
+                               "the target must be a .gpkg file or a PostgreSQL database (postgresql://… or PG:…)", path=str(self.target))
         self.path, self.ledger, self.params, self.on_conflict = path, ledger, params, on_conflict
         self.requested_epsg = int(target_epsg) if target_epsg else None
         self.zoning_path, self.zoning = zoning, bdcdyh.load_zoning(zoning)
         self.copy_archive, self.progress, self.source_crs = copy_archive, progress, source_crs
-        self.exists = self.target.exists()
+        self.exists = self.target.exists() if self.pg is None else None  # a database: asked in prepare()
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
@@ -116,6 +127,9 @@ class MergeJob:
         """Scan the delivery; return the result of an identical earlier merge (fast path) or None."""
         self.d = delivery.scan(self.path)
         self._hashing = None
+        if self.pg is not None:
+            from .registration import pg
+            self.exists = pg.exists(self.pg)
         if self.exists:
             self.fp = fingerprint(self.d, self.progress.sub(0, 15))
             known = _already_merged(self.target, self.fp, self.params_json)
@@ -123,7 +137,11 @@ class MergeJob:
                 self.progress.set(100)
                 return dict(PARCELS=known["parcels"], INSERTED=0, UPDATED=0, UNCHANGED=known["parcels"], CONFLICTS=0,
                             classes=known["classes"], target=str(self.target), fingerprint=self.fp, epsg=known["epsg"], fast_path=True)
-            self.epsg = store.target_epsg(self.target)  # also refuses what is not a registration database of this version
+            if self.pg is not None:
+                from .registration import pg
+                self.epsg = pg.target_epsg(self.pg)
+            else:
+                self.epsg = store.target_epsg(self.target)  # also refuses what is not a registration database of this version
         else:  # a new database: hash the files on another core while the delivery is read
             box = {}
             self._hashing = (threading.Thread(target=lambda: box.update(fp=fingerprint(self.d)), name="lcb-fingerprint", daemon=True), box)
@@ -145,7 +163,7 @@ class MergeJob:
                 if self.fp is None:
                     raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(self.d.root))
         # A delivery that cannot be read completely and correctly is refused here, before the target is touched.
-        integrity.assert_mergeable(self.ws, self.target, declared_crs=self.source_crs, progress=self.progress)
+        integrity.assert_mergeable(self.ws, self.target if self.pg is None else None, declared_crs=self.source_crs, progress=self.progress)
         if self.ws.dk is None:
             raise LcbError("成果包中没有地块图层（DK），无法入库", "the delivery has no DK layer", path=str(self.d.root))
         if not self.exists:
@@ -156,8 +174,19 @@ class MergeJob:
             self.ws.close()
 
     # ------------------------------------------------------------------ 3 + 4. build and load
+    @property
+    def pause_path(self):
+        """Where the test hook LCB_TEST_PAUSE announces itself: beside the GeoPackage, or in the temporary folder."""
+        if self.pg is None:
+            return self.target
+        import tempfile
+        return Path(tempfile.gettempdir()) / f"lcb-pause-{self.pg.schema}"
+
     def run(self):
         progress = self.progress
+        if self.pg is not None:
+            from .registration import pg
+            return pg.run(self)
         if self.exists:
             result = self._into(self.target, new=False)
         else:
@@ -175,34 +204,39 @@ class MergeJob:
         progress.set(100)
         return result
 
+    def stage_records(self, srs_id):
+        """Steps 3 for any backend: DK staged with its geometries in the target CRS, the parcels classified and their
+        records defined in the staging database; self.result started."""
+        stage = self.ws.stage.conn
+        transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
+        geometries = records.Geometries(self.ws.dk, transform, srs_id)  # on a second core meanwhile
+        try:
+            with self.clock("stage DK"):
+                records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
+            with self.clock("classify + records"):
+                classes = records.build(stage, self.ws, self.d.county, self.params)
+                bdcdyh.stage_zoning(stage, self.zoning)
+        finally:
+            geometries.join()
+        _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
+        with self.clock("stage geometry"):
+            geometries.stage(stage)
+        self.progress.set(65)
+        self.progress.check()
+        parcels = stage.execute("SELECT COUNT(*) FROM P").fetchone()[0]
+        self.result = dict(PARCELS=parcels, INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0, classes=classes,
+                           target=str(self.target), fingerprint=self.fp, epsg=self.epsg, timings=self.clock.timings)
+
     def _into(self, path, new):
         st = store.GpkgStore(path, new=new)
         try:
-            stage = self.ws.stage.conn
-            transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
-            geometries = records.Geometries(self.ws.dk, transform, st.srs_id)  # on a second core meanwhile
-            try:
-                with self.clock("stage DK"):
-                    records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
-                with self.clock("classify + records"):
-                    classes = records.build(stage, self.ws, self.d.county, self.params)
-                    bdcdyh.stage_zoning(stage, self.zoning)
-            finally:
-                geometries.join()
-            _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
-            with self.clock("stage geometry"):
-                geometries.stage(stage)
-            self.progress.set(65)
-            self.progress.check()
-            parcels = stage.execute("SELECT COUNT(*) FROM P").fetchone()[0]
-            self.result = dict(PARCELS=parcels, INSERTED=0, UPDATED=0, UNCHANGED=0, CONFLICTS=0, classes=classes,
-                               target=str(self.target), fingerprint=self.fp, epsg=self.epsg, timings=self.clock.timings)
+            self.stage_records(st.srs_id)
             st.attach_stage(self.ws.stage)
             try:
                 with self.clock("commit"), st.transaction() as c:
                     self.load(st, c)
                     self.progress.check()
-                    _test_pause("before_commit", self.target)
+                    _test_pause("before_commit", self.pause_path)
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
@@ -298,19 +332,13 @@ class MergeJob:
         rows = c.execute(f"SELECT {', '.join('v.' + f for f in cols)}, {', '.join('c.' + f for f in cols)} "
                          f"FROM temp.ST s JOIN stg.RECV v ON v.pid = s.pid JOIN cbdk c ON c.fid = s.fid WHERE s.st = {CHANGED} "
                          "ORDER BY s.pid").fetchall()
-        resolution = "replaced" if self.on_conflict == "replace" else "kept"
-        conflicts, audits = [], []
         k = len(cols)
-        for row in rows:
-            new, cur = dict(zip(cols, row[:k])), dict(zip(cols, row[k:]))
-            diff = [f for f in cols if cur[f] != new[f]] or ["geometry"]
-            conflicts.append((batch, new["DKBM"], ",".join(diff), json.dumps({f: cur[f] for f in diff if f != "geometry"}, ensure_ascii=False),
-                              json.dumps({f: new[f] for f in diff if f != "geometry"}, ensure_ascii=False), resolution, self.now))
-            if self.on_conflict == "replace":
-                audits.append((self.now, self.user, "replace", new["DKBM"], batch, ",".join(diff)))
-        for (dkbm, zxsj, zxyy) in ([] if not res.get("CANCELLED") else c.execute(f"SELECT s.DKBM, MAX(h.ZXSJ), MAX(h.ZXYY) FROM temp.ST s JOIN main.cbdk_history h ON h.DKBM = s.DKBM "
-                                            f"WHERE s.st = {CANCELLED} GROUP BY s.DKBM ORDER BY s.DKBM").fetchall()):
-            conflicts.append((batch, dkbm, "cancelled", json.dumps({"ZXSJ": zxsj, "ZXYY": zxyy}, ensure_ascii=False), "{}", "kept", self.now))
+        conflicts, audits = conflict_records([(dict(zip(cols, row[:k])), dict(zip(cols, row[k:]))) for row in rows], cols,
+                                             self.on_conflict, batch, self.now, self.user)
+        if res.get("CANCELLED"):
+            conflicts += cancelled_records(c.execute(
+                f"SELECT s.DKBM, MAX(h.ZXSJ), MAX(h.ZXYY) FROM temp.ST s JOIN main.cbdk_history h ON h.DKBM = s.DKBM "
+                f"WHERE s.st = {CANCELLED} GROUP BY s.DKBM ORDER BY s.DKBM").fetchall(), batch, self.now)
         c.executemany("INSERT INTO conflicts (PCID, DKBM, fields, existing, incoming, resolution, at) VALUES (?,?,?,?,?,?,?)", conflicts)
         if self.on_conflict == "replace" and rows:
             c.execute("DROP TABLE IF EXISTS temp.RP")
@@ -325,6 +353,26 @@ class MergeJob:
 
 class _NothingToDo(Exception):
     pass
+
+
+def conflict_records(pairs, cols, on_conflict, batch, at, user):
+    """(conflicts rows, audit rows) for (incoming, existing) value dicts of parcels whose content differs."""
+    resolution = "replaced" if on_conflict == "replace" else "kept"
+    conflicts, audits = [], []
+    for new, cur in pairs:
+        diff = [f for f in cols if cur[f] != new[f]] or ["geometry"]
+        conflicts.append((batch, new["DKBM"], ",".join(diff), json.dumps({f: cur[f] for f in diff if f != "geometry"}, ensure_ascii=False),
+                          json.dumps({f: new[f] for f in diff if f != "geometry"}, ensure_ascii=False), resolution, at))
+        if on_conflict == "replace":
+            audits.append((at, user, "replace", new["DKBM"], batch, ",".join(diff)))
+    return conflicts, audits
+
+
+def cancelled_records(rows, batch, at):
+    """Conflicts rows for (DKBM, ZXSJ, ZXYY) of parcels a delivery brings back after a change package cancelled them
+    (cbdk_history): kept cancelled, recorded."""
+    return [(batch, dkbm, "cancelled", json.dumps({"ZXSJ": zxsj, "ZXYY": zxyy}, ensure_ascii=False), "{}", "kept", at)
+            for dkbm, zxsj, zxyy in rows]
 
 
 def _next_fid(c, table):
@@ -387,7 +435,7 @@ def _already_merged(target, fp, params):
     could have changed its outcome (no later replacement, no parcel deleted): merging again is then a no-op."""
     from . import gpkg
     try:
-        c = gpkg.connect(target)
+        c = pgconn.connect_read(target) if isinstance(target, pgconn.PgTarget) else gpkg.connect(target)
     except Exception:  # noqa: BLE001 - a bad target is reported by the full path
         return None
     try:

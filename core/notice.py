@@ -44,7 +44,10 @@ def overlaps(gpkg_path, farmland, ids=None, min_overlap=1.0, progress=NULL_PROGR
     keep = np.nonzero(ok)[0]
     c = regdb.connect(gpkg_path)
     try:
-        cols, geoms = regdb.parcels(c, PARCEL_FIELDS)
+        where = ("", ())
+        if getattr(c, "is_pg", False) and len(keep):  # a shared database holds other counties: only the parcels near the farmland
+            where = regdb.bbox_where(c, *shapely.total_bounds(farm[keep]).tolist())
+        cols, geoms = regdb.parcels(c, PARCEL_FIELDS, *where)
         progress.set(20)
         progress.check()
         if not len(keep) or not len(geoms):

@@ -18,10 +18,14 @@ def connect(path):
 
 
 def has_table(c, name):
+    if getattr(c, "is_pg", False):
+        return c.has_table(name)
     return c.execute("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = lower(?)", (name,)).fetchone() is not None
 
 
 def columns(c, table):
+    if getattr(c, "is_pg", False):
+        return c.columns(table)
     return [r[1] for r in c.execute(f'PRAGMA table_info("{table}")')]
 
 
@@ -38,6 +42,8 @@ def split_codes(text):
 
 def epsg(c):
     """EPSG code of the cbdk layer (None when it is not an EPSG CRS)."""
+    if getattr(c, "is_pg", False):
+        return c.epsg()
     row = c.execute("SELECT s.organization, s.organization_coordsys_id FROM gpkg_geometry_columns g "
                     "JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id WHERE lower(g.table_name) = 'cbdk'").fetchone()
     if row and str(row[0] or "").upper() == "EPSG" and row[1]:
@@ -54,11 +60,12 @@ def parcels(c, fields=("DKBM",), where="", args=()):
     invalid polygons are repaired with make_valid so that overlay operations are defined."""
     have = set(columns(c, "cbdk"))
     want = [f for f in fields if f in have]
-    rows = c.execute(f'SELECT geom, {", ".join(want)} FROM cbdk {where}', args).fetchall()
+    geom = "ST_AsBinary(geom)" if getattr(c, "is_pg", False) else "geom"
+    rows = c.execute(f'SELECT {geom}, {", ".join(want)} FROM cbdk {where}', args).fetchall()
     cols = {f: np.array([r[i + 1] for r in rows], dtype=object) for i, f in enumerate(want)}
     for f in fields:
         cols.setdefault(f, np.full(len(rows), None, dtype=object))
-    geoms = np.array([gpkg.geometry_from_blob(r[0]) for r in rows] or [], dtype=object)
+    geoms = np.array([geometry(c, r[0]) for r in rows] or [], dtype=object)
     if len(geoms):
         ok = ~shapely.is_missing(geoms)
         ok[ok] = ~shapely.is_empty(geoms[ok])
@@ -68,6 +75,25 @@ def parcels(c, fields=("DKBM",), where="", args=()):
         if bad.any():
             geoms[bad] = shapely.make_valid(geoms[bad])
     return cols, geoms
+
+
+def geometry(c, value):
+    """A geometry as read from cbdk (a GeoPackage blob, or PostGIS WKB / hex EWKB) as shapely (None when absent)."""
+    if value is None:
+        return None
+    if getattr(c, "is_pg", False):
+        return shapely.from_wkb(value if isinstance(value, str) else bytes(value))
+    return gpkg.geometry_from_blob(value)
+
+
+def bbox_where(c, x0, y0, x1, y1, extra="", args=()):
+    """(WHERE clause, args) selecting the cbdk rows whose bounding box meets the rectangle (spatial index), plus `extra`."""
+    if getattr(c, "is_pg", False):
+        return (f"WHERE geom && ST_MakeEnvelope(?, ?, ?, ?){' AND ' + extra if extra else ''}", (x0, y0, x1, y1, *args))
+    if has_table(c, "rtree_cbdk_geom"):
+        return (f"WHERE fid IN (SELECT id FROM rtree_cbdk_geom WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)"
+                f"{' AND ' + extra if extra else ''}", (x0, x1, y0, y1, *args))
+    return (f"WHERE {extra}" if extra else "", tuple(args))
 
 
 def batches(c):

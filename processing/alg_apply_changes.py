@@ -1,9 +1,10 @@
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber)
 
-from ..core import changes
+from ..core import changes, pgconn
 from ..core.changes.apply import DIVERGED
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 
 
@@ -19,6 +20,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
     SENDER_KEY = "SENDER_KEY"
     ON_DIVERGED = "ON_DIVERGED"
     AREA_TOLERANCE = "AREA_TOLERANCE"
+    SCHEMA = pgsource.SCHEMA
     # outputs
     OUTPUT = "OUTPUT"
     CHANGES = "CHANGES"
@@ -31,7 +33,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Change package folder"), behavior=QgsProcessingParameterFile.Behavior.Folder))
-        self.addParameter(QgsProcessingParameterFile(self.TARGET, tr("Registration GeoPackage to update"), fileFilter="GeoPackage (*.gpkg)"))
+        self.addParameter(pgsource.database_parameter(self.TARGET, tr("Registration database to update (.gpkg or PostgreSQL)")))
         self.addParameter(QgsProcessingParameterFile(self.SENDER_KEY, tr("Sender's public key (Ed25519, PEM): the signature must verify"), optional=True,
                                                      fileFilter="PEM (*.pem);;All files (*)"))
         self.addParameter(QgsProcessingParameterEnum(self.ON_DIVERGED, tr("When TARGET has changed since the package's base"),
@@ -39,6 +41,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
                                                      defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²; empty: the one TARGET was merged with)"),
                                                        QgsProcessingParameterNumber.Type.Double, None, optional=True, minValue=0))
+        self.addParameter(pgsource.schema_parameter())
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.CHANGES, QT_TRANSLATE_NOOP("@default", "Change records")), (self.APPLIED, QT_TRANSLATE_NOOP("@default", "Applied")),
                             (self.CONFLICTS, QT_TRANSLATE_NOOP("@default", "Conflicts")), (self.ALREADY, QT_TRANSLATE_NOOP("@default", "Already present")),
@@ -47,7 +50,7 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, tr(label)))
 
     def execute(self, parameters, context, feedback):
-        target = self.parameterAsFile(parameters, self.TARGET, context)
+        target = pgsource.input_database(self, parameters, context, name=self.TARGET)
         tol = parameters.get(self.AREA_TOLERANCE)
         res = changes.apply_changes(self.parameterAsFile(parameters, self.INPUT, context), target,
                                     sender_key=self.parameterAsFile(parameters, self.SENDER_KEY, context) or None,
@@ -65,5 +68,9 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
             for r in res["conflicts"][:20]:
                 feedback.pushInfo(f"  {r['seq']}: {r['entity']} {r['key']} ({r['kind']})")
         out = {k: res[k] for k in (self.CHANGES, self.APPLIED, self.CONFLICTS, self.ALREADY, self.INSERTED, self.UPDATED, self.CANCELLED)}
-        out.update({self.OUTPUT: f"{target}|layername=cbdk", self.TARGET: target, self.INPUT: self.parameterAsFile(parameters, self.INPUT, context)})
+        if isinstance(target, pgconn.PgTarget):  # QGIS's layer source (authcfg or no password)
+            layer = target = pgsource.source(target)
+        else:
+            layer = f"{target}|layername=cbdk"
+        out.update({self.OUTPUT: layer, self.TARGET: target, self.INPUT: self.parameterAsFile(parameters, self.INPUT, context)})
         return out

@@ -9,6 +9,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core import notice, regdb
 from ..core.errors import LcbError
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 from .pdf import html_to_pdf
 
@@ -32,6 +33,7 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
 
     # parameters
     INPUT = "INPUT"
+    SCHEMA = pgsource.SCHEMA
     FARMLAND = "FARMLAND"
     MIN_OVERLAP = "MIN_OVERLAP"
     TEMPLATE = "TEMPLATE"
@@ -43,7 +45,8 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
     PARCELS = "PARCELS"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterFeatureSource(self.FARMLAND, tr("Permanent basic farmland (default: the delivery's JBNTBHQ)"),
                                                               [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterNumber(self.MIN_OVERLAP, tr("Minimum overlap (m²)"), QgsProcessingParameterNumber.Double,
@@ -85,7 +88,7 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
         return np.array(geoms, dtype=object), ids
 
     def execute(self, parameters, context, feedback):
-        path = self.parameterAsFile(parameters, self.INPUT, context)
+        path = pgsource.input_database(self, parameters, context)
         progress = self.progress(feedback)
         c = regdb.connect(path)
         try:

@@ -3,9 +3,10 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputFile, Qg
                        QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ..core import classify, merge
+from ..core import classify, merge, pgconn
 from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 
 CONFLICT_OPTIONS = ["keep", "replace"]
@@ -27,6 +28,7 @@ class MergeAlgorithm(LcbAlgorithm):
     SOURCE_CRS = "SOURCE_CRS"
     ZONING = "ZONING"
     COPY_ARCHIVE = "COPY_ARCHIVE"
+    SCHEMA = pgsource.SCHEMA
     # outputs (and one count per area class, named classify.ORDER upper-cased)
     OUTPUT = "OUTPUT"
     PARCELS = "PARCELS"
@@ -40,9 +42,11 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Delivery folder (成果包文件夹)"), behavior=QgsProcessingParameterFile.Behavior.Folder))
         # TARGET is an ordinary (string) parameter, not an output: the dialog shows it at the top with INPUT, never
         # offers a temporary file, and pre-fills the database used last (processing/widgets.py). It is required:
-        # qgis_process and scripts must name it.
-        target = QgsProcessingParameterString(self.TARGET, tr("Registration database (.gpkg)"))
-        target.setHelp(tr("An existing registration GeoPackage is updated; a new file name creates one."))
+        # qgis_process and scripts must name it. A GeoPackage, or a PostgreSQL database (with SCHEMA).
+        target = QgsProcessingParameterString(self.TARGET, tr("Registration database (.gpkg or PostgreSQL)"))
+        target.setHelp(tr("An existing registration GeoPackage is updated; a new file name creates one. A PostgreSQL database is named by "
+                          "postgresql://…, PG:… or the name of a QGIS PostgreSQL connection; the registration database is the schema SCHEMA "
+                          "(created if missing)."))
         target.setMetadata({"widget_wrapper": {"class": f"{__package__}.widgets.TargetWidgetWrapper"}})
         self.addParameter(target)
         self._param(QgsProcessingParameterFile(self.LEDGER, tr("Certificate-issue ledger (台账)"), optional=True),
@@ -58,6 +62,7 @@ class MergeAlgorithm(LcbAlgorithm):
         self._param(QgsProcessingParameterFile(self.ZONING, tr("Cadastral zoning table"), optional=True),
                     tr("A table with code, DJQ and DJZQ (a 9-digit township or 12-digit village code) that sets 地籍区 and 地籍子区 of the 不动产单元号."))
         self.addParameter(QgsProcessingParameterBoolean(self.COPY_ARCHIVE, tr("Copy sketches and attachments beside the database"), defaultValue=False))
+        self.addParameter(pgsource.schema_parameter(created=True))
         self.addOutput(QgsProcessingOutputFile(self.TARGET, tr("Registration database")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.OUTPUT, tr("Parcels (cbdk)")))
         for name, label in ((self.PARCELS, QT_TRANSLATE_NOOP("@default", "Parcels")), (self.INSERTED, QT_TRANSLATE_NOOP("@default", "Inserted")),
@@ -80,7 +85,8 @@ class MergeAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         src = self.parameterAsFile(parameters, self.INPUT, context)
-        target = self.parameterAsString(parameters, self.TARGET, context).strip()
+        target = pgsource.resolve(self.parameterAsString(parameters, self.TARGET, context).strip(),
+                                  self.parameterAsString(parameters, self.SCHEMA, context))
         epsg = None
         if parameters.get(self.TARGET_CRS) not in (None, ""):  # parsing an absent CRS makes PROJ log noise
             crs = self.parameterAsCrs(parameters, self.TARGET_CRS, context)
@@ -102,7 +108,10 @@ class MergeAlgorithm(LcbAlgorithm):
             feedback.pushWarning(f"{res['CANCELLED']} 个地块已在登记库中注销（cbdk_history），未恢复，已记入 conflicts 表 / "
                                  f"{res['CANCELLED']} parcels were cancelled in the registration database (cbdk_history): not brought back, "
                                  "recorded in the conflicts table")
-        uri = f"{target}|layername=cbdk"
+        if isinstance(target, pgconn.PgTarget):  # QGIS's layer source (authcfg or no password), for the dock and the project
+            uri = target = pgsource.source(target)
+        else:
+            uri = f"{target}|layername=cbdk"
         out = {name: res[name] for name in (self.PARCELS, self.INSERTED, self.UPDATED, self.UNCHANGED, self.CONFLICTS)}  # core uses the same keys
         out.update({cls.upper(): n for cls, n in res["classes"].items()})
         out.update({self.OUTPUT: uri, self.TARGET: target, self.FINGERPRINT: res["fingerprint"]})

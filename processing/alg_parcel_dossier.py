@@ -1,8 +1,8 @@
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFile,
-                       QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..core import dossier, regdb
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 from .pdf import html_to_pdf
 
@@ -15,6 +15,7 @@ class ParcelDossierAlgorithm(LcbAlgorithm):
 
     # parameters
     INPUT = "INPUT"
+    SCHEMA = pgsource.SCHEMA
     DKBM = "DKBM"
     MASK = "MASK"
     MAP = "MAP"
@@ -28,7 +29,8 @@ class ParcelDossierAlgorithm(LcbAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterString(self.DKBM, tr("Parcel codes (DKBM, comma separated)")))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(self.MAP, tr("Draw the parcel map"), defaultValue=True))
@@ -36,7 +38,7 @@ class ParcelDossierAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.DOSSIERS, tr("Dossiers written")))
 
     def execute(self, parameters, context, feedback):
-        path = self.parameterAsFile(parameters, self.INPUT, context)
+        path = pgsource.input_database(self, parameters, context)
         codes = regdb.split_codes(self.parameterAsString(parameters, self.DKBM, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         mask = self.parameterAsBoolean(parameters, self.MASK, context)

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsPro
 from ..core import classify, consult
 from ..core.output import atomic_path, write_text
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
-from . import worker
+from . import pgsource, worker
 from .base import LcbAlgorithm
 from .pdf import html_to_pdf
 
@@ -19,6 +19,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
 
     # parameters
     INPUT = "INPUT"
+    SCHEMA = pgsource.SCHEMA
     CLASSES = "CLASSES"
     MASK = "MASK"
     OUTPUT_HTML = "OUTPUT_HTML"
@@ -35,7 +36,8 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.INPUT, tr("Registration GeoPackage"), extension="gpkg"))
+        self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
+        self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterEnum(self.CLASSES, tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
                                                      allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
@@ -51,7 +53,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         classes = [classify.ORDER[i] for i in self.parameterAsEnums(parameters, self.CLASSES, context)] or consult.DEFAULT_CLASSES
-        gpkg = self.parameterAsFile(parameters, self.INPUT, context)
+        db = pgsource.input_database(self, parameters, context)
         mask = self.parameterAsBoolean(parameters, self.MASK, context)
         paths = {key: self.parameterAsFileOutput(parameters, key, context) for key in (self.OUTPUT_HTML, self.OUTPUT_XLSX, self.OUTPUT_PDF)}
         atlas = self.parameterAsFileOutput(parameters, self.OUTPUT_ATLAS, context)
@@ -60,7 +62,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
             """The list in HTML, XLSX and PDF: thread-safe work, done off the GUI thread (processing/worker.py).
             The files land together at the end: a cancelled or failed run leaves none of them, new or changed."""
             prog.info("读取登记库 / reading the registration database")
-            rep = consult.build(gpkg, classes, mask, progress=prog)
+            rep = consult.build(db, classes, mask, progress=prog)
             prog.check()
             prog.set(5)
             html = consult.to_html(rep, progress=prog)
@@ -89,7 +91,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         if atlas:
             from .maps import export_atlas
             feedback.pushInfo("绘制村级协商图集 / drawing the village atlas")
-            pages = export_atlas(gpkg, rep, atlas, self.parameterAsFile(parameters, self.ATLAS_TEMPLATE, context) or None, feedback)
+            pages = export_atlas(db, rep, atlas, self.parameterAsFile(parameters, self.ATLAS_TEMPLATE, context) or None, feedback)
             out[self.OUTPUT_ATLAS] = atlas
             feedback.pushInfo(f"图集 atlas pages: {pages}")
         feedback.pushInfo(f"列出地块 parcels listed: {len(rep['rows'])}")

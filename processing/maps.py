@@ -26,7 +26,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from ..core import atlas as atlas_core
 from ..core.errors import Cancelled, LcbError
 from ..core.output import atomic_path
-from ..core.paths import RESOURCES, STYLES
+from ..core.paths import RESOURCES
 from .pdf import cjk_family
 
 LAYOUT = RESOURCES / "layouts" / "village_atlas.qpt"
@@ -38,11 +38,28 @@ def _font():
 
 
 def cbdk_layer(gpkg_path, name="cbdk"):
-    lyr = QgsVectorLayer(f"{gpkg_path}|layername=cbdk", name, "ogr")
+    """The styled parcel layer of a registration database (a GeoPackage path, or a PostgreSQL one: pgsource)."""
+    from . import pgsource
+    if pgsource.is_database(gpkg_path):
+        target = pgsource.resolve(gpkg_path)
+        lyr = QgsVectorLayer(pgsource.layer_uri(target), name, "postgres")
+        where = target.display()
+    else:
+        lyr = QgsVectorLayer(f"{gpkg_path}|layername=cbdk", name, "ogr")
+        where = str(gpkg_path)
     if not lyr.isValid():
-        raise LcbError("无法在 QGIS 中打开登记库的 cbdk 图层", "QGIS cannot open the cbdk layer of the registration database", path=str(gpkg_path))
-    lyr.loadNamedStyle(str(STYLES / "cbdk.qml"))
+        raise LcbError("无法在 QGIS 中打开登记库的 cbdk 图层", "QGIS cannot open the cbdk layer of the registration database", path=where)
+    apply_style(lyr)
     return lyr
+
+
+def apply_style(layer):
+    """The class style (resources/styles/cbdk.qml) with the Chinese aliases; field names as the layer has them
+    (lower case in PostgreSQL)."""
+    from ..core.registration import pg
+    doc = QDomDocument()
+    doc.setContent(pg.qml(layer.providerType() == "postgres"))
+    layer.importNamedStyle(doc)
 
 
 def label(layer, expression=TAIL, size=7.0, show=None):

@@ -65,10 +65,28 @@ class TargetWidget(QWidget):
         text = (text or "").strip()
         if not text:
             self.note.setText(tr("Required: the registration database keeps the consultation outcomes."))
+        elif _postgres(text):
+            self.note.setText(tr("PostgreSQL database: the delivery goes into the schema SCHEMA (created if missing)."))
         elif os.path.isfile(text):
             self.note.setText(tr("Existing database: the delivery is added to it."))
         else:
             self.note.setText(tr("New database: it will be created."))
+
+
+def _postgres(text):
+    """A PostgreSQL database (postgresql://…, PG:…, a QGIS layer source or the name of a QGIS PostgreSQL connection)."""
+    from qgis.core import QgsProviderRegistry
+
+    from . import pgsource
+    if pgsource.is_database(text):
+        return True
+    if text.lower().endswith(".gpkg") or "/" in text or "\\" in text:
+        return False
+    md = QgsProviderRegistry.instance().providerMetadata("postgres")
+    try:
+        return md is not None and md.findConnection(text) is not None
+    except Exception:  # noqa: BLE001 - QGIS raises for an unknown name
+        return False
 
 
 class TargetWidgetWrapper(WidgetWrapper):

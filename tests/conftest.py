@@ -79,3 +79,7 @@ def run_generator(out, *args):
 
 
 os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
+
+
+# A throw-away PostgreSQL 15 + PostGIS 3 cluster for the tests of the shared registration database (tests/pgcluster.py).
+from pgcluster import pg_cluster, pg_db  # noqa: E402,F401

@@ -1,8 +1,9 @@
 """Helpers shared by the docks: translation, layer lookup/loading, zoom and flash."""
 from pathlib import Path
 
-from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
+from qgis.core import QgsCoordinateTransform, QgsDataSourceUri, QgsGeometry, QgsProject, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qgis.PyQt.QtXml import QDomDocument
 
 from ..core.paths import resource
 from ..qtcommon import tr
@@ -31,8 +32,39 @@ class TableModel(QAbstractTableModel):
         return None
 
 
+def _same_table(a, b):
+    ua, ub = QgsDataSourceUri(a), QgsDataSourceUri(b)
+    return all(x == y for x, y in ((ua.database(), ub.database()), (ua.host(), ub.host()), (ua.port() or "5432", ub.port() or "5432"),
+                                   (ua.service(), ub.service()), (ua.schema(), ub.schema()), (ua.table(), ub.table())))
+
+
+def pg_cbdk_layer_for(target, load=True):
+    """The project's cbdk layer of a registration database in PostgreSQL (processing.pgsource target), loaded with
+    the class style and the Chinese aliases when missing."""
+    from ..core.registration import pg
+    from ..processing import pgsource
+    want = pgsource.layer_uri(target)
+    for lyr in QgsProject.instance().mapLayers().values():
+        if isinstance(lyr, QgsVectorLayer) and lyr.providerType() == "postgres" and _same_table(lyr.source(), want):
+            return lyr
+    if not load:
+        return None
+    lyr = QgsVectorLayer(want, tr("Parcels by area class (面积差异分类)"), "postgres")
+    if not lyr.isValid():
+        return None
+    if lyr.renderer() is None or lyr.renderer().type() != "categorizedSymbol":  # no default style in public.layer_styles
+        doc = QDomDocument()
+        doc.setContent(pg.qml(True))
+        lyr.importNamedStyle(doc)
+    QgsProject.instance().addMapLayer(lyr)
+    return lyr
+
+
 def cbdk_layer_for(path, load=True):
-    """The project's cbdk layer of this GeoPackage, loaded (with the class style) when missing."""
+    """The project's cbdk layer of this GeoPackage (or PostgreSQL database), loaded (with the class style) when missing."""
+    from ..processing import pgsource
+    if pgsource.is_database(path):
+        return pg_cbdk_layer_for(pgsource.resolve(path), load)
     path = str(Path(path).resolve())
     for lyr in QgsProject.instance().mapLayers().values():
         if isinstance(lyr, QgsVectorLayer) and lyr.providerType() == "ogr":

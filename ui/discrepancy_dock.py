@@ -3,17 +3,19 @@ table backed by numpy columns (core.parcel_table), with filters, two-way selecti
 from pathlib import Path
 
 import numpy as np
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import QgsDataSourceUri, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog,
-                                 QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
+                                 QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox, QPushButton, QTableView, QVBoxLayout,
+                                 QWidget)
 
 from ..core import consult
 from ..core.classify import ORDER
 from ..core.errors import LcbError
 from ..core.params import MU
 from ..core.parcel_table import UNSET, ParcelTable
+from ..processing import pgsource
 from ..qtcommon import QT_TRANSLATE_NOOP, chinese_ui, class_name, remember_database, status_name
 from .common import TableModel, cbdk_layer_for, tr, zoom_and_flash
 
@@ -38,6 +40,9 @@ def reason_text(code, htzmj, dbzmj):
 
 
 def _norm(path):
+    """A GeoPackage's absolute path; a PostgreSQL database (URI, PG: string, QGIS layer source) as given."""
+    if pgsource.is_database(path):
+        return str(path)
     from pathlib import Path
     return str(Path(str(path)).resolve())
 
@@ -139,7 +144,8 @@ class DiscrepancyDock(QDockWidget):
         super().__init__(tr("Area discrepancies (面积差异)"), parent)
         self.setObjectName("LcbDiscrepancyDock")
         self.iface = iface
-        self.path = None
+        self.path = None  # what was opened: a GeoPackage path, or a PostgreSQL source (pgsource; may hold a password: memory only)
+        self.db = None  # the same, resolved for core: a path or a pgconn.PgTarget
         self.layer = None
         self.table = None
         self._syncing = False
@@ -150,9 +156,13 @@ class DiscrepancyDock(QDockWidget):
         self.source.setToolTip(tr("Registration GeoPackage or loaded cbdk layer"))
         self.open_btn = QPushButton(tr("Open GeoPackage…"))
         self.open_btn.clicked.connect(self._choose_file)
+        self.db_btn = QPushButton(tr("Open database…"))
+        self.db_btn.setToolTip(tr("A registration database in PostgreSQL: a QGIS connection name, postgresql://… or PG:…"))
+        self.db_btn.clicked.connect(self._choose_database)
         src.addWidget(QLabel(tr("Source:")))
         src.addWidget(self.source, 1)
         src.addWidget(self.open_btn)
+        src.addWidget(self.db_btn)
         v.addLayout(src)
         self.counts = QLabel()
         self.counts.setWordWrap(True)
@@ -258,9 +268,14 @@ class DiscrepancyDock(QDockWidget):
                 path = _norm(lyr.source().split("|")[0])
                 if self.source.findData(path) < 0:
                     self.source.addItem(f"{lyr.name()} ({path})", path)
-        if self.path and self.source.findData(self.path) < 0:
-            self.source.addItem(self.path, self.path)
-        i = self.source.findData(self.path or cur)  # the database shown in the table, never the one before it
+            elif isinstance(lyr, QgsVectorLayer) and lyr.providerType() == "postgres" and QgsDataSourceUri(lyr.source()).table() == "cbdk":
+                src = pgsource.PREFIX + lyr.source()
+                if not any(pgsource.describe(self.source.itemData(i)) == pgsource.describe(src) for i in range(1, self.source.count())):
+                    self.source.addItem(f"{lyr.name()} ({pgsource.describe(src)})", src)
+        if self.path and not any(pgsource.describe(self.source.itemData(i)) == pgsource.describe(self.path) for i in range(1, self.source.count())):
+            self.source.addItem(pgsource.describe(self.path), self.path)
+        want = pgsource.describe(self.path or cur)  # the database shown in the table, never the one before it
+        i = next((j for j in range(1, self.source.count()) if pgsource.describe(self.source.itemData(j)) == want), 0) if want else 0
         self.source.setCurrentIndex(max(0, i))
         self.source.blockSignals(False)
 
@@ -269,19 +284,44 @@ class DiscrepancyDock(QDockWidget):
         if path:
             self.open(path)
 
+    def _choose_database(self):
+        """A registration database in PostgreSQL: a QGIS connection (or a URI / PG: string typed in), then its schema."""
+        names = pgsource.connection_names()
+        text, ok = QInputDialog.getItem(self, tr("Open database…"), tr("QGIS PostgreSQL connection, postgresql://… or PG:…"), names, 0, True)
+        if not ok or not text.strip():
+            return None
+        schema, ok = QInputDialog.getText(self, tr("Open database…"), tr("Schema:"), QLineEdit.EchoMode.Normal, "lcb")
+        if not ok:
+            return None
+        return self.open_database(text.strip(), schema.strip() or None)
+
+    def open_database(self, text, schema=None):
+        """Open a PostgreSQL registration database named as lcb:merge's TARGET accepts it."""
+        try:
+            target = pgsource.resolve(text, schema)
+        except LcbError as e:
+            QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), e.text())
+            return False
+        if not pgsource.is_database(target):
+            return self.open(target)
+        return self.open(pgsource.source(target))
+
     def _source_chosen(self, i):
         path = self.source.itemData(i)
         if path and path != self.path:
             self.open(path)
 
     def open(self, path, load_layer=True):
-        """Show the parcels of a registration GeoPackage (and its styled cbdk layer on the map)."""
+        """Show the parcels of a registration GeoPackage or PostgreSQL database (and its styled cbdk layer on the map)."""
         try:
-            table = ParcelTable(path).load(include_consistent=self.show_all.isChecked())
+            db = pgsource.resolve(path) if pgsource.is_database(path) else str(path)
+            table = ParcelTable(db).load(include_consistent=self.show_all.isChecked())
         except Exception as e:  # noqa: BLE001 - shown to the user, never a traceback
-            QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), tr("Cannot read the registration GeoPackage:") + f"\n{path}\n{e}")
+            msg = e.text() if isinstance(e, LcbError) else str(e)
+            QMessageBox.warning(self, tr("Area discrepancies (面积差异)"), tr("Cannot read the registration GeoPackage:") +
+                                f"\n{pgsource.describe(path)}\n{pgsource.describe(msg)}")
             return False
-        self.path, self.table = _norm(path), table
+        self.path, self.db, self.table = _norm(path), db, table
         remember_database(self.path)
         self.model.table = table
         if self.layer is not None:
@@ -357,7 +397,7 @@ class DiscrepancyDock(QDockWidget):
         self.shown.setText(tr("Rows shown:") + f" {len(idx)}")
 
     def state(self):
-        return dict(path=self.path or "", cls=self.cls.currentData() or "", village=self.village.currentData() or "",
+        return dict(path=pgsource.without_password(self.path or ""), cls=self.cls.currentData() or "", village=self.village.currentData() or "",
                     status=self.status.currentData() or "", min_diff=self.min_diff.value(), text=self.text.text(),
                     show_all=self.show_all.isChecked(), visible=self.isVisible(), package=self.package[0] if self.package else "")
 
@@ -497,9 +537,9 @@ class DiscrepancyDock(QDockWidget):
             if self.layer is not None and self.layer.isEditable():
                 # QGIS is editing the layer: go through its edit buffer so nothing is overwritten on commit.
                 n = self._apply_in_edit_buffer(fids, status, note)
-                consult.audit(self.path, dkbms, status, note or None, action="consult (QGIS edit session)")
+                consult.audit(self.db, dkbms, status, note or None, action="consult (QGIS edit session)")
             else:
-                n = consult.set_status(self.path, dkbms, status, note or None)
+                n = consult.set_status(self.db, dkbms, status, note or None)
         except LcbError as e:
             QMessageBox.warning(self, tr("Record outcome"), e.text())
             return 0
@@ -513,7 +553,7 @@ class DiscrepancyDock(QDockWidget):
         import datetime as dt
         import getpass
         lyr = self.layer
-        idx = {n: lyr.fields().indexOf(n) for n in ("XSZT", "XSBZ", "XSR", "XSSJ")}
+        idx = {n: lyr.fields().lookupField(n) for n in ("XSZT", "XSBZ", "XSR", "XSSJ")}  # lower case in PostgreSQL
         now = dt.datetime.now().isoformat(timespec="seconds")
         for fid in fids:
             lyr.changeAttributeValue(fid, idx["XSZT"], status)

@@ -22,8 +22,11 @@
 
 The database work goes through the merge's store seam (``_store``: transaction, staged tables attached as ``stg``,
 ``bdcdyh.allocate``, ``sync_standard``). Reading the target's state (state.read_state) and a few look-ups
-(``open_readonly``: its CRS, geometries, allocated sub-zones) are plain SELECTs on the GeoPackage; a PostgreSQL
-target needs the same SELECTs through its connection (geometries as WKB) and ``cbdk_history`` created by its store."""
+(``_read_connection``: its CRS, geometries, allocated sub-zones) are plain SELECTs. A PostgreSQL TARGET (issue 15)
+runs the same statements through registration/pg.py's ``PgStore.transaction`` (SQLite dialect translated, staged
+tables COPYed in), after taking the advisory locks a merge of the same villages takes; its 不动产单元号 come from
+``PgStore.allocate`` and ``cbdk_history`` is created by ``pg.ensure_history``; the standard tables' row trigger is
+off for the transaction (lcb.bulk) and ``sync_standard`` refreshes them set-wise, as on a GeoPackage."""
 import contextlib
 import json
 import types
@@ -33,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from .. import gpkg
+from .. import gpkg, pgconn
 from ..errors import NULL_PROGRESS, LcbError
 from ..params import Params
 from ..registration import bdcdyh, records, schema, standard, store
@@ -48,7 +51,8 @@ HISTORY = "cbdk_history"
 
 
 def apply_changes(path, target, sender_key=None, on_diverged="refuse", area_tolerance=None, progress=NULL_PROGRESS):
-    """Apply the change package in folder `path` to the registration GeoPackage `target`.
+    """Apply the change package in folder `path` to the registration database `target` (a .gpkg path, or a PostgreSQL
+    URI / PG: string / core.pgconn.PgTarget).
     Returns CHANGES, APPLIED, CONFLICTS (and ALREADY, INSERTED, UPDATED, CANCELLED, batch, noop, conflicts)."""
     job = ApplyJob(path, target, sender_key, on_diverged, area_tolerance, progress)
     try:
@@ -74,6 +78,9 @@ def standard_triggers_suspended(c):
     """The per-row triggers that keep the standard tables in step with cbdk (standard.triggers) off while apply
     writes its parcels — it refreshes them once, set-wise, afterwards. Inside the transaction: a failure restores
     them. (GDAL's spatial-index triggers stay on. A PostgreSQL store: ALTER TABLE cbdk DISABLE TRIGGER …)"""
+    if getattr(c, "is_pg", False):  # PostgreSQL: the store's transaction has its row trigger off already (lcb.bulk)
+        yield
+        return
     names = [n for n, _sql in standard.triggers()]
     saved = c.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({','.join('?' * len(names))})", names).fetchall()
     for name, _sql in saved:
@@ -87,7 +94,8 @@ class ApplyJob:
     def __init__(self, path, target, sender_key, on_diverged, area_tolerance, progress):
         if on_diverged not in DIVERGED:
             raise LcbError("ON_DIVERGED 只能是 refuse 或 apply", "ON_DIVERGED must be refuse or apply", field="ON_DIVERGED")
-        self.path, self.target = Path(path), Path(target)
+        self.pg = None if isinstance(target, Path) else pgconn.target(target)  # a registration database in PostgreSQL
+        self.path, self.target = Path(path), (self.pg if self.pg is not None else Path(target))
         self.sender_key, self.on_diverged, self.tol, self.progress = sender_key, on_diverged, area_tolerance, progress
         self.state = self.stage = None
         self.now, self.user = store.now(), store.user()
@@ -102,9 +110,16 @@ class ApplyJob:
         progress = self.progress
         self.manifest, self.records = pkgmod.read_package(self.path, self.sender_key)
         m = self.manifest
-        if self.target.suffix.lower() != ".gpkg" or not self.target.is_file():
+        if self.pg is not None:
+            from ..registration import pg as pgstore
+            if not pgstore.exists(self.pg):  # also refuses another layout version
+                raise LcbError(f"TARGET 的模式 {self.pg.schema} 中没有登记库", f"schema {self.pg.schema} of TARGET holds no registration database",
+                               path=self.pg.display(), field="SCHEMA")
+            self.target_epsg = pgstore.target_epsg(self.pg)
+        elif self.target.suffix.lower() != ".gpkg" or not self.target.is_file():
             raise LcbError("TARGET 必须是已有的登记库（.gpkg）", "TARGET must be an existing registration GeoPackage (.gpkg)", path=str(self.target))
-        self.target_epsg = store.target_epsg(self.target)  # also refuses another layout version
+        else:
+            self.target_epsg = store.target_epsg(self.target)  # also refuses another layout version
         self.pkg_id = m["manifest_sha256"]
         res = dict(CHANGES=len(self.records), APPLIED=0, CONFLICTS=0, ALREADY=0, INSERTED=0, UPDATED=0, CANCELLED=0, noop=False,
                    conflicts=[], target=str(self.target), package_id=m.get("package_id"), batch=None)
@@ -148,7 +163,7 @@ class ApplyJob:
 
     def _applied_before(self, any_outcome=False):
         """This package was applied before (without conflicts, unless any_outcome)."""
-        c = open_readonly(self.target)
+        c = self._read_connection()
         try:
             cond = "" if any_outcome else " AND COALESCE(conflicts, 0) = 0"
             return c.execute(f"SELECT 1 FROM batches WHERE fingerprint = ?{cond} LIMIT 1", (self.pkg_id,)).fetchone() is not None
@@ -156,6 +171,10 @@ class ApplyJob:
             return False
         finally:
             c.close()
+
+    def _read_connection(self):
+        """A read connection to TARGET (a GeoPackage, or PostgreSQL through core/pgconn.py: the same SQL)."""
+        return pgconn.connect_read(self.pg) if self.pg is not None else open_readonly(self.target)
 
     def _statuses(self):
         """{seq: APPLY | ALREADY | CONFLICT | HELD} (module docstring)."""
@@ -346,14 +365,16 @@ class ApplyJob:
         conn.execute(f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', '.join(t + ' TEXT' for t in records.DK_TEXT)})")
         conn.executemany(f"INSERT INTO DK VALUES ({', '.join('?' * (3 + len(records.DK_TEXT)))})",
                          [(i, k, v[DK_VALUES.index('SCMJ')], *[v[DK_VALUES.index(t)] for t in records.DK_TEXT]) for i, (k, v) in enumerate(dk)])
-        tc = open_readonly(self.target)
+        tc = self._read_connection()
         try:
-            self.srs_id = tc.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
+            pg = self.pg is not None
+            self.srs_id = self.target_epsg if pg else tc.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
             old = {}
             keys = [k for k, _v in dk if k not in self.new_geoms]
             for s in range(0, len(keys), 900):
                 part = keys[s:s + 900]
-                old.update(tc.execute(f"SELECT DKBM, geom FROM cbdk WHERE DKBM IN ({','.join('?' * len(part))})", part).fetchall())
+                old.update(tc.execute(f"SELECT DKBM, {'ST_AsBinary(geom)' if pg else 'geom'} FROM cbdk WHERE DKBM IN ({','.join('?' * len(part))})",
+                                      part).fetchall())
             self.alloc_zones = {}
             for code, zone, n in tc.execute("SELECT substr(DKBM, 1, 12), substr(BDCDYH, 7, 6), COUNT(*) FROM bdcdyh_alloc "
                                             "WHERE length(DKBM) >= 12 AND length(BDCDYH) = 28 GROUP BY 1, 2 ORDER BY 3"):
@@ -368,7 +389,8 @@ class ApplyJob:
                 geoms[i] = shapely.from_wkb(self.new_geoms[k]) if self.new_geoms[k] else None
                 moved[i] = True
             else:
-                geoms[i] = gpkg.geometry_from_blob(old.get(k))
+                geoms[i] = gpkg.geometry_from_blob(old.get(k)) if self.pg is None else \
+                    (shapely.from_wkb(bytes(old[k])) if old.get(k) is not None else None)
         if moved.any():
             from .state import _transform
             tf = _transform(self.pkg_epsg, self.target_epsg, self.pkg_wkt)
@@ -416,16 +438,22 @@ class ApplyJob:
         """The write side of the registration database: the store seam (registration/store.py). A PostgreSQL TARGET
         gets its PgStore here; everything written goes through its transaction() and plain SQL (UPDATE … FROM,
         temporary tables, window functions in bdcdyh.allocate), like the merge's."""
+        if self.pg is not None:
+            from ..registration import pg as pgstore
+            return pgstore.PgStore(self.pg)
         return store.GpkgStore(self.target)
 
     def _write(self, todo, conflicts, status):
         from ..merge import _test_pause
         m = self.manifest
         st = self._store()
+        self._pg_store = st if self.pg is not None else None
         out = {}
         try:
             st.attach_stage(self.stage)
             with st.transaction() as c:
+                if self.pg is not None:  # first of all, the locks a merge of the same villages takes (registration/pg.py)
+                    st.lock_staged(c, self.state.county or (self.manifest.get("county") or ""), self.alloc_zones, source="RECK")
                 params = dict(kind="change_package", package_id=m.get("package_id"), sender=m.get("sender"), receiver=m.get("receiver"),
                               base=(m.get("base") or {}).get("fingerprint"), result=(m.get("result") or {}).get("fingerprint"),
                               area_tolerance=self.params.area_tolerance, on_diverged=self.on_diverged)
@@ -456,14 +484,15 @@ class ApplyJob:
                     out["INSERTED"] = self._insert(c, batch)
                 sync_standard(c, "c.DKBM IN (SELECT DKBM FROM temp.AP WHERE st <> 1)")
                 self._log(c, batch, todo, conflicts, status)
-                counts = dict(c.execute("SELECT v.CYLX, COUNT(*) FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid WHERE a.st <> 1 GROUP BY v.CYLX"))
+                counts = dict(c.execute("SELECT v.CYLX, COUNT(*) FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid WHERE a.st <> 1 GROUP BY v.CYLX ORDER BY v.CYLX"))
                 c.execute("UPDATE batches SET parcels=?, inserted=?, updated=?, unchanged=?, conflicts=?, classes=? WHERE fid=?",
                           (len(self.affected), out["INSERTED"], out["UPDATED"] + out["CANCELLED"],
                            c.execute("SELECT COUNT(*) FROM temp.AP WHERE st = 1").fetchone()[0], len(conflicts), json.dumps(counts), batch))
-                for sql in schema.INDEXES:
-                    c.execute(sql)
+                if self.pg is None:  # PostgreSQL has them from its creation (an index built here would lock cbdk)
+                    for sql in schema.INDEXES:
+                        c.execute(sql)
                 self.progress.check()
-                _test_pause("before_commit", self.target)
+                _test_pause("before_commit", self.target if self.pg is None else st.pause_path)
         finally:
             st.close()
         return out
@@ -518,8 +547,15 @@ class ApplyJob:
                     and r["key"] in {x[0] for x in c.execute("SELECT DKBM FROM temp.AP WHERE st = 0 AND DKBM = ?", (r["key"],))} \
                     and not c.execute("SELECT 1 FROM bdcdyh_alloc WHERE DKBM = ? OR BDCDYH = ?", (r["key"], hint)).fetchone():
                 c.execute("INSERT INTO bdcdyh_alloc (DKBM, BDCDYH, PCID, at) VALUES (?,?,?,?)", (r["key"], hint, batch, self.now))
-        bdcdyh.allocate(c, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.AP a JOIN stg.RECK k ON k.pid = a.pid WHERE a.st = 0)",
-                        batch, self.now, county, self.alloc_zones)
+        if self.pg is not None:  # PostgreSQL: the same allocation, run in the staging database against the numbers given
+            self.stage.conn.execute("DROP TABLE IF EXISTS APNEW")
+            self.stage.conn.execute("CREATE TABLE APNEW (pid INTEGER PRIMARY KEY)")
+            self.stage.conn.executemany("INSERT INTO APNEW VALUES (?)", c.execute("SELECT pid FROM temp.AP WHERE st = 0").fetchall())
+            self._pg_store.allocate(c, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM RECK k WHERE k.pid IN (SELECT pid FROM APNEW))",
+                                    batch, self.now, county, self.alloc_zones)
+        else:
+            bdcdyh.allocate(c, "(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.AP a JOIN stg.RECK k ON k.pid = a.pid WHERE a.st = 0)",
+                            batch, self.now, county, self.alloc_zones)
         cols = schema.HASHED
         c.execute(f"""INSERT INTO cbdk (geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
@@ -550,6 +586,10 @@ class ApplyJob:
 def ensure_history(c):
     """Table cbdk_history (cancelled parcels): cbdk's columns, the geometry as a GeoPackage blob, and when, by which
     batch and why the parcel was cancelled. Registered as an attribute table of the GeoPackage."""
+    if getattr(c, "is_pg", False):  # PostgreSQL: the same columns, made by the store (registration/pg.py)
+        from ..registration import pg as pgstore
+        pgstore.ensure_history(c, HISTORY)
+        return
     if c.execute(f"SELECT 1 FROM sqlite_master WHERE name = '{HISTORY}'").fetchone():
         return
     cols = [(r[1], r[2]) for r in c.execute("PRAGMA table_info(cbdk)") if r[1] != "fid"]

@@ -132,7 +132,7 @@ class State:
     N (names and 不动产单元号 per parcel), X (derived records of a registration database)."""
 
     def __init__(self, kind, path, stage, county="", county_name="", epsg=None, wkt=""):
-        self.kind, self.path, self.stage = kind, Path(path), stage
+        self.kind, self.path, self.stage = kind, (path if _database(path) is not None else Path(path)), stage  # a PgTarget has .name too
         self.county, self.county_name, self.epsg, self.wkt = county, county_name, epsg, wkt
         self.conn = stage.conn
         self._fp = None
@@ -245,9 +245,20 @@ def is_registration(path):
     return p.is_file() and p.suffix.lower() == ".gpkg"
 
 
+def _database(path):
+    """A registration database in PostgreSQL (core/pgconn.py) named by `path`, or None."""
+    from .. import pgconn
+    if isinstance(path, pgconn.PgTarget):
+        return path
+    return pgconn.parse(path) if isinstance(path, str) and pgconn.is_database(path) else None
+
+
 def read_state(path, epsg=None, progress=NULL_PROGRESS, registration=False):
-    """The state of a registration GeoPackage (.gpkg) or a delivery folder, geometries in `epsg` (None: its own).
-    registration=True also reads a registration database's derived records (for the registration fingerprint)."""
+    """The state of a registration GeoPackage (.gpkg), a registration database in PostgreSQL or a delivery folder,
+    geometries in `epsg` (None: its own). registration=True also reads a registration database's derived records
+    (for the registration fingerprint)."""
+    if _database(path) is not None:
+        return _read_gpkg(_database(path), epsg, progress, registration)
     p = Path(path)
     if is_registration(p):
         return _read_gpkg(p, epsg, progress, registration)
@@ -396,24 +407,47 @@ def open_readonly(path):
 
 
 def _columns(c, table):
+    if getattr(c, "is_pg", False):
+        return c.columns(table)
     return [r[1] for r in c.execute(f'PRAGMA table_info("{table}")')]
+
+
+def _tables(c):
+    """{lower-case name: name} of the database's tables."""
+    if getattr(c, "is_pg", False):
+        return {r[0].lower(): r[0] for r in c.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", (c.schema,))}
+    return {r[0].lower(): r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _read_gpkg(path, epsg, progress, registration=False):
     from ..registration import store
-    src_epsg = store.target_epsg(path)  # also refuses what is not a registration database of this version
-    c = open_readonly(path)
+    pg = _database(path)
+    if pg is not None:  # a registration database in PostgreSQL: the same tables, read through core/pgconn.py
+        from .. import pgconn
+        from ..registration import pg as pgstore
+        if not pgstore.exists(pg):  # also refuses another layout version
+            raise LcbError(f"模式 {pg.schema} 中没有登记库", f"schema {pg.schema} holds no registration database", path=pg.display())
+        src_epsg = pgstore.target_epsg(pg)
+        c = pgconn.connect_read(pg)
+    else:
+        src_epsg = store.target_epsg(path)  # also refuses what is not a registration database of this version
+        c = open_readonly(path)
     stage = attrdb.Staging()
     try:
-        wkt = c.execute("SELECT s.definition FROM gpkg_geometry_columns g JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id "
-                        "WHERE g.table_name = 'cbdk'").fetchone()[0]
+        if pg is not None:
+            from pyproj import CRS
+            wkt = CRS.from_epsg(src_epsg).to_wkt() if src_epsg else ""
+        else:
+            wkt = c.execute("SELECT s.definition FROM gpkg_geometry_columns g JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id "
+                            "WHERE g.table_name = 'cbdk'").fetchone()[0]
         row = c.execute("SELECT county, county_name FROM batches WHERE county IS NOT NULL AND county <> '' ORDER BY fid LIMIT 1").fetchone()
         county, county_name = (row or ("", ""))
         st = State("registration", path, stage, county or "", county_name or "", epsg or src_epsg, wkt)
         have = set(_columns(c, "cbdk"))
         derived = [f for f in DERIVED if f in have] if registration else []
         cols = ["DKBM", "PCID", "BDCDYH", "geom"] + list(DK_VALUES) + list(NAMES) + derived
-        cur = c.execute(f"SELECT {', '.join(cols)} FROM cbdk ORDER BY DKBM")
+        select = ["ST_AsBinary(geom) AS geom" if f == "geom" and pg is not None else f for f in cols]
+        cur = c.execute(f"SELECT {', '.join(select)} FROM cbdk ORDER BY DKBM")
         parcels_dk, pcid, blobs, names, reg = {}, {}, [], [], []
         keys = []
         for r in cur:
@@ -431,7 +465,7 @@ def _read_gpkg(path, epsg, progress, registration=False):
             if registration:
                 reg.append(("REG", k, _village(k), [d["BDCDYH"]] + [d[f] for f in derived]))
         progress.set(30)
-        geoms = _from_blobs(blobs)
+        geoms = _from_blobs(blobs) if pg is None else _from_wkb(blobs)
         wkb, gh = _geom_parts(geoms, _transform(src_epsg, epsg, wkt)) if len(geoms) else ([], [])
         geo = {k: (wkb[i], int(gh[i])) for i, k in enumerate(keys)}
         progress.set(50)
@@ -468,6 +502,15 @@ def _derived(st, c, names, reg):
     st.conn.executemany("INSERT OR REPLACE INTO X VALUES (?,?,?,?,?)", x)
 
 
+def _from_wkb(values):
+    """Shapely geometries of PostGIS WKB values (None stays None)."""
+    out = np.full(len(values), None, dtype=object)
+    idx = [i for i, v in enumerate(values) if v is not None]
+    if idx:
+        out[np.array(idx)] = shapely.from_wkb(np.array([bytes(values[i]) for i in idx], dtype=object))
+    return out
+
+
 def _from_blobs(blobs):
     """Shapely geometries of GeoPackage blobs (None for a missing or empty one), decoded in one call."""
     out = np.full(len(blobs), None, dtype=object)
@@ -485,7 +528,7 @@ def _from_blobs(blobs):
 
 def _holders(c):
     """(BDCDYH, values) of the right-holder rows (the qlr table of layout 2 or the standard's QLR table)."""
-    tables = {r[0].lower(): r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = _tables(c)
     name = tables.get("qlr")
     if name is None:
         return []
@@ -502,7 +545,7 @@ def _holders(c):
 
 def _effective(c, pcid):
     """{entity: [values]} of the effective rows of a registration database's delivery copies (module docstring)."""
-    tables = {r[0].lower() for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = set(_tables(c))
     rows, batch_of = {}, {}
     raw = {}
     for e in TABLES:

@@ -61,17 +61,17 @@ def zone_sql(dkbm, fbfbm, county, zoning, zn="stg.ZN"):
             f"WHEN {digits(f'substr({fbfbm}, 1, 12)', 12)} THEN {_zone(fbfbm, county, zoning, zn)} ELSE '000000' END")
 
 
-def allocate(c, source, batch, at, county, zoning):
+def allocate(c, source, batch, at, county, zoning, zn="stg.ZN"):
     """Numbers for the parcels of `source` (a subquery with pid, DKBM, FBFBM, TZM): the one already allocated to
     the DKBM (a parcel deleted and delivered again keeps it), else the next free serial of its sub-zone, logged in
-    bdcdyh_alloc. Leaves temp.NA(pid, n = rank in pid order, BDCDYH) for the caller."""
+    bdcdyh_alloc. Leaves temp.NA(pid, n = rank in pid order, BDCDYH) for the caller. `zn`: the staged ZONING table."""
     c.execute("DROP TABLE IF EXISTS temp.NA")
     c.execute("CREATE TEMP TABLE NA (pid INTEGER PRIMARY KEY, n INTEGER, DKBM TEXT, BDCDYH TEXT, fresh INTEGER)")
     c.execute(f"""INSERT INTO temp.NA (pid, n, DKBM, BDCDYH, fresh)
         SELECT z.pid, ROW_NUMBER() OVER (ORDER BY z.pid), z.DKBM, COALESCE(z.old, z.ZONE || z.TZM
                || {zero_pad('COALESCE(m.serial, 0) + ROW_NUMBER() OVER (PARTITION BY z.ZONE, z.old IS NULL ORDER BY z.DKBM)', 5)}
                || '{FIXTURE}'), z.old IS NULL
-        FROM (SELECT s.pid, s.DKBM, s.TZM, {zone_sql('s.DKBM', 's.FBFBM', county, zoning)} AS ZONE,
+        FROM (SELECT s.pid, s.DKBM, s.TZM, {zone_sql('s.DKBM', 's.FBFBM', county, zoning, zn)} AS ZONE,
                      (SELECT a.BDCDYH FROM bdcdyh_alloc a WHERE a.DKBM = s.DKBM) AS old
               FROM {source} s) AS z
         LEFT JOIN (SELECT substr(BDCDYH, 1, 12) AS zone, MAX(CAST(substr(BDCDYH, 15, 5) AS INTEGER)) AS serial
