@@ -3,11 +3,13 @@ totals, required-but-missing items, village groups still waiting for confirmatio
 with an earlier inventory that proves a copy complete and undamaged."""
 import datetime as dt
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from osgeo import gdal
 
-from . import attrdb, integrity, report, schema
+from . import attrdb, delivery, integrity, report, schema
 from .delivery import missing_required
 from .errors import NULL_PROGRESS
 from .output import write_xlsx
@@ -31,6 +33,40 @@ def sha256(path, chunk=1 << 20):
                 break
             h.update(b)
     return h.hexdigest()
+
+
+class FileHashes:
+    """The SHA-256 of many files, started at once on `workers` threads (hashlib and file reads release the GIL, so a
+    county's thousands of scans use both cores and overlap the disk's waits) while the caller goes on. A file
+    hard-linked under several names is read once (same device and inode: the same bytes); every byte of every file
+    is still read — a file rewritten with its old size and time is never taken for the old one.
+
+    result(path) waits for one file (raising its OSError); close() cancels what has not started."""
+
+    def __init__(self, paths, workers=4):
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lcb-sha")
+        self.futures, by_key = {}, {}
+        for path in paths:
+            try:
+                st = os.stat(path)
+                key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else path
+            except OSError:
+                key = path  # the read reports it
+            if key not in by_key:
+                by_key[key] = self.pool.submit(sha256, path)
+            self.futures[path] = by_key[key]
+
+    def result(self, path):
+        return self.futures[path].result()
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @dataclass
@@ -85,10 +121,16 @@ def _feature_count(path):
 
 
 def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_PROGRESS):
-    ws = open_workspace(path, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), with_geometry=False,
-                        dk_fields=("DKBM", "DKLB", "SCMJ", "SCMJM"))
+    d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
+    hashes = FileHashes([e.abspath for e in d.files])  # hashed on other threads while the tables are read
     try:
-        d, st = ws.d, ws.stage
+        ws = open_workspace(d, ledger=ledger, required_layers=required_layers, progress=progress.sub(0, 30), with_geometry=False,
+                            dk_fields=("DKBM", "DKLB", "SCMJ", "SCMJM"))
+    except BaseException:
+        hashes.close()
+        raise
+    try:
+        st = ws.stage
         total = sum(max(0, e.size) for e in d.files) or 1
         done = 0
         files = []
@@ -96,7 +138,7 @@ def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_
         for e in d.files:
             progress.check()
             try:
-                digest = sha256(e.abspath)
+                digest = hashes.result(e.abspath)
             except OSError as exc:
                 digest = ""
                 ws.d.problems.append(("package.unreadable", e.rel, "", f"文件无法读取：{exc}", ""))
@@ -138,6 +180,7 @@ def build(path, previous=None, ledger=None, required_layers=None, progress=NULL_
         progress.set(100)
         return inv
     finally:
+        hashes.close()
         ws.close()
 
 

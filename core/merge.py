@@ -397,36 +397,16 @@ def _file_sha(path):
 
 def fingerprint(d, progress=NULL_PROGRESS, workers=4):
     """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet).
-
-    The files are hashed on `workers` threads (hashlib and file reads release the GIL, so a county's thousands of
-    scanned PDFs use both cores and overlap the disk's waits), and a file hard-linked under several names is read
-    once (same device and inode: the same bytes). Every byte is still read: a changed file with its old size and
-    time is never taken for the old one."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    The files are hashed on `workers` threads, a hard-linked file once (inventory.FileHashes)."""
     entries = list(d.files)
     total = sum(max(0, e.size) for e in entries) or 1
-    by_inode, jobs = {}, {}
-    for e in entries:
-        try:
-            st = os.stat(e.abspath)
-            key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else e.abspath
-        except OSError:
-            key = e.abspath  # reported by the read below
-        by_inode.setdefault(key, []).append(e)
-        jobs.setdefault(key, e.abspath)
-    digests, done = {}, 0
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lcb-sha")
-    try:
-        futures = {pool.submit(inventory.sha256, path): key for key, path in jobs.items()}
-        for fut in as_completed(futures):
+    done, files = 0, []
+    with inventory.FileHashes([e.abspath for e in entries], workers=workers) as hashes:
+        for e in entries:
             progress.check()
-            key = futures[fut]
-            digests[key] = fut.result()
-            done += sum(max(0, e.size) for e in by_inode[key])
+            files.append((e.rel, hashes.result(e.abspath)))
+            done += max(0, e.size)
             progress.set(100 * done / total)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    files = [(e.rel, digests[key]) for key, group in by_inode.items() for e in group]
     return hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
 
 
