@@ -5,13 +5,14 @@ Every edit keeps the delivery consistent the way the contract side would: a tran
 ledger row and the two contracts' totals; a new parcel comes with its household, contract, register, certificate
 and ledger row; a cancelled parcel leaves DK, CBDKXX, the ledger and its contract's totals."""
 import csv
+import shutil
 import sqlite3
 from pathlib import Path
 
 import shapely
 from osgeo import ogr
 
-from oracle import copy_delivery  # noqa: F401 - the tests call helpers.copy_delivery
+from oracle import copy_delivery  # the tests call helpers.copy_delivery too
 
 ogr.UseExceptions()
 
@@ -242,3 +243,26 @@ def remove_parcels(gpkg_path, dkbms):
     c.execute(f"DELETE FROM cbdk WHERE DKBM IN ({marks})", dkbms)
     c.execute("COMMIT")
     c.close()
+
+
+def build_world(w, registration_side=True):
+    """The change-package tests' states in folder `w`: D, a generated delivery; A, its registration database; D2, D
+    with one change of every business kind (`changed`: the parcels of each); with registration_side, A2: A as the
+    registration side has it after D2 (merged with replace, the cancelled parcel removed)."""
+    from conftest import run_generator
+    from land_contract_bridge.core import merge
+    d, _truth = run_generator(w / "gen", "--parcels", "300", "--seed", "5", "--township", "002")
+    a = w / "A.gpkg"
+    merge.merge(d, a)
+    d2 = copy_delivery(d, w / "d2")
+    ed = Delivery(d2)
+    changed = all_kinds(ed)
+    ed.close()
+    world = dict(w=w, D=d, A=a, D2=d2, changed=changed)
+    if registration_side:
+        a2 = w / "A2.gpkg"
+        shutil.copy(a, a2)
+        merge.merge(d2, a2, on_conflict="replace")
+        remove_parcels(a2, changed["注销"])
+        world["A2"] = a2
+    return world

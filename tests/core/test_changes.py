@@ -44,19 +44,7 @@ def records_of(pkg):
 def world(tmp_path_factory):
     """D: a generated delivery; A: its registration database; D2: D with one change of every business kind;
     A2: A as the registration side would have it after D2 (merged with replace, the cancelled parcel removed)."""
-    w = tmp_path_factory.mktemp("changes")
-    d, _truth = run_generator(w / "gen", "--parcels", "300", "--seed", "5", "--township", "002")
-    a = w / "A.gpkg"
-    merge.merge(d, a)
-    d2 = helpers.copy_delivery(d, w / "d2")
-    ed = helpers.Delivery(d2)
-    changed = helpers.all_kinds(ed)
-    ed.close()
-    a2 = w / "A2.gpkg"
-    shutil.copy(a, a2)
-    merge.merge(d2, a2, on_conflict="replace")
-    helpers.remove_parcels(a2, changed["注销"])
-    return dict(w=w, D=d, A=a, D2=d2, A2=a2, changed=changed)
+    return helpers.build_world(tmp_path_factory.mktemp("changes"))
 
 
 def one_kind(world, tmp_path, edit):

@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 import changes_helpers as helpers
-from conftest import run_generator
 from land_contract_bridge.core import merge, pgconn
 from land_contract_bridge.core.changes import apply_changes, export_changes, state
 from land_contract_bridge.core.errors import LcbError
@@ -20,19 +19,7 @@ COUNTS = ("CHANGES", "APPLIED", "CONFLICTS", "ALREADY", "INSERTED", "UPDATED", "
 def world(tmp_path_factory):
     """D: a generated delivery; A: its registration GeoPackage; A2: A as the registration side has it after D2 (D with
     one change of every business kind, merged with replace, the cancelled parcel removed)."""
-    w = tmp_path_factory.mktemp("pgchanges")
-    d, _truth = run_generator(w / "gen", "--parcels", "300", "--seed", "5", "--township", "002")
-    a = w / "A.gpkg"
-    merge.merge(d, a)
-    d2 = helpers.copy_delivery(d, w / "d2")
-    ed = helpers.Delivery(d2)
-    changed = helpers.all_kinds(ed)
-    ed.close()
-    a2 = w / "A2.gpkg"
-    shutil.copy(a, a2)
-    merge.merge(d2, a2, on_conflict="replace")
-    helpers.remove_parcels(a2, changed["注销"])
-    return dict(w=w, D=d, A=a, A2=a2, changed=changed)
+    return helpers.build_world(tmp_path_factory.mktemp("pgchanges"))
 
 
 def connect(target):

@@ -7,22 +7,11 @@ import pytest
 
 import changes_helpers as helpers
 from batch import fill_batch
-from conftest import run_generator
 
 
 @pytest.fixture(scope="module")
 def states(tmp_path_factory):
-    from land_contract_bridge.core import merge
-
-    w = tmp_path_factory.mktemp("qchanges")
-    d, _ = run_generator(w / "gen", "--parcels", "300", "--seed", "5", "--township", "002")
-    a = w / "A.gpkg"
-    merge.merge(d, a)
-    d2 = helpers.copy_delivery(d, w / "d2")
-    ed = helpers.Delivery(d2)
-    changed = helpers.all_kinds(ed)
-    ed.close()
-    return dict(D=d, D2=d2, A=a, changed=changed)
+    return helpers.build_world(tmp_path_factory.mktemp("qchanges"), registration_side=False)
 
 
 def test_export_and_apply_through_processing_run(plugin, qgis_processing, states, tmp_path):
