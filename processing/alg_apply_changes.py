@@ -64,7 +64,8 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
                               f"冲突 conflicts {res['CONFLICTS']}; 地块 parcels: 新增 inserted {res['INSERTED']}, 更新 updated {res['UPDATED']}, "
                               f"注销 cancelled {res['CANCELLED']}")
         if res["CONFLICTS"]:
-            feedback.pushWarning(f"{res['CONFLICTS']} 条记录在 TARGET 中已被改动，未覆盖，已记入 conflicts 表 / conflicts kept and recorded in the conflicts table")
+            feedback.pushWarning(f"{res['CONFLICTS']} 条记录在 TARGET 中已被改动，未覆盖，已记入 conflicts 表 / "
+                                 "conflicts kept and recorded in the conflicts table")
             for r in res["conflicts"][:20]:
                 feedback.pushInfo(f"  {r['seq']}: {r['entity']} {r['key']} ({r['kind']})")
         out = {k: res[k] for k in (self.CHANGES, self.APPLIED, self.CONFLICTS, self.ALREADY, self.INSERTED, self.UPDATED, self.CANCELLED)}

@@ -42,7 +42,8 @@ class InventoryAlgorithm(LcbAlgorithm):
         self.addParameter(ledger)
         self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Inventory (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Inventory (XLSX)"), "Excel (*.xlsx)", optional=True,
+                                                                createByDefault=True))
         # on by default: the signed PDF is what the inventory is for (qgis_process writes it only when asked)
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Inventory (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=True))
         for name, label in ((self.FILE_COUNT, QT_TRANSLATE_NOOP("@default", "Files")),

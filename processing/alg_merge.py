@@ -54,7 +54,8 @@ class MergeAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(self.AREA_TOLERANCE, tr("Area tolerance (m²)"), QgsProcessingParameterNumber.Type.Double,
                                                        SPECS["area_tolerance"].default, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(self.ON_CONFLICT, tr("When a parcel already in the database differs"),
-                                                     [tr("keep the existing record (record the conflict)"), tr("replace it (record the conflict)")], defaultValue=0))
+                                                     [tr("keep the existing record (record the conflict)"),
+                                                      tr("replace it (record the conflict)")], defaultValue=0))
         self._param(QgsProcessingParameterCrs(self.TARGET_CRS, tr("CRS of a new database"), optional=True),
                     tr("Default: the delivery's own CRS."))
         self._param(QgsProcessingParameterCrs(self.SOURCE_CRS, tr("CRS of the delivery"), optional=True),

@@ -1,4 +1,5 @@
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterString)
 
 from ..core import dossier, regdb
 from ..qtcommon import QT_TRANSLATE_NOOP, tr

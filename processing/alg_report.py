@@ -41,10 +41,14 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(self.CLASSES, tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
                                                      allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Consultation list (HTML)"), "HTML (*.html)", optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_ATLAS, tr("Village consultation atlas (PDF)"), "PDF (*.pdf)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Consultation list (HTML)"), "HTML (*.html)", optional=True,
+                                                                createByDefault=True))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_XLSX, tr("Consultation list (XLSX)"), "Excel (*.xlsx)", optional=True,
+                                                                createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_PDF, tr("Consultation list (PDF)"), "PDF (*.pdf)", optional=True,
+                                                                createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_ATLAS, tr("Village consultation atlas (PDF)"), "PDF (*.pdf)", optional=True,
+                                                                createByDefault=False))
         template = QgsProcessingParameterFile(self.ATLAS_TEMPLATE, tr("Atlas layout template (.qpt)"), optional=True,
                                               fileFilter="QGIS layout template (*.qpt)")
         template.setHelp(tr("A county's own print layout, replacing the bundled resources/layouts/village_atlas.qpt."))

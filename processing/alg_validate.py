@@ -90,7 +90,8 @@ class ValidateAlgorithm(LcbAlgorithm):
         self.addParameter(codelists)
         self.addParameter(QgsProcessingParameterString(self.REQUIRED_LAYERS, tr("Required vector layers (comma separated)"), defaultValue="DK", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, tr("Issues (质检问题)"), QgsProcessing.SourceType.TypeVectorAnyGeometry))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Quality report (HTML)"), "HTML (*.html)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Quality report (HTML)"), "HTML (*.html)", optional=True,
+                                                                createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber(self.ERROR_COUNT, tr("Errors")))
         self.addOutput(QgsProcessingOutputNumber(self.WARNING_COUNT, tr("Warnings")))
         self.addOutput(QgsProcessingOutputNumber(self.INFO_COUNT, tr("Notes")))

@@ -226,7 +226,8 @@ def load_layout(project, template=None):
     ok = ok[0] if isinstance(ok, tuple) else ok
     layout = QgsPrintLayout(project)
     if not ok:
-        raise LcbError("图集版式模板不是有效的 QGIS 版式文件", "the atlas layout template is not a valid QGIS .qpt file", path=str(path), field="ATLAS_TEMPLATE")
+        raise LcbError("图集版式模板不是有效的 QGIS 版式文件",
+                       "the atlas layout template is not a valid QGIS .qpt file", path=str(path), field="ATLAS_TEMPLATE")
     items, ok = layout.loadFromTemplate(doc, QgsReadWriteContext(), True)
     if not ok:
         raise LcbError("图集版式模板无法载入", "the atlas layout template cannot be loaded", path=str(path), field="ATLAS_TEMPLATE")

@@ -198,7 +198,8 @@ class Delivery:
         htmj = round(g.area, 2)
         self.c.execute("INSERT INTO CBF SELECT ?, CBFLX, '新承包户', CBFZJLX, '371526199001010022', CBFDZ, YZBM, LXDH, 1, CBFDCRQ, CBFDCY, CBFDCJS, "
                        "GSJS, GSJSR, GSSHRQ, GSSHR FROM CBF WHERE CBFBM = ?", (cbfbm, t["CBFBM"]))
-        self.c.execute("INSERT INTO CBF_JTCY (CBFBM, CYXM, CYXB, CYZJLX, CYZJHM, YHZGX, SFGYR) VALUES (?, '新承包户', '1', '1', '371526199001010022', '02', '1')",
+        self.c.execute("INSERT INTO CBF_JTCY (CBFBM, CYXM, CYXB, CYZJLX, CYZJHM, YHZGX, SFGYR) "
+                       "VALUES (?, '新承包户', '1', '1', '371526199001010022', '02', '1')",
                        (cbfbm,))
         self.c.execute("INSERT INTO CBHT SELECT ?, NULL, FBFBM, ?, CBFS, CBQXQ, CBQXZ, ?, 1, QDSJ, ?, NULL, NULL FROM CBHT WHERE CBHTBM = ?",
                        (cbht, cbfbm, htmj, round(htmj * 0.0015, 2), t["CBHTBM"]))

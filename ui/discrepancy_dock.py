@@ -55,7 +55,8 @@ class ParcelModel(TableModel):
     # What a technician reads first (code, class, consultation status and note) comes first: no horizontal
     # scrolling to see or record an outcome.
     HEAD = [("DKBM", QT_TRANSLATE_NOOP("@default", "Parcel code (地块编码)")), ("CYLX", QT_TRANSLATE_NOOP("@default", "Class (差异类型)")),
-            ("CYYY", QT_TRANSLATE_NOOP("@default", "Why (差异原因)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")), ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
+            ("CYYY", QT_TRANSLATE_NOOP("@default", "Why (差异原因)")), ("XSZT", QT_TRANSLATE_NOOP("@default", "Consultation (协商状态)")),
+            ("XSBZ", QT_TRANSLATE_NOOP("@default", "Note (备注)")),
             ("HTDBC", QT_TRANSLATE_NOOP("@default", "Contract − registered m²")), ("HTSCC", QT_TRANSLATE_NOOP("@default", "Contract − measured m²")),
             ("HTMJ", QT_TRANSLATE_NOOP("@default", "Contract area m² (合同面积)")), ("DBMJ", QT_TRANSLATE_NOOP("@default", "Registered area m² (登簿面积)")),
             ("SCMJ", QT_TRANSLATE_NOOP("@default", "Measured area m² (实测面积)")), ("HTDBC_MU", QT_TRANSLATE_NOOP("@default", "Contract − registered 亩")),
@@ -377,7 +378,8 @@ class DiscrepancyDock(QDockWidget):
 
     def _update_counts(self):
         t = self.table
-        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">&nbsp;{class_name(c)}&nbsp;</span> {t.class_counts.get(c, 0)}'
+        parts = [f'<span style="background:{COLOURS[c]};color:{"#fff" if c in ("unmatched", "contract_register_mismatch") else "#000"}">'
+                 f'&nbsp;{class_name(c)}&nbsp;</span> {t.class_counts.get(c, 0)}'
                  for c in ORDER]
         self.counts.setText("&nbsp;&nbsp;".join(parts))
 

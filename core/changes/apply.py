@@ -484,7 +484,8 @@ class ApplyJob:
                     out["INSERTED"] = self._insert(c, batch)
                 sync_standard(c, "c.DKBM IN (SELECT DKBM FROM temp.AP WHERE st <> 1)")
                 self._log(c, batch, todo, conflicts, status)
-                counts = dict(c.execute("SELECT v.CYLX, COUNT(*) FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid WHERE a.st <> 1 GROUP BY v.CYLX ORDER BY v.CYLX"))
+                counts = dict(c.execute("SELECT v.CYLX, COUNT(*) FROM temp.AP a JOIN stg.RECV v ON v.pid = a.pid WHERE a.st <> 1 "
+                                        "GROUP BY v.CYLX ORDER BY v.CYLX"))
                 c.execute("UPDATE batches SET parcels=?, inserted=?, updated=?, unchanged=?, conflicts=?, classes=? WHERE fid=?",
                           (len(self.affected), out["INSERTED"], out["UPDATED"] + out["CANCELLED"],
                            c.execute("SELECT COUNT(*) FROM temp.AP WHERE st = 1").fetchone()[0], len(conflicts), json.dumps(counts), batch))

@@ -208,12 +208,14 @@ def read_package(folder, sender_key=None):
             try:
                 r = json.loads(line)
             except ValueError:
-                raise LcbError("changes.jsonl 中有一行不是有效的 JSON", "a line of changes.jsonl is not valid JSON", path=str(path), record=f"第 {n} 行 line {n}") from None
+                raise LcbError("changes.jsonl 中有一行不是有效的 JSON", "a line of changes.jsonl is not valid JSON", path=str(path),
+                               record=f"第 {n} 行 line {n}") from None
             records.append(r)
     normalise(records, path)
     expected = (manifest.get("counts") or {}).get("records")
     if expected is not None and expected != len(records):
-        raise LcbError(f"changes.jsonl 有 {len(records)} 条记录，清单写的是 {expected}", f"changes.jsonl holds {len(records)} records, the manifest says {expected}",
+        raise LcbError(f"changes.jsonl 有 {len(records)} 条记录，清单写的是 {expected}",
+                       f"changes.jsonl holds {len(records)} records, the manifest says {expected}",
                        path=str(path))
     return manifest, records
 

@@ -250,7 +250,8 @@ def ensure(target, epsg, progress=None):
         return int(epsg)
     except psycopg2.Error as e:
         conn.rollback()
-        raise _pg_error(e, target, f"无法在数据库中建立登记库（模式 {target.schema}）", f"cannot create the registration database (schema {target.schema})") from None
+        raise _pg_error(e, target, f"无法在数据库中建立登记库（模式 {target.schema}）",
+                        f"cannot create the registration database (schema {target.schema})") from None
     finally:
         conn.close()
 
@@ -609,7 +610,8 @@ class PgStore:
             self.conn.commit()
         except psycopg2.Error as e:
             self.conn.rollback()
-            raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动", "writing to the registration database failed and it was not changed") from None
+            raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动",
+                            "writing to the registration database failed and it was not changed") from None
         except BaseException:
             self.conn.rollback()
             raise
@@ -641,7 +643,8 @@ class PgStore:
                     progress.info(f"数据库报告死锁或序列化冲突，重试 / the server reported a deadlock or serialization failure, retrying ({attempt + 1})")
                     time.sleep(0.2 * (attempt + 1))
                     continue
-                raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动", "writing to the registration database failed and it was not changed") from None
+                raise _pg_error(e, self.target, "写入登记库失败，登记库没有任何改动",
+                                "writing to the registration database failed and it was not changed") from None
             except BaseException:
                 self.conn.rollback()
                 raise

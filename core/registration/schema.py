@@ -11,7 +11,9 @@ from .. import schema as delivery_schema
 from ..errors import LcbError
 from ..paths import resource
 
-SCHEMA_VERSION = "4"  # 2: content fingerprint computed set-wise (issue 16); 3: the standard's ZDJBXX, NYDSYQ, QLR (issue 11); 4: why a parcel's areas differ (CYYY, CYYYMC, HTZMJ, DBZMJ; issue 17)
+# 2: content fingerprint computed set-wise (issue 16); 3: the standard's ZDJBXX, NYDSYQ, QLR (issue 11);
+# 4: why a parcel's areas differ (CYYY, CYYYMC, HTZMJ, DBZMJ; issue 17)
+SCHEMA_VERSION = "4"
 QS_PREFIX = "qs_"  # the delivery's attribute tables, copied as qs_<table>
 
 
@@ -40,8 +42,8 @@ def _fields(*spec):
     return tuple(Field(*s) for s in spec)
 
 
-# The working parcel layer: one feature per DKBM (coded fields get their code list as a domain, see _with_domains). Delivery-derived fields come first (up to SCMJ's twins and the
-# class); the content fingerprint covers them (HASHED).
+# The working parcel layer: one feature per DKBM (coded fields get their code list as a domain, see _with_domains).
+# Delivery-derived fields come first (up to SCMJ's twins and the class); the content fingerprint covers them (HASHED).
 CBDK = Layer("cbdk", _fields(
     ("DKBM", "TEXT", "地块编码"), ("BDCDYH", "TEXT", "不动产单元号"), ("FBFBM", "TEXT", "发包方编码"),
     ("XZDM", "TEXT", "乡镇代码"), ("XZMC", "TEXT", "乡镇名称"), ("CJDM", "TEXT", "村级代码"), ("CJMC", "TEXT", "村名称"),

@@ -195,7 +195,8 @@ def test_each_business_kind_is_inferred_and_applied(world, tmp_path, kind):
     cur = dict(rows(t, "SELECT DKBM, BDCDYH FROM cbdk"))
     if kind == "转让":
         (cbf,) = rows(t, "SELECT CBFBM FROM cbdk WHERE DKBM = ?", (p,))[0]
-        assert cbf == rows(world["A"], "SELECT CBFBM FROM cbdk WHERE DKBM = ?", (rows(t, "SELECT DKBM FROM cbdk WHERE CBFBM = ? AND DKBM <> ? LIMIT 1", (cbf, p))[0][0],))[0][0]
+        neighbour = rows(t, "SELECT DKBM FROM cbdk WHERE CBFBM = ? AND DKBM <> ? LIMIT 1", (cbf, p))[0][0]
+        assert cbf == rows(world["A"], "SELECT CBFBM FROM cbdk WHERE DKBM = ?", (neighbour,))[0][0]
         assert rows(t, HOLDERS, (p,)) == rows(t, "SELECT CBFMC FROM cbdk WHERE DKBM = ?", (p,))  # the new household holds it
     elif kind == "互换":
         a, b = parcels
