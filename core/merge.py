@@ -33,7 +33,7 @@ import shapely
 
 from . import crs as crsmod
 from . import delivery, integrity, inventory, pgconn
-from .errors import NULL_PROGRESS, LcbError
+from .errors import NULL_PROGRESS, LcbError, Progress
 from .guard import Guard
 from .output import atomic_path
 from .params import Params
@@ -142,11 +142,39 @@ class MergeJob:
                 self.epsg = pg.target_epsg(self.pg)
             else:
                 self.epsg = store.target_epsg(self.target)  # also refuses what is not a registration database of this version
-        else:  # a new database: hash the files on another core while the delivery is read
-            box = {}
-            self._hashing = (threading.Thread(target=lambda: box.update(fp=fingerprint(self.d)), name="lcb-fingerprint", daemon=True), box)
-            self._hashing[0].start()
+        elif self.pg is not None:  # a new schema: hash the files on another core while the delivery is read
+            self._start_hashing()
+        # A new GeoPackage: its files are hashed while its transaction runs (_into), when the second core is idle.
         return None
+
+    def _start_hashing(self):
+        """The delivery's fingerprint on other threads; _join_hashing() waits for it (or stops it on an error)."""
+        box, stop = {}, threading.Event()
+
+        def work():
+            try:
+                box["fp"] = fingerprint(self.d, Progress(cancelled=stop.is_set))
+            except BaseException as e:  # noqa: BLE001 - a file that cannot be read, or stopped: reported by _join_hashing
+                box["error"] = e
+        thread = threading.Thread(target=work, name="lcb-fingerprint", daemon=True)
+        thread.start()
+        self._hashing = (thread, box, stop)
+
+    def _join_hashing(self, stop=False):
+        thread, box, event = self._hashing
+        self._hashing = None
+        if stop:
+            event.set()
+        with self.clock("fingerprint (wait)"):
+            thread.join()
+        if stop:
+            return
+        self.fp = box.get("fp")
+        if self.fp is None:
+            raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(self.d.root),
+                           record=str(box.get("error") or "")[:200] or None)
+        if self.result is not None:
+            self.result["fingerprint"] = self.fp
 
     # ------------------------------------------------------------------ 2. read
     def read(self):
@@ -154,14 +182,12 @@ class MergeJob:
             with self.clock("read"):
                 self.ws = open_workspace(self.d, ledger=self.ledger, progress=self.progress.sub(15, 40), dk_fields=records.DK_FIELDS,
                                          stage_dk=False)
-        finally:
+        except BaseException:
             if self._hashing is not None:
-                thread, box = self._hashing
-                with self.clock("fingerprint (wait)"):
-                    thread.join()
-                self.fp = box.get("fp")
-                if self.fp is None:
-                    raise LcbError("成果包文件无法读取，无法计算指纹", "the delivery's files cannot be read to fingerprint them", path=str(self.d.root))
+                self._join_hashing(stop=True)
+            raise
+        if self._hashing is not None:
+            self._join_hashing()
         # A delivery that cannot be read completely and correctly is refused here, before the target is touched.
         integrity.assert_mergeable(self.ws, self.target if self.pg is None else None, declared_crs=self.source_crs, progress=self.progress)
         if self.ws.dk is None:
@@ -232,6 +258,8 @@ class MergeJob:
         try:
             self.stage_records(st.srs_id)
             st.attach_stage(self.ws.stage)
+            if self.fp is None:  # a new database: the files are hashed beside the transaction (the second core is idle)
+                self._start_hashing()
             try:
                 with self.clock("commit"), st.transaction() as c:
                     self.load(st, c)
@@ -240,6 +268,8 @@ class MergeJob:
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
+            if self._hashing is not None:  # an error or a cancel before the fingerprint was needed
+                self._join_hashing(stop=True)
             st.close()
         return self.result
 
@@ -264,7 +294,7 @@ class MergeJob:
         if not res["INSERTED"] and not res["CONFLICTS"]:
             raise _NothingToDo
         batch = c.execute("INSERT INTO batches (package, county, county_name, fingerprint, params, merged_at, user, epsg) VALUES (?,?,?,?,?,?,?,?)",
-                          (str(self.d.root), self.d.county, self.d.county_name, self.fp, self.params_json, self.now, self.user,
+                          (str(self.d.root), self.d.county, self.d.county_name, self.fp or "", self.params_json, self.now, self.user,
                            self.epsg)).lastrowid
         res["batch"] = batch
         progress.set(70)
@@ -289,6 +319,9 @@ class MergeJob:
                   (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
         with self.clock("indexes"):
             st.finish()
+        if self._hashing is not None:  # a new database: its fingerprint, hashed meanwhile
+            self._join_hashing()
+            c.execute("UPDATE batches SET fingerprint = ? WHERE fid = ?", (self.fp, batch))
 
     def _insert(self, st, c, batch):
         """New parcels: numbers, features (with their spatial index rows) and right holders."""

@@ -339,6 +339,30 @@ def test_cancel_leaves_no_target_and_an_existing_one_untouched(demo, demo_copy, 
     assert file_hash(target) == before
 
 
+def test_a_new_database_cancelled_while_written_stops_its_file_hashing_too(demo, tmp_path, monkeypatch):
+    """A new GeoPackage's files are hashed beside its transaction: a cancel once the merge writes (70 %) leaves
+    no database and no hashing thread behind; a merge to the end records the same fingerprint as the inventory."""
+    import threading
+
+    from land_contract_bridge.core import delivery, inventory
+    from land_contract_bridge.core.errors import Cancelled, Progress
+    target = tmp_path / "new.gpkg"
+    seen = []
+    slow = inventory.sha256
+    monkeypatch.setattr(inventory, "sha256", lambda path: (time.sleep(0.05), slow(path))[1])  # a slow disk: ≥ 2 s of hashing
+    with pytest.raises(Cancelled):
+        merge.merge(demo, target, progress=Progress(report=seen.append, cancelled=lambda: bool(seen) and max(seen) >= 70))
+    assert not target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
+    assert not [t for t in threading.enumerate() if t.name.startswith(("lcb-fingerprint", "lcb-sha"))]
+    monkeypatch.setattr(inventory, "sha256", slow)
+    res = merge.merge(demo, target)
+    d = delivery.scan(demo)
+    with inventory.FileHashes([e.abspath for e in d.files]) as h:
+        listed = sorted((e.rel, h.result(e.abspath)) for e in d.files)
+    want = hashlib.sha256("".join(f"{r}\x1f{x}\x1e" for r, x in listed).encode()).hexdigest()
+    assert res["fingerprint"] == want == rows(target, "SELECT fingerprint FROM batches")[0][0]
+
+
 def test_validate_and_inventory_can_be_cancelled(demo):
     from land_contract_bridge.core import inventory, validate
     from land_contract_bridge.core.errors import Cancelled, Progress
