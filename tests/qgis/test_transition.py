@@ -107,6 +107,31 @@ def test_notices_in_the_batch_dialog(ready, merged_gpkg, tmp_path):
     dlg.close()
 
 
+def test_dossiers_and_atlases_in_the_batch_dialog(ready, merged_gpkg, tmp_path):
+    """The dossier and the village atlas in Processing's batch dialog too, two rows each, as 'Run' does."""
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+    from processing.tools import dataobjects
+    from qgis.core import QgsApplication
+
+    from land_contract_bridge.core.classify import ORDER
+    ctx = dataobjects.createContext()
+    for alg_id, rows in (
+            ("lcb:parcel_dossier", [{"INPUT": str(merged_gpkg), "DKBM": LEDGER_PAIR, "MAP": False, "OUTPUT_FOLDER": str(tmp_path / "d1")},
+                                    {"INPUT": str(merged_gpkg), "DKBM": f"{SKETCH_GONE},{LEDGER_PAIR}", "MAP": False,
+                                     "OUTPUT_FOLDER": str(tmp_path / "d2")}]),
+            ("lcb:discrepancy_report", [{"INPUT": str(merged_gpkg), "OUTPUT_HTML": str(tmp_path / "r1.html"), "OUTPUT_ATLAS": str(tmp_path / "a1.pdf")},
+                                        {"INPUT": str(merged_gpkg), "CLASSES": [ORDER.index("contract_register_mismatch")],
+                                         "OUTPUT_HTML": str(tmp_path / "r2.html"), "OUTPUT_ATLAS": str(tmp_path / "a2.pdf")}])):
+        dlg = BatchAlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(alg_id))
+        fill_batch(dlg.mainWidget(), rows, ctx)
+        dlg.runAlgorithm()
+        dlg.close()
+    assert sorted(p.name for p in (tmp_path / "d1").glob("地块档案_*.pdf")) == [f"地块档案_{LEDGER_PAIR}.pdf"]
+    assert sorted(p.name for p in (tmp_path / "d2").glob("地块档案_*.pdf")) == sorted(f"地块档案_{k}.pdf" for k in (SKETCH_GONE, LEDGER_PAIR))
+    assert pages(tmp_path / "a1.pdf") >= 1 and pages(tmp_path / "a2.pdf") >= 1
+    assert (tmp_path / "r1.html").stat().st_size > (tmp_path / "r2.html").stat().st_size  # the second row's filter reached it
+
+
 def test_dossier_from_the_dock_right_click(ready, qgis_iface, merged_gpkg, tmp_path):
     from qgis import processing
 
