@@ -95,6 +95,16 @@ def edit_layer(root, prefix, edit):
         ds = None
 
 
+def edit_parcel(root, dkbm, **values):
+    """Set DK fields of parcel `dkbm` in a delivery's shapefile (a private copy)."""
+    def edit(layer):
+        f = feature_by(layer, "DKBM", dkbm)
+        for k, v in values.items():
+            f.SetField(k, v)
+        layer.SetFeature(f)
+    edit_layer(root, "DK", edit)
+
+
 def feature_by(layer, field, value):
     layer.SetAttributeFilter(f"{field} = '{value}'")
     f = layer.GetNextFeature()

@@ -14,6 +14,7 @@ import shapely
 from osgeo import ogr
 
 from conftest import PLUGINS, run_generator, tree_hash
+from oracle import edit_parcel
 from land_contract_bridge.core import gpkg, merge
 from land_contract_bridge.core.errors import LcbError
 
@@ -147,22 +148,11 @@ def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
     assert merge.fingerprint(delivery.scan(demo_copy)) not in (linked, want)
 
 
-def _edit_dk(pkg, dkbm, **values):
-    ds = ogr.Open(str(pkg / "矢量数据/DK3715262018.shp"), 1)
-    lyr = ds.GetLayer(0)
-    for f in lyr:
-        if f.GetField("DKBM") == dkbm:
-            for k, v in values.items():
-                f.SetField(k, v)
-            lyr.SetFeature(f)
-    ds = None
-
-
 def test_conflicts_are_recorded_and_only_replaced_on_request(demo, demo_copy, tmp_path):
     target = tmp_path / "reg.gpkg"
     merge.merge(demo, target)
     code = rows(target, "SELECT BDCDYH FROM cbdk WHERE DKBM = '3715260010010100002'")[0][0]
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
     res = merge.merge(demo_copy, target)
     assert (res["CONFLICTS"], res["UPDATED"], res["INSERTED"]) == (1, 0, 0)
     assert rows(target, "SELECT DKMC FROM cbdk WHERE DKBM = '3715260010010100002'")[0][0] == "二道沟"
@@ -198,7 +188,7 @@ def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path
     target = tmp_path / "reg.gpkg"
     merge.merge(demo, target)
     before = _dump(target)
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
     env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
     _run_until_paused([str(demo_copy), str(target), "replace"], Path(f"{target}.before_commit"), env)
     assert _dump(target) == before  # a reader rolls the hot journal back: nothing of the killed merge remains
@@ -332,7 +322,7 @@ def test_cancel_leaves_no_target_and_an_existing_one_untouched(demo, demo_copy, 
     assert not target.exists() and not list(tmp_path.glob("*.lcbtmp.gpkg"))
     merge.merge(demo, target)
     before = file_hash(target)
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
     seen = []  # cancel late, once the merge is writing (past 60 %)
     with pytest.raises(Cancelled):
         merge.merge(demo_copy, target, on_conflict="replace", progress=Progress(report=seen.append, cancelled=lambda: bool(seen) and max(seen) > 60))

@@ -15,6 +15,7 @@ import pytest
 import shapely
 
 from conftest import PLUGINS, run_generator
+from oracle import edit_parcel
 from land_contract_bridge.core import merge, pgconn
 from land_contract_bridge.core.errors import LcbError, Progress
 from land_contract_bridge.core.registration import pg as pgstore
@@ -173,23 +174,11 @@ def test_remerge_is_a_no_op_and_a_full_comparison_finds_nothing(passfile, demo, 
     assert db.rows("SELECT count(*) FROM lcb.batches") == [(1,)]
 
 
-def _edit_dk(pkg, dkbm, **values):
-    from osgeo import ogr
-    ds = ogr.Open(str(pkg / "矢量数据/DK3715262018.shp"), 1)
-    lyr = ds.GetLayer(0)
-    for f in lyr:
-        if f.GetField("DKBM") == dkbm:
-            for k, v in values.items():
-                f.SetField(k, v)
-            lyr.SetFeature(f)
-    ds = None
-
-
 def test_conflict_recorded_and_replaced_only_on_request(passfile, demo, demo_copy):
     db = passfile
     merge.merge(demo, db.uri)
     code = db.rows("SELECT bdcdyh FROM lcb.cbdk WHERE dkbm = '3715260010010100002'")[0][0]
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
     res = merge.merge(demo_copy, db.uri)
     assert (res["CONFLICTS"], res["UPDATED"], res["INSERTED"]) == (1, 0, 0)
     assert db.rows("SELECT dkmc FROM lcb.cbdk WHERE dkbm = '3715260010010100002'") == [("二道沟",)]
@@ -202,8 +191,8 @@ def test_conflict_recorded_and_replaced_only_on_request(passfile, demo, demo_cop
 
 
 def test_replace_gives_the_geopackage_result(pg_db, demo, demo_copy, tmp_path):
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
-    _edit_dk(demo_copy, "3715260010010300001", SCMJ=1.5)
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010300001", SCMJ=1.5)
     gp = tmp_path / "reg.gpkg"
     target = pgconn.PgTarget(pg_db.params())
     for d, how in ((demo, "keep"), (demo_copy, "keep"), (demo_copy, "replace")):
@@ -249,7 +238,7 @@ def test_sigkill_mid_merge_commits_nothing(passfile, demo, demo_copy, tmp_path):
     merge.merge(demo, db.uri, schema=sch)
     before = pg_content(db, sch)
     # a replacing merge killed before its commit: the database exactly as before
-    _edit_dk(demo_copy, "3715260010010100002", DKMC="改过的名")
+    edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
     _run_until_paused([str(demo_copy), db.uri, "replace", sch], marker, env)
     time.sleep(0.3)
     assert pg_content(db, sch) == before
