@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
 from ..core import changes
 from ..core.changes.diff import KIND_CODES, KINDS
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
+from . import pgsource
 from .base import LcbAlgorithm
 
 STATE_FILTER = "GeoPackage (*.gpkg);;All files (*)"
@@ -22,19 +23,25 @@ class ExportChangesAlgorithm(LcbAlgorithm):
     SENDER = "SENDER"
     RECEIVER = "RECEIVER"
     SIGNING_KEY = "SIGNING_KEY"
+    SCHEMA = pgsource.SCHEMA
     # outputs (and one count per business kind: FIRST_REGISTRATION, TRANSFER, ... = diff.KIND_CODES upper-cased)
     CHANGES = "CHANGES"
     PARCELS = "PARCELS"
     PACKAGE_ID = "PACKAGE_ID"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(self.BASE, tr("Base state: registration GeoPackage or delivery folder"), fileFilter=STATE_FILTER))
-        self.addParameter(QgsProcessingParameterFile(self.CURRENT, tr("Current state: registration GeoPackage or delivery folder"), fileFilter=STATE_FILTER))
+        for name, label in ((self.BASE, tr("Base state: registration GeoPackage or delivery folder")),
+                            (self.CURRENT, tr("Current state: registration GeoPackage or delivery folder"))):
+            p = QgsProcessingParameterFile(name, label, fileFilter=STATE_FILTER)  # "All files (*)" last: a typed URI is accepted
+            p.setHelp(tr("A registration GeoPackage, a delivery folder, or a registration database in PostgreSQL: postgresql://…, "
+                         "PG:… or the name of a QGIS PostgreSQL connection (its schema SCHEMA)."))
+            self.addParameter(p)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Change package folder")))
         self.addParameter(QgsProcessingParameterString(self.SENDER, tr("Sender (发送方)"), defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterString(self.RECEIVER, tr("Receiver (接收方)"), defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterFile(self.SIGNING_KEY, tr("Signing key (Ed25519 private key, PEM; optional)"), optional=True,
                                                      fileFilter="PEM (*.pem);;All files (*)"))
+        self.addParameter(pgsource.schema_parameter())
         self.addOutput(QgsProcessingOutputNumber(self.CHANGES, tr("Change records")))
         self.addOutput(QgsProcessingOutputNumber(self.PARCELS, tr("Parcels concerned")))
         for kind in KINDS:
@@ -43,8 +50,8 @@ class ExportChangesAlgorithm(LcbAlgorithm):
 
     def execute(self, parameters, context, feedback):
         folder = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        res = changes.export_changes(self.parameterAsFile(parameters, self.BASE, context), self.parameterAsFile(parameters, self.CURRENT, context),
-                                     folder, sender=self.parameterAsString(parameters, self.SENDER, context),
+        base, current = (pgsource.input_database(self, parameters, context, name=n) for n in (self.BASE, self.CURRENT))
+        res = changes.export_changes(base, current, folder, sender=self.parameterAsString(parameters, self.SENDER, context),
                                      receiver=self.parameterAsString(parameters, self.RECEIVER, context),
                                      signing_key=self.parameterAsFile(parameters, self.SIGNING_KEY, context) or None, progress=self.progress(feedback))
         counts = res["counts"]

@@ -173,3 +173,8 @@ def test_a_change_package_applied_to_postgis_by_qgis_process(pg_db, env, tmp_pat
     code, again, _o, err = run("lcb:apply_changes", env, INPUT=tmp_path / "pkg", TARGET=pg_db.uri, SCHEMA="chg")
     assert code == 0 and (again["APPLIED"], again["ALREADY"]) == (0, res["CHANGES"]), err[-1500:]
     assert pg_db.rows("SELECT count(*) FROM chg.batches") == [(2,)]
+    # and back: the PostgreSQL database (now at D2's content) as BASE, D as CURRENT — the reverse package
+    code, back, _o, err = run("lcb:export_changes", env, BASE=pg_db.uri, SCHEMA="chg", CURRENT=d, OUTPUT=tmp_path / "back")
+    assert code == 0 and back["CHANGES"] > 0 and back["PACKAGE_ID"], err[-1500:]
+    manifest = json.loads((tmp_path / "back" / "manifest.json").read_text("utf-8"))
+    assert pg_db.password not in json.dumps(manifest) and manifest["counts"]["by_kind"]["注销"] >= 1  # the new parcel goes again
