@@ -109,6 +109,7 @@ def build(path, classes=None, mask=True, progress=NULL_PROGRESS):
     for i, r in enumerate(found):
         if i % 5000 == 0:
             progress.check()
+            progress.set(1 + 3 * i / len(found))  # the bar moves while a county's rows are prepared (seconds)
         r = _masked(r, mask)
         r["CYLXMC"] = classify.CLASSES.get(r["CYLX"], r["CYLX"])
         r["PCT_DB"] = _pct(r["HTMJ"], r["DBMJ"])

@@ -55,3 +55,14 @@ def test_remerge_keeps_consultation_records(demo, target):
     merge.merge(demo, target)
     rep = consult.build(target, classes=["contract_register_mismatch"])
     assert {r["DKBM"]: r["XSZT"] for r in rep["rows"]}["3715260010010400065"] == "重新测量"
+
+
+def test_building_the_list_moves_the_progress_bar(target):
+    """The list's rows are read and prepared before any file is written: the bar moves meanwhile (from 1 %, in order,
+    below the 5 % the algorithm sets once they are ready), and a cancel is honoured."""
+    from land_contract_bridge.core.errors import Cancelled, Progress
+    seen = []
+    rep = consult.build(target, progress=Progress(seen.append))
+    assert rep["rows"] and seen and seen[0] == 1 and seen == sorted(seen) and max(seen) < 5
+    with pytest.raises(Cancelled):
+        consult.build(target, progress=Progress(cancelled=lambda: True))
