@@ -55,6 +55,16 @@ def compare(truth, issues):
 
 
 # ---------------------------------------------------------------- planting defects in copies (tests/core/test_rules_*.py)
+def db_rows(path, sql, args=()):
+    """All rows of a query on a SQLite/GeoPackage file (a fresh connection, closed after)."""
+    import sqlite3
+    c = sqlite3.connect(path)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
 def copy_delivery(src, dst_parent):
     """A private writable copy of a delivery package (never edit sample/ or a shared fixture)."""
     import shutil

@@ -16,17 +16,10 @@ import shapely
 
 import changes_helpers as helpers
 from conftest import PLUGINS, run_generator, tree_hash
+from oracle import db_rows as rows
 from land_contract_bridge.core import gpkg, merge
 from land_contract_bridge.core.changes import apply_changes, export_changes, package, state
 from land_contract_bridge.core.errors import LcbError
-
-
-def rows(target, sql, args=()):
-    c = sqlite3.connect(target)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
 
 
 HOLDERS = "SELECT q.QLRMC FROM QLR q JOIN cbdk c ON c.BDCDYH = q.BDCDYH WHERE c.DKBM = ?"

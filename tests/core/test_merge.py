@@ -14,19 +14,12 @@ import shapely
 from osgeo import ogr
 
 from conftest import PLUGINS, run_generator, tree_hash
+from oracle import db_rows as rows
 from oracle import edit_parcel
 from land_contract_bridge.core import gpkg, merge
 from land_contract_bridge.core.errors import LcbError
 
 BDCDYH = re.compile(r"^\d{12}J[DEF]\d{5}W00000000$")
-
-
-def rows(target, sql):
-    c = sqlite3.connect(target)
-    try:
-        return c.execute(sql).fetchall()
-    finally:
-        c.close()
 
 
 def file_hash(p):

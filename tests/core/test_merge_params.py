@@ -1,18 +1,10 @@
 """The merge's parameters matter: AREA_TOLERANCE decides the area classes, shares follow the households' HTMJ."""
-import sqlite3
 
 from land_contract_bridge.core import merge
 from land_contract_bridge.core.params import Params
+from oracle import db_rows as rows
 
 LEDGER = "其他资料/确权登记发证台账.csv"
-
-
-def rows(target, sql, args=()):
-    c = sqlite3.connect(target)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
 
 
 def classes(target):

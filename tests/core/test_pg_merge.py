@@ -15,6 +15,7 @@ import pytest
 import shapely
 
 from conftest import PLUGINS, run_generator
+from oracle import db_rows as gpkg_rows
 from oracle import edit_parcel
 from land_contract_bridge.core import merge, pgconn
 from land_contract_bridge.core.errors import LcbError, Progress
@@ -29,14 +30,6 @@ def passfile(pg_db, tmp_path, monkeypatch):
     """Credentials the way the README recommends: a .pgpass file, no password in the target text."""
     monkeypatch.setenv("PGPASSFILE", str(pg_db.passfile(tmp_path)))
     return pg_db
-
-
-def gpkg_rows(path, sql):
-    c = sqlite3.connect(path)
-    try:
-        return c.execute(sql).fetchall()
-    finally:
-        c.close()
 
 
 # ------------------------------------------------------------------ what a user compares: the same database content

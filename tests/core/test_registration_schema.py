@@ -6,6 +6,7 @@ import pytest
 from osgeo import ogr
 
 from conftest import copy_package
+from oracle import db_rows as q
 from land_contract_bridge.core import consult, gpkg, merge
 from land_contract_bridge.core.params import to_mu
 from land_contract_bridge.core.registration import standard
@@ -26,14 +27,6 @@ QLR = [("YSDM", "TEXT(10)"), ("BDCDYH", "TEXT(28)"), ("SXH", "INTEGER"), ("QLRMC
        ("HJSZSS", "TEXT(6)"), ("XB", "TEXT(2)"), ("DH", "TEXT(50)"), ("DZ", "TEXT(200)"), ("YB", "TEXT(10)"), ("GZDW", "TEXT(100)"),
        ("DZYJ", "TEXT(50)"), ("QLRLX", "TEXT(2)"), ("QLBL", "TEXT(100)"), ("GYFS", "TEXT(2)"), ("GYQK", "TEXT"), ("BZ", "TEXT")]
 PENDING = {"待协商", "重新测量", "其他"}
-
-
-def q(target, sql, args=()):
-    c = sqlite3.connect(target)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
 
 
 def drift(target):
