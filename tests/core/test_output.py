@@ -139,13 +139,14 @@ def test_the_same_workbook_as_xlsxwriter_cell_by_cell(tmp_path, monkeypatch):
     monkeypatch.setattr(output, "ROWS_PER_CHUNK", 7)
     many = [[f"371526001001{i:06d}", i, i / 3, "矢量数据" if i % 2 else None] for i in range(100)]
     many[61][0] = "needs\x01escape"
+    many[45][0] += " "  # a space at the end of a text inside a chunk of plain texts
     many[30] = [None, ""]
     sheets = [("边界", ["文本", "值"], [[t, v] for t, v in zip(TEXTS, VALUES + [None] * len(TEXTS))]),
               ("清单", ["k", "i", "f", "c"], many),
               ("floats", ["k"], [[None, None, 1.25], [None, None, 2.5, "x"], [], [None] * 5]),
-              ("no header", [], [[None], [None, "x", None], [None, None, 1], [None]]),
-              ("empty", [], []), ("header only", ["a", "b"], []),
-              ("ends", ["x"], [[None]] * 3 + [["y", None, ""]] + [[None, ""]] * 2)]
+              ("no header", [], [[None], [None, " x", None], [None, None, 1], [None]]),
+              ("empty", [], []), ("header only", ["a", "b"], []), ("one cell", [], [[None], ["only"]]),
+              ("ends", ["x"], [[None]] * 3 + [["y ", None, ""]] + [[None, ""]] * 2)]  # the only text: first and last of its chunk
     output.write_xlsx(tmp_path / "fast.xlsx", sheets)
     xlsxwriter_per_cell(tmp_path / "oracle.xlsx", sheets)
     fast, oracle = parts(tmp_path / "fast.xlsx"), parts(tmp_path / "oracle.xlsx")
