@@ -6,7 +6,6 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from osgeo import gdal
 
@@ -285,40 +284,35 @@ BIG_FOLDER = 500  # folders with more files than this print as one line with a d
 
 
 def folder_digest(files):
-    """SHA-256 of "path\x1fsha256\n" of every file, in path order (hashed as one string: the same digest)."""
-    rows = sorted(files, key=itemgetter("rel"))
-    return hashlib.sha256("".join([f"{f['rel']}\x1f{f['sha256']}\n" for f in rows]).encode()).hexdigest()
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda x: x["rel"]):
+        h.update(f"{f['rel']}\x1f{f['sha256']}\n".encode())
+    return h.hexdigest()
 
 
 def file_rows_html(inv):
-    """The printed file list, rendered without a template loop (a county has 100,000+ files): a row per file, or
-    one per sub-folder of a top folder with more than BIG_FOLDER files (and per folder with more than that)."""
+    """The printed file list, rendered without a template loop (a county has 100,000+ files)."""
     from html import escape
-    top_count, split = {}, []
+    top_count = {}
     for f in inv.files:
-        parts = f["rel"].split("/", 2)  # top folder, second level, the rest
-        top = parts[0] if len(parts) > 1 else ""
+        top = f["rel"].split("/", 1)[0] if "/" in f["rel"] else ""
         top_count[top] = top_count.get(top, 0) + 1
-        split.append((f, parts))
     by_folder = {}
-    for f, parts in split:
-        if len(parts) > 2 and top_count[parts[0]] > BIG_FOLDER:
-            key = (f"{parts[0]}/{parts[1]}", True)  # e.g. 图件/<FBFBM>: one digest line per sub-folder
+    for f in inv.files:
+        parts = f["rel"].split("/")
+        if len(parts) > 2 and top_count.get(parts[0], 0) > BIG_FOLDER:
+            key = ("/".join(parts[:2]), True)  # e.g. 图件/<FBFBM>: one digest line per sub-folder
         else:
-            key = (f["rel"].rpartition("/")[0], False)
-        group = by_folder.get(key)
-        if group is None:
-            by_folder[key] = [f]
-        else:
-            group.append(f)
+            key = (f["rel"].rsplit("/", 1)[0] if "/" in f["rel"] else "", False)
+        by_folder.setdefault(key, []).append(f)
     out, n = [], 0
     for key in sorted(by_folder):
         folder, fold = key
         files = by_folder[key]
         if fold or len(files) > BIG_FOLDER:
             n += 1
-            size = sum([s for s in map(itemgetter("size"), files) if s > 0])
-            cats = "、".join(sorted(set(map(itemgetter("category_zh"), files))))
+            size = sum(max(0, f["size"]) for f in files)
+            cats = "、".join(sorted({f["category_zh"] for f in files}))
             out.append(f'<tr><td class="n">{n}</td><td>{escape(folder)}/（{len(files):,} 个文件）</td><td>{escape(cats)}</td>'
                        f'<td class="n">{size:,}</td><td class="n"></td><td class="mono">文件夹摘要 {report.group_hex(folder_digest(files))}</td></tr>')
             continue
