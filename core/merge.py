@@ -181,7 +181,7 @@ class MergeJob:
         try:
             with self.clock("read"):
                 self.ws = open_workspace(self.d, ledger=self.ledger, progress=self.progress.sub(15, 40), dk_fields=records.DK_FIELDS,
-                                         stage_dk=False)
+                                         stage_dk=False, dk_then=records.stage_dk_aside)
         except BaseException:
             if self._hashing is not None:
                 self._join_hashing(stop=True)
@@ -238,7 +238,10 @@ class MergeJob:
         geometries = records.Geometries(self.ws.dk, transform, srs_id)  # on a second core meanwhile
         try:
             with self.clock("stage DK"):
-                records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
+                if self.ws.dk_then is not None:  # staged on the reader thread
+                    records.adopt_dk(stage, self.ws.dk_then)
+                else:
+                    records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
             with self.clock("classify + records"):
                 classes = records.build(stage, self.ws, self.d.county, self.params)
                 bdcdyh.stage_zoning(stage, self.zoning)

@@ -15,6 +15,7 @@ class Workspace:
         self.ledger_path = ledger_path
         self._layers = {}
         self.area = None
+        self.dk_then = None  # what open_workspace's dk_then returned
 
     @property
     def problems(self):
@@ -45,8 +46,10 @@ class Workspace:
 
 
 def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None,
-                   stage_dk=True):
-    """path: a delivery folder, or a Delivery already scanned."""
+                   stage_dk=True, dk_then=None):
+    """path: a delivery folder, or a Delivery already scanned.
+    dk_then(dk, stage): run on the DK reader thread once the layer is read (it must not use stage.conn, which the
+    calling thread is filling); its result is kept as ws.dk_then."""
     d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
     progress.set(5)
     progress.check()
@@ -58,6 +61,8 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     def read_dk():
         try:
             box["dk"] = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
+            if dk_then is not None and box["dk"] is not None:
+                box["then"] = dk_then(box["dk"], stage)
         except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
             box["error"] = e
     worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
@@ -79,6 +84,7 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
         progress.set(60)
         progress.check()
         ws = Workspace(d, stage, box.get("dk"), ledger_path)
+        ws.dk_then = box.get("then")
         if stage_dk:  # validate and inventory join on DK and on these indexes; the merge works from the arrays
             _stage_dk(ws)
             stage.index()
