@@ -337,10 +337,10 @@ class MergeJob:
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
             FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
-            ORDER BY a.n""", (base, batch, self.now))
+            ORDER BY a.pid""", (base, batch, self.now))
         staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
         with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
-            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.n",
+            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.pid",
                              (base,)).fetchall()
             boxes = np.array(rows, np.float64).reshape(-1, 5)
             fids = boxes[:, 0].astype(np.int64)
@@ -352,7 +352,7 @@ class MergeJob:
             written = standard.refresh(c, f"c.fid > {int(base)}")[0]
         with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
             of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
-                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.n", (base,))], np.int64)
+                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.pid", (base,))], np.int64)
             zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
             ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
             if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "
