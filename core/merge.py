@@ -118,6 +118,7 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
+        self._yjhash = None  # records.Fingerprints of a new GeoPackage's records
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -258,8 +259,11 @@ class MergeJob:
 
     def _into(self, path, new):
         st = store.GpkgStore(path, new=new)
+        self._yjhash = None
         try:
             self.stage_records(st.srs_id)
+            if new:  # every parcel is new: their fingerprints on the second core meanwhile
+                self._yjhash = records.Fingerprints(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
             if self.fp is None:  # a new database: the files are hashed beside the transaction (the second core is idle)
                 self._start_hashing()
@@ -271,6 +275,8 @@ class MergeJob:
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
+            if self._yjhash is not None:
+                self._yjhash.stop()
             if self._hashing is not None:  # an error or a cancel before the fingerprint was needed
                 self._join_hashing(stop=True)
             st.close()
@@ -333,10 +339,15 @@ class MergeJob:
                             batch, self.now, self.d.county, self.zoning)
         base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
         cols = schema.HASHED
+        yjhash, fp_join = records.fingerprint('v'), ""
+        if self._yjhash is not None:
+            with self.clock("fingerprints (wait)"):
+                self._yjhash.load(c)
+            yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
-            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
+            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
-            FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
+            FROM temp.NA a {fp_join} JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
             ORDER BY a.pid""", (base, batch, self.now))
         staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
         with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
