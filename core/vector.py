@@ -373,7 +373,7 @@ def _read_one(shp, encoding, rel, fields=None, with_geometry=True, fast=True):
         out[name] = arr
         outn[name] = m
     wkb = np.concatenate(wkbs) if wkbs else np.array([], dtype=object)
-    return (out, outn, defs, wkb, wkt, has_z, has_m), problems
+    return (out, outn, defs, wkb, wkt, has_z, has_m, fast), problems
 
 
 _DBF_VERSIONS = (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0x8E, 0xCB, 0xF5, 0xFB)
@@ -474,6 +474,7 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
         return None
     vd = VectorData(layer=prefix, paths=list(shps))
     all_cols, all_nulls, geoms, src = {}, {}, [], []
+    garbled_check = False  # True once a file was read by GDAL (its recoding may leave invalid UTF-8)
     for idx, shp in enumerate(shps):
         rel = delivery.rel(shp)
         encoding, source = enc.shapefile_encoding(shp)
@@ -495,7 +496,8 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
         vd.problems.extend(probs)
         if res is None:
             continue
-        cols, nulls, defs, wkb, wkt, has_z, has_m = res
+        cols, nulls, defs, wkb, wkt, has_z, has_m, decoded = res
+        garbled_check = garbled_check or not decoded
         if not vd.field_defs:
             vd.field_defs, vd.wkt = defs, wkt
         vd.has_z |= has_z
@@ -530,7 +532,7 @@ def read_layer(delivery, prefix, with_geometry=True, fields=None):
     vd.fid = np.arange(len(wkb))
     vd.epsg = crsmod.identify(vd.wkt)
     # Text that is not valid UTF-8 after GDAL's recoding means the encoding was wrong (checked on the bytes).
-    for name, typ, *_ in vd.field_defs:
+    for name, typ, *_ in (vd.field_defs if garbled_check else ()):  # the .dbf reader decoded them strictly
         a = vd.raw[name]
         if typ == "T" and len(a):
             try:
