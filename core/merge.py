@@ -265,7 +265,7 @@ class MergeJob:
             if new:  # every parcel is new: their fingerprints on the second core meanwhile
                 self._yjhash = records.Fingerprints(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
-            if self.fp is None:  # a new database: the files are hashed beside the transaction (the second core is idle)
+            if self.fp is None and self._yjhash is None:  # a new database: its files hashed beside the transaction
                 self._start_hashing()
             try:
                 with self.clock("commit"), st.transaction() as c:
@@ -328,6 +328,8 @@ class MergeJob:
                   (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
         with self.clock("indexes"):
             st.finish()
+        if self.fp is None and self._hashing is None:
+            self._start_hashing()
         if self._hashing is not None:  # a new database: its fingerprint, hashed meanwhile
             self._join_hashing()
             c.execute("UPDATE batches SET fingerprint = ? WHERE fid = ?", (self.fp, batch))
@@ -343,6 +345,8 @@ class MergeJob:
         if self._yjhash is not None:
             with self.clock("fingerprints (wait)"):
                 self._yjhash.load(c)
+            if self.fp is None and self._hashing is None:  # the second core is free now: the delivery's files hashed meanwhile
+                self._start_hashing()
             yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
