@@ -118,6 +118,7 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
+        self._yjhash = None  # records.Fingerprints of a new GeoPackage's records
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -181,7 +182,7 @@ class MergeJob:
         try:
             with self.clock("read"):
                 self.ws = open_workspace(self.d, ledger=self.ledger, progress=self.progress.sub(15, 40), dk_fields=records.DK_FIELDS,
-                                         stage_dk=False)
+                                         stage_dk=False, dk_then=records.stage_dk_aside)
         except BaseException:
             if self._hashing is not None:
                 self._join_hashing(stop=True)
@@ -238,7 +239,10 @@ class MergeJob:
         geometries = records.Geometries(self.ws.dk, transform, srs_id)  # on a second core meanwhile
         try:
             with self.clock("stage DK"):
-                records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
+                if self.ws.dk_then is not None:  # staged on the reader thread
+                    records.adopt_dk(stage, self.ws.dk_then)
+                else:
+                    records.stage_dk(stage, self.ws.dk, self.progress.sub(40, 50))
             with self.clock("classify + records"):
                 classes = records.build(stage, self.ws, self.d.county, self.params)
                 bdcdyh.stage_zoning(stage, self.zoning)
@@ -255,10 +259,13 @@ class MergeJob:
 
     def _into(self, path, new):
         st = store.GpkgStore(path, new=new)
+        self._yjhash = None
         try:
             self.stage_records(st.srs_id)
+            if new:  # every parcel is new: their fingerprints on the second core meanwhile
+                self._yjhash = records.Fingerprints(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
-            if self.fp is None:  # a new database: the files are hashed beside the transaction (the second core is idle)
+            if self.fp is None and self._yjhash is None:  # a new database: its files hashed beside the transaction
                 self._start_hashing()
             try:
                 with self.clock("commit"), st.transaction() as c:
@@ -268,6 +275,8 @@ class MergeJob:
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
+            if self._yjhash is not None:
+                self._yjhash.stop()
             if self._hashing is not None:  # an error or a cancel before the fingerprint was needed
                 self._join_hashing(stop=True)
             st.close()
@@ -319,6 +328,8 @@ class MergeJob:
                   (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
         with self.clock("indexes"):
             st.finish()
+        if self.fp is None and self._hashing is None:
+            self._start_hashing()
         if self._hashing is not None:  # a new database: its fingerprint, hashed meanwhile
             self._join_hashing()
             c.execute("UPDATE batches SET fingerprint = ? WHERE fid = ?", (self.fp, batch))
@@ -330,14 +341,21 @@ class MergeJob:
                             batch, self.now, self.d.county, self.zoning)
         base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
         cols = schema.HASHED
+        yjhash, fp_join = records.fingerprint('v'), ""
+        if self._yjhash is not None:
+            with self.clock("fingerprints (wait)"):
+                self._yjhash.load(c)
+            if self.fp is None and self._hashing is None:  # the second core is free now: the delivery's files hashed meanwhile
+                self._start_hashing()
+            yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
-            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {records.fingerprint('v')}, ?,
+            SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
-            FROM temp.NA a JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
-            ORDER BY a.n""", (base, batch, self.now))
+            FROM temp.NA a {fp_join} JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
+            ORDER BY a.pid""", (base, batch, self.now))
         staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
         with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
-            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.n",
+            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.pid",
                              (base,)).fetchall()
             boxes = np.array(rows, np.float64).reshape(-1, 5)
             fids = boxes[:, 0].astype(np.int64)
@@ -349,7 +367,7 @@ class MergeJob:
             written = standard.refresh(c, f"c.fid > {int(base)}")[0]
         with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
             of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
-                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.n", (base,))], np.int64)
+                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.pid", (base,))], np.int64)
             zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
             ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
             if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "

@@ -1,4 +1,5 @@
 """Open a delivery once for any algorithm: file scan, DK layer (bulk), attribute tables (staging DB)."""
+import os
 import sqlite3
 import threading
 
@@ -15,6 +16,7 @@ class Workspace:
         self.ledger_path = ledger_path
         self._layers = {}
         self.area = None
+        self.dk_then = None  # what open_workspace's dk_then returned
 
     @property
     def problems(self):
@@ -45,8 +47,10 @@ class Workspace:
 
 
 def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None,
-                   stage_dk=True):
-    """path: a delivery folder, or a Delivery already scanned."""
+                   stage_dk=True, dk_then=None):
+    """path: a delivery folder, or a Delivery already scanned.
+    dk_then(dk, stage): run on the DK reader thread once the layer is read (it must not use stage.conn, which the
+    calling thread is filling); its result is kept as ws.dk_then."""
     d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
     progress.set(5)
     progress.check()
@@ -58,6 +62,10 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     def read_dk():
         try:
             box["dk"] = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
+            if dk_then is not None and box["dk"] is not None:
+                box["then"] = dk_then(box["dk"], stage)
+            elif stage_dk and box["dk"] is not None:
+                box["aside"] = _stage_dk_aside(box["dk"], stage)
         except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
             box["error"] = e
     worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
@@ -79,8 +87,13 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
         progress.set(60)
         progress.check()
         ws = Workspace(d, stage, box.get("dk"), ledger_path)
-        if stage_dk:  # validate and inventory join on DK and on these indexes; the merge works from the arrays
-            _stage_dk(ws)
+        ws.dk_then = box.get("then")
+        if stage_dk:  # inventory and the reports join on DK and on these indexes; the merge works from the arrays
+            if "aside" in box:
+                _adopt_dk(ws, box["aside"])
+            else:
+                ws.area = _fill_dk(stage.conn, ws.dk)
+                stage.conn.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
             stage.index()
     except sqlite3.OperationalError as e:  # the staging database's disk (the system temp folder) is full or unwritable
         worker.join()
@@ -97,14 +110,15 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
     return ws
 
 
-def _stage_dk(ws):
-    """DK attributes (and planar geometry area) into the staging DB, for set-based joins."""
-    c = ws.stage.conn
-    c.execute("CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT, SCMJ REAL, SCMJM REAL, area REAL, has_geom INTEGER)")
-    dk = ws.dk
+_DK_TABLE = "CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, DKLB TEXT, SCMJ REAL, SCMJM REAL, area REAL, has_geom INTEGER)"
+
+
+def _fill_dk(c, dk):
+    """Table DK (attributes and planar geometry area) through connection `c`, for set-based joins. Returns the areas."""
+    c.execute(_DK_TABLE)
     if dk is None or dk.n == 0:
-        ws.area = np.array([])
-        return
+        c.commit()
+        return np.array([])
     geoms = dk.geoms
     has = ~shapely.is_missing(geoms)
     area = np.full(dk.n, np.nan)
@@ -115,12 +129,41 @@ def _stage_dk(ws):
         a[nonempty] = shapely.area(g[nonempty])
         area[has] = a
     has &= ~np.isnan(area)
-    ws.area = area
     scmj = dk.number("SCMJ")
     scmjm = dk.number("SCMJM")
     rows = zip(range(dk.n), dk.text("DKBM").tolist(), dk.text("DKLB").tolist(),
                [None if np.isnan(x) else float(x) for x in scmj], [None if np.isnan(x) else float(x) for x in scmjm],
                [None if np.isnan(x) else float(x) for x in area], has.astype(int).tolist())
     c.executemany("INSERT INTO DK VALUES (?,?,?,?,?,?,?)", rows)
-    c.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
     c.commit()
+    return area
+
+
+def _stage_dk_aside(dk, stage):
+    """Table DK written on the reader thread into a file of its own beside the staging database (whose connection
+    the calling thread is using meanwhile). Returns (path, areas) for _adopt_dk."""
+    path = os.path.join(os.path.dirname(stage.path), "dk-aside.sqlite")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        area = _fill_dk(conn, dk)
+    finally:
+        conn.close()
+    return path, area
+
+
+def _adopt_dk(ws, aside):
+    """Table DK of _stage_dk_aside copied into the staging database inside SQLite, with its index."""
+    path, ws.area = aside
+    c = ws.stage.conn
+    c.commit()
+    c.execute("ATTACH DATABASE ? AS dkaside", (path,))
+    try:
+        c.execute(_DK_TABLE)
+        c.execute("INSERT INTO main.DK SELECT * FROM dkaside.DK ORDER BY _i")
+        c.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
+        c.commit()
+    finally:
+        c.execute("DETACH DATABASE dkaside")
+    os.remove(path)

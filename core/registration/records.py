@@ -8,6 +8,9 @@
 
 REC has the cbdk fields of ``schema.HASHED`` plus ``pid`` (DKBM order), ``dk_i`` (its DK row, for the geometry),
 ``ZONE`` and ``TZM`` (for 不动产单元号 allocation). The store then loads REC into the target."""
+import os
+import sqlite3
+
 import numpy as np
 import shapely
 
@@ -74,10 +77,43 @@ def geometry_parts(geoms, transform, srs_id):
     return gpkg.blobs(geoms, srs_id), bounds, geometry64(geoms)
 
 
+DK_TABLE = f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', '.join(t + ' TEXT' for t in DK_TEXT)})"
+
+
+def stage_dk_aside(dk, stage):
+    """Table DK written into a file of its own beside the staging database (stage_dk), on the DK reader thread
+    while the calling thread loads the attribute tables (core.workspace's dk_then); adopt_dk moves it in."""
+    path = os.path.join(os.path.dirname(stage.path), "dk.sqlite")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        stage_dk(conn, dk)
+    finally:
+        conn.close()
+    return path
+
+
+def adopt_dk(conn, path):
+    """Copy table DK staged by stage_dk_aside into the staging database (inside SQLite, no rows through Python)."""
+    conn.commit()
+    conn.execute("ATTACH DATABASE ? AS dkaside", (path,))
+    try:
+        conn.execute("DROP TABLE IF EXISTS main.DK")
+        conn.execute(DK_TABLE)
+        conn.execute("INSERT INTO main.DK SELECT * FROM dkaside.DK ORDER BY _i")
+        conn.execute("DROP TABLE IF EXISTS main.DKG")
+        conn.execute(DKG_TABLE)
+        conn.commit()
+    finally:
+        conn.execute("DETACH DATABASE dkaside")
+    os.remove(path)
+
+
 def stage_dk(conn, dk, progress=None):
     """Table DK(_i, DKBM, SCMJ, <DK_TEXT>) in the staging database: the DK layer's attributes, text as UTF-8."""
     conn.execute("DROP TABLE IF EXISTS DK")
-    conn.execute(f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', '.join(t + ' TEXT' for t in DK_TEXT)})")
+    conn.execute(DK_TABLE)
     n = dk.n if dk is not None else 0
     sql = f"INSERT INTO DK VALUES ({', '.join('?' * (3 + len(DK_TEXT)))})"
     for s in range(0, n, CHUNK):
@@ -89,8 +125,11 @@ def stage_dk(conn, dk, progress=None):
         cols += [_texts(dk.raw[t][s:e] if t in dk.raw else None, e - s) for t in DK_TEXT]
         conn.executemany(sql, zip(range(s, e), *cols))
     conn.execute("DROP TABLE IF EXISTS DKG")
-    conn.execute("CREATE TABLE DKG (_i INTEGER PRIMARY KEY, geom BLOB, minx REAL, maxx REAL, miny REAL, maxy REAL, gh INTEGER)")
+    conn.execute(DKG_TABLE)
     conn.commit()
+
+
+DKG_TABLE = "CREATE TABLE DKG (_i INTEGER PRIMARY KEY, geom BLOB, minx REAL, maxx REAL, miny REAL, maxy REAL, gh INTEGER)"
 
 
 class Geometries:
@@ -216,6 +255,53 @@ def fingerprint(alias):
     geometry (the numbers and coordinates enter as digests computed by numpy)."""
     fields = ", ".join(f"{alias}.{c}" for c in schema.HASHED if c not in NUMERIC)
     return f"lcb_sha1(json_array({fields}, {alias}.NH, {alias}.gh), NULL)"
+
+
+class Fingerprints:
+    """The content fingerprints (YJHASH) of every staged record, computed on a second thread with a connection of its
+    own to the staging database while the merge allocates numbers and copies tables on the target; ``load`` then
+    puts them in table temp.FP(pid, h) of the target connection. (The JSON of ~40 fields and its SHA-1 are a third
+    of the cost of writing a record.) ``stop`` interrupts it (a cancelled or failed merge)."""
+
+    def __init__(self, stage_path):
+        import threading
+        self.rows, self.error, self.conn = None, None, None
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(stage_path,), name="lcb-yjhash", daemon=True)
+        self.thread.start()
+        self.ready.wait()
+
+    def _run(self, path):
+        try:
+            self.conn = register_functions(sqlite3.connect(path, check_same_thread=False))
+        except BaseException as e:  # noqa: BLE001 - re-raised by load()
+            self.error = e
+        self.ready.set()
+        if self.conn is None:
+            return
+        try:
+            self.rows = self.conn.execute(f"SELECT v.pid, {fingerprint('v')} FROM RECV v ORDER BY v.pid").fetchall()
+        except BaseException as e:  # noqa: BLE001 - re-raised by load()
+            self.error = e
+        finally:
+            self.conn.close()
+
+    def stop(self):
+        if self.thread.is_alive() and self.conn is not None:
+            try:
+                self.conn.interrupt()
+            except sqlite3.Error:
+                pass
+        self.thread.join()
+
+    def load(self, c):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        c.execute("DROP TABLE IF EXISTS temp.FP")
+        c.execute("CREATE TEMP TABLE FP (pid INTEGER PRIMARY KEY, h TEXT)")
+        c.executemany("INSERT INTO temp.FP VALUES (?, ?)", self.rows)
+        self.rows = None
 
 
 def build(conn, ws, county, params=None):

@@ -110,3 +110,38 @@ def test_inventory_of_a_generated_sqlite_delivery(generated):
     inv = inventory.build(root)
     assert inv.complete and inv.totals["households"] == truth["counts"]["households"]
     assert inv.totals["dk_features"] == truth["counts"]["dk_features"] and inv.totals["members"] == truth["counts"]["members"]
+
+
+def test_big_folders_print_as_one_line_with_a_digest():
+    """A county's 100,000+ files: the printed list folds each sub-folder of a top folder with more than BIG_FOLDER
+    files, and any folder with more than that, into one line (file count, bytes, SHA-256 of its sorted
+    "path<US>sha256" lines, recomputed here); smaller folders list every file; the XLSX still lists every file."""
+    import hashlib
+
+    def f(rel, size=10, cat="scan"):
+        return dict(rel=rel, category=cat, category_zh=inventory.CATEGORY_ZH[cat], size=size,
+                    sha256=hashlib.sha256(rel.encode()).hexdigest(), format="PDF", records=None)
+    files = ([f("说明.txt", 5, "report")] + [f(f"图件/37152600100101/DKSYT{i:05d}.pdf", 100 + i, "sketch") for i in range(300)]
+             + [f(f"图件/37152600100102/DKSYT{i:05d}.pdf", 7, "sketch") for i in range(250)]
+             + [f(f"扫描资料/{i:04d}.pdf") for i in range(501)] + [f("矢量数据/DK3715262018.shp", 123456, "vector"),
+                                                               f("矢量数据/DK3715262018.dbf", -1, "vector")])
+    files[-3]["size"] = -1  # unreadable: counts as 0 bytes
+    inv = inventory.Inventory(root="/x", county="371526", county_name="高唐县", year="2018", created="2026-11-30 12:00",
+                              files=files[::-1], totals={}, missing=[], warnings=[], pending_groups=[], layer_counts={},
+                              table_counts={})
+    rows, folded = inventory.file_rows_html(inv)
+    lines = rows.split("\n")
+    assert folded and len(lines) == 1 + 2 + 1 + 2
+
+    def digest(prefix):
+        mine = sorted((x for x in files if x["rel"].startswith(prefix)), key=lambda x: x["rel"])
+        h = hashlib.sha256("".join(f"{x['rel']}\x1f{x['sha256']}\n" for x in mine).encode()).hexdigest()
+        return " ".join(h[i:i + 8] for i in range(0, 64, 8))
+    assert lines[0].startswith('<tr><td class="n">1</td><td>说明.txt</td>')
+    assert (f'<td class="n">2</td><td>图件/37152600100101/（300 个文件）</td><td>地块示意图</td><td class="n">{sum(range(100, 400)):,}</td>'
+            in lines[1]) and f"文件夹摘要 {digest('图件/37152600100101/')}</td>" in lines[1]
+    assert "图件/37152600100102/（250 个文件）" in lines[2] and f'<td class="n">{250 * 7:,}</td>' in lines[2]
+    assert "扫描资料/（501 个文件）" in lines[3] and f'<td class="n">{500 * 10:,}</td>' in lines[3] and digest("扫描资料/") in lines[3]
+    assert '<td class="n">6</td><td>矢量数据/DK3715262018.shp</td>' in lines[5] and '<td class="n">123,456</td>' in lines[5]
+    html = inventory.to_html(inv)
+    assert rows in html and "文件数超过 500 的文件夹只打印一行" in html
