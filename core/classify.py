@@ -22,13 +22,13 @@ a one-row parcel, else the row's HTMJ; a duplicate DKBM in DK is represented by 
 import numpy as np
 
 from .params import Params, exceeds, to_mu
-from .registration.digest import rows64
 
 CLASSES = {
     "share_only": "确股不确地", "unmatched": "图数不对应", "contract_register_mismatch": "合同与登簿面积不一致",
     "measured_differs": "实测面积不一致", "consistent": "一致",
 }
 ORDER = list(CLASSES)
+CONSULTED = ["contract_register_mismatch", "measured_differs"]  # what a consultation list shows unless told (core/consult.py)
 SHARE_ONLY, UNMATCHED, MISMATCH, MEASURED, CONSISTENT = range(5)
 
 NUMBERS = ["HTMJ", "DBMJ", "SCMJ", "HTMJM", "DBMJM", "SCMJM", "HTDBC", "HTSCC"]
@@ -72,6 +72,8 @@ def _fetch(conn, sql, n_cols):
 
 def classify(conn, params=None):
     """Class and areas of every staged parcel (tables P, R, PC). Returns the class counts {class: n}."""
+    from .registration.digest import rows64  # here, not at the top: the algorithms read CLASSES and ORDER when QGIS loads the plugin
+
     params = params or Params()
     tol = params.area_tolerance
     conn.executescript(_STAGE)

@@ -10,7 +10,7 @@ from .output import mask_id, mask_name, write_xlsx
 from .registration.store import user as _user
 
 STATUSES = ["待协商", "以合同面积为准", "以登簿面积为准", "重新测量", "其他"]
-DEFAULT_CLASSES = ["contract_register_mismatch", "measured_differs"]
+DEFAULT_CLASSES = classify.CONSULTED  # defined there: lcb:discrepancy_report offers it when QGIS loads the plugin
 COLUMNS = ["DKBM", "XZDM", "XZMC", "CJDM", "CJMC", "ZJMC", "DKMC", "CBFBM", "CBFMC", "HTMJ", "DBMJ", "SCMJ", "HTMJM", "DBMJM",
            "SCMJM", "HTDBC", "HTSCC", "CYLX", "CYYY", "HTZMJ", "DBZMJ", "XSZT", "XSBZ", "XSR", "XSSJ", "BDCDYH"]
 # Why a parcel is 合同与登簿面积不一致 (CYYY): its own contract and registered areas differ, or its contract's total

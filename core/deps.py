@@ -4,7 +4,9 @@ sqlite-utils is deliberately not a dependency: the side tables (batches, conflic
 live in PostgreSQL/PostGIS, and sqlite-utils speaks only SQLite, so it would double those code paths; the SQLite
 side uses the standard library's sqlite3 (README, "Dependencies")."""
 import importlib
+import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 
@@ -57,16 +59,78 @@ def _version(module, mod):
     return ver
 
 
-def check(modules=REQUIRED):
-    """Return a list of (Dep, found version or None) for modules that are missing or too old."""
+def _spec(dep):
+    """Where the import system finds dep's module, without importing it: its spec, None when absent, or False when it
+    cannot tell (already imported without a spec, a broken parent package)."""
+    try:
+        return importlib.util.find_spec(dep.module)
+    except (ImportError, ValueError):
+        return False
+
+
+def _folder(spec):
+    """The module's own folder (a package's) or the folder holding it (a single-file module)."""
+    if spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    return os.path.dirname(spec.origin) if spec.origin and os.path.isabs(spec.origin) else ""
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _metadata_version(dep, spec):
+    """The version in the distribution metadata installed beside the module the import system finds (pip's
+    <name>-<version>.dist-info/METADATA, Debian's <Name>-<version>.egg-info/PKG-INFO), named after the module or its
+    PyPI name; None when there is no single such record (then the module is imported and asked)."""
+    folder = _folder(spec)
+    site = os.path.dirname(folder) if spec.submodule_search_locations else folder
+    if not site:
+        return None
+    names = {_norm(dep.module), _norm(dep.pip)}
+    try:
+        found = [e for e in os.listdir(site) if e.endswith((".dist-info", ".egg-info")) and _norm(e.rsplit(".", 1)[0].split("-")[0]) in names]
+    except OSError:
+        return None
+    if len(found) != 1:
+        return None
+    path = os.path.join(site, found[0])
+    meta = os.path.join(path, "METADATA" if found[0].endswith(".dist-info") else "PKG-INFO") if os.path.isdir(path) else path
+    try:
+        with open(meta, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("Version:"):
+                    return line.split(":", 1)[1].strip() or None
+                if not line.strip():  # the end of the headers
+                    break
+    except OSError:
+        pass
+    return None
+
+
+def check(modules=REQUIRED, imports=False):
+    """Return a list of (Dep, found version or None) for modules that are missing or too old.
+
+    Nothing is imported where the installed distribution's metadata gives the version (qgis_process loads the plugin,
+    and so runs this check, for every algorithm it runs; importing shapely, pyproj, jinja2 and xlsxwriter cost it 0.07 s).
+    A module without such metadata is imported and asked its __version__. imports=True imports every module, what
+    shows that a compiled one works: processing/base.py does that when a run fails on an ImportError."""
     problems = []
     for dep in modules:
-        try:
-            m = importlib.import_module(dep.module)
-        except Exception:  # noqa: BLE001 - any import failure means unusable
-            problems.append((dep, None))
-            continue
-        ver = _version(dep, m)
+        ver = None
+        if not imports:
+            spec = _spec(dep)
+            if spec is None:
+                problems.append((dep, None))
+                continue
+            ver = _metadata_version(dep, spec) if spec else None
+        if ver is None:
+            try:
+                m = importlib.import_module(dep.module)
+            except Exception:  # noqa: BLE001 - any import failure means unusable
+                problems.append((dep, None))
+                continue
+            ver = _version(dep, m)
         if _version_tuple(ver) < dep.minimum:
             problems.append((dep, ver))
     return problems
@@ -153,6 +217,10 @@ def pip_missing():
 
 
 def _location(dep):
+    """The folder of the module found (a package's own folder), for the message about a version too old."""
+    spec = _spec(dep)
+    if spec:
+        return _folder(spec)
     try:
         m = importlib.import_module(dep.module)
         return os.path.dirname(getattr(m, "__file__", "") or "")
@@ -160,12 +228,15 @@ def _location(dep):
         return ""
 
 
-def message(problems, platform=None):
+def message(problems, platform=None, failure=None):
+    """What is missing and the command that installs it; `failure`: the import error a run met (processing/base.py)."""
     lines = ["确权成果衔接插件缺少运行所需的 Python 包 / Land Contract Bridge is missing Python packages:"]
     for dep, ver in problems:
         where = _location(dep) if ver else ""
         have = f"已安装 installed {ver}" + (f"（{where}）" if where else "") if ver else "未安装 not installed"
         lines.append(f"  - {dep.need()} ({have}): {dep.why}")
+    if failure:
+        lines.append(f"  导入失败 import failed: {failure}")
     zh, en = where_to_run(platform)
     lines.append(f"请{zh} / Please {en}:")
     lines.append("  " + install_command(problems, platform=platform))

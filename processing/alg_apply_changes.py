@@ -1,8 +1,7 @@
 from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputVectorLayer, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber)
 
-from ..core import changes, pgconn
-from ..core.changes.apply import DIVERGED
+from ..core import changes
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource
 from .base import LcbAlgorithm
@@ -50,6 +49,9 @@ class ApplyChangesAlgorithm(LcbAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(name, tr(label)))
 
     def execute(self, parameters, context, feedback):
+        from ..core import pgconn
+        from ..core.changes.apply import DIVERGED  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+
         target = pgsource.input_database(self, parameters, context, name=self.TARGET)
         tol = parameters.get(self.AREA_TOLERANCE)
         res = changes.apply_changes(self.parameterAsFile(parameters, self.INPUT, context), target,

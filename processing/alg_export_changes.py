@@ -2,7 +2,7 @@ from qgis.core import (QgsProcessingOutputNumber, QgsProcessingOutputString, Qgs
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterString)
 
 from ..core import changes
-from ..core.changes.diff import KIND_CODES, KINDS
+from ..core.changes import KIND_CODES, KINDS
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource
 from .base import LcbAlgorithm

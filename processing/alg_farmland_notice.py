@@ -1,22 +1,20 @@
-import numpy as np
-import shapely
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureRequest, QgsFeatureSink, QgsField, QgsFields,
                        QgsGeometry, QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterBoolean,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber, QgsWkbTypes)
 from qgis.PyQt.QtCore import QVariant
 
-from ..core import notice, regdb
 from ..core.errors import LcbError
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource
 from .base import LcbAlgorithm
-from .pdf import html_to_pdf
 
 _TYPES = {"TEXT": QVariant.String, "REAL": QVariant.Double, "INTEGER": QVariant.LongLong}
 
 
 def overlap_fields():
+    from ..core import notice
+
     fields = QgsFields()
     for name, typ, title in notice.FIELDS:
         f = QgsField(name, _TYPES[typ])
@@ -61,6 +59,11 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.PARCELS, tr("Parcels on basic farmland")))
 
     def _farmland(self, parameters, context, feedback, c, epsg):
+        import numpy as np
+        import shapely
+
+        from ..core import regdb
+
         source = self.parameterAsSource(parameters, self.FARMLAND, context)
         if source is None:
             layers = regdb.farmland_layers(c)
@@ -88,6 +91,11 @@ class FarmlandNoticeAlgorithm(LcbAlgorithm):
         return np.array(geoms, dtype=object), ids
 
     def execute(self, parameters, context, feedback):
+        import shapely
+
+        from ..core import notice, regdb  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+        from .pdf import html_to_pdf
+
         path = pgsource.input_database(self, parameters, context)
         progress = self.progress(feedback)
         c = regdb.connect(path)

@@ -1,11 +1,9 @@
 from qgis.core import (QgsProcessingOutputBoolean, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination, QgsProcessingParameterString)
 
-from ..core import inventory
 from ..core.output import write_text
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from .base import LcbAlgorithm
-from .pdf import html_to_pdf
 
 
 class InventoryAlgorithm(LcbAlgorithm):
@@ -59,6 +57,9 @@ class InventoryAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.FINGERPRINT, tr("Inventory fingerprint (SHA-256)")))
 
     def execute(self, parameters, context, feedback):
+        from ..core import inventory  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+        from .pdf import html_to_pdf
+
         src = self.parameterAsFile(parameters, self.INPUT, context)
         prev = self.parameterAsFile(parameters, self.PREVIOUS, context) or None
         ledger = self.parameterAsFile(parameters, self.LEDGER, context) or None

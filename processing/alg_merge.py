@@ -3,7 +3,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessingOutputFile, Qg
                        QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ..core import classify, merge, pgconn
+from ..core import classify
 from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource
@@ -85,6 +85,8 @@ class MergeAlgorithm(LcbAlgorithm):
         return super().checkParameterValues(parameters, context)
 
     def execute(self, parameters, context, feedback):
+        from ..core import merge, pgconn  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+
         src = self.parameterAsFile(parameters, self.INPUT, context)
         target = pgsource.resolve(self.parameterAsString(parameters, self.TARGET, context).strip(),
                                   self.parameterAsString(parameters, self.SCHEMA, context))

@@ -1,11 +1,9 @@
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterString)
 
-from ..core import dossier, regdb
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource
 from .base import LcbAlgorithm
-from .pdf import html_to_pdf
 
 
 class ParcelDossierAlgorithm(LcbAlgorithm):
@@ -39,6 +37,9 @@ class ParcelDossierAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.DOSSIERS, tr("Dossiers written")))
 
     def execute(self, parameters, context, feedback):
+        from ..core import dossier, regdb  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+        from .pdf import html_to_pdf
+
         path = pgsource.input_database(self, parameters, context)
         codes = regdb.split_codes(self.parameterAsString(parameters, self.DKBM, context))
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)

@@ -3,12 +3,11 @@ import contextlib
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingOutputNumber, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination)
 
-from ..core import classify, consult
+from ..core import classify
 from ..core.output import atomic_path, write_text
 from ..qtcommon import QT_TRANSLATE_NOOP, tr
 from . import pgsource, worker
 from .base import LcbAlgorithm
-from .pdf import html_to_pdf
 
 
 class DiscrepancyReportAlgorithm(LcbAlgorithm):
@@ -39,7 +38,7 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addParameter(pgsource.database_parameter(self.INPUT, tr("Registration database (.gpkg or PostgreSQL)")))
         self.addParameter(pgsource.schema_parameter())
         self.addParameter(QgsProcessingParameterEnum(self.CLASSES, tr("Area classes to list"), [f"{c} {classify.CLASSES[c]}" for c in classify.ORDER],
-                                                     allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in consult.DEFAULT_CLASSES]))
+                                                     allowMultiple=True, defaultValue=[classify.ORDER.index(c) for c in classify.CONSULTED]))
         self.addParameter(QgsProcessingParameterBoolean(self.MASK, tr("Mask personal data (names, ID numbers)"), defaultValue=True))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_HTML, tr("Consultation list (HTML)"), "HTML (*.html)", optional=True,
                                                                 createByDefault=True))
@@ -56,6 +55,9 @@ class DiscrepancyReportAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.ROWS, tr("Parcels listed")))
 
     def execute(self, parameters, context, feedback):
+        from ..core import consult  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+        from .pdf import html_to_pdf
+
         classes = [classify.ORDER[i] for i in self.parameterAsEnums(parameters, self.CLASSES, context)] or consult.DEFAULT_CLASSES
         db = pgsource.input_database(self, parameters, context)
         mask = self.parameterAsBoolean(parameters, self.MASK, context)

@@ -7,8 +7,6 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink,
                        QgsProcessingParameterString, QgsWkbTypes)
 from qgis.PyQt.QtCore import QVariant
 
-from ..core import validate
-from ..core.issues import REGISTRY
 from ..core.output import write_text
 from ..core.params import SPECS, Params
 from ..qtcommon import QT_TRANSLATE_NOOP, category_name, chinese_ui, severity_name, tr
@@ -70,6 +68,9 @@ class ValidateAlgorithm(LcbAlgorithm):
     def shortHelpString(self):  # noqa: N802
         """The help text from processing/help/lcb.yaml, then the rule catalogue from the rule registry: each rule's
         Chinese summary in the Chinese UI, its English description otherwise."""
+        from ..core import rules  # noqa: F401 - importing the rules fills the registry
+        from ..core.issues import REGISTRY
+
         zh = chinese_ui()
         lines = [short_help(self.ID), "", tr("Rule catalogue:")]
         for r in REGISTRY.values():
@@ -98,6 +99,8 @@ class ValidateAlgorithm(LcbAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.DELIVERY, tr("Delivery folder checked")))
 
     def execute(self, parameters, context, feedback):
+        from ..core import validate  # here, not at the top: loading the plugin stays cheap (qgis_process loads it for every run)
+
         src = self.parameterAsFile(parameters, self.INPUT, context)
         params = Params.of({SPECS[name].key: self.parameterAsDouble(parameters, SPECS[name].key, context) for name, _title in NUMBERS},
                            codelists=self.parameterAsFile(parameters, self.CODELISTS, context) or None)

@@ -71,6 +71,8 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
             self._fail(tr("Cancelled by the user. 已取消，未写出任何结果。"))
         except QgsProcessingException as e:  # QGIS's own, e.g. a sink it could not create: shown once as well
             self._fail(str(e.args[0]) if e.args else str(e))
+        except ImportError as e:  # the algorithms import their libraries when they run: a broken one says how to fix it
+            self._fail(self._import_failed(e))
         except Exception as e:  # noqa: BLE001 - no Python traceback ever reaches the user
             self._fail(self._unexpected(e))
 
@@ -97,6 +99,17 @@ class LcbAlgorithm(QgsProcessingAlgorithm):
             value = value.sink.valueAsString(context.expressionContext())[0]
         text = str(value or "")
         return "" if text in ("TEMPORARY_OUTPUT",) or text.startswith(("memory:", "ogr:", "postgres:", "spatialite:")) else text
+
+    def _import_failed(self, e):
+        """A run that failed to import something. The check when the plugin loads reads the installed versions
+        without importing (core/deps.py); a required package that is there but does not import (a broken install, a
+        build for another numpy) shows up here: the same message as at load, with the command that reinstalls it."""
+        from ..core import deps
+
+        problems = deps.check(imports=True)
+        if problems:
+            return deps.message(problems, failure=f"{type(e).__name__}: {e}")
+        return self._unexpected(e)
 
     def _unexpected(self, e):
         where = getattr(e, "filename", None) or (self._outputs[0] if len(self._outputs) == 1 else ", ".join(self._outputs))

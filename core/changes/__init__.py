@@ -11,7 +11,12 @@
 - ``apply``: applying a package to a registration GeoPackage in one transaction with the merge's own parts
   (record building and area classes, 不动产单元号 allocation, right holders, provenance and audit).
 
-docs/change-package.md describes the format for the other bureau's system."""
+docs/change-package.md describes the format for the other bureau's system. The business kinds are defined here, in the
+package's light top (no import of its parts): lcb:export_changes names its outputs by them when QGIS loads the plugin."""
+
+KINDS = ["首次登记", "转让", "互换", "家庭成员变化", "流转", "更正", "注销"]
+KIND_CODES = {"首次登记": "first_registration", "转让": "transfer", "互换": "exchange", "家庭成员变化": "household_change",
+              "流转": "management_transfer", "更正": "correction", "注销": "cancellation"}
 
 
 def export_changes(*args, **kw):

@@ -22,13 +22,11 @@ import json
 from collections import defaultdict
 
 from ..errors import NULL_PROGRESS, LcbError
+from . import KIND_CODES, KINDS  # noqa: F401 - defined in the package (light: lcb:export_changes names its outputs by them)
 from . import state as statemod
 from .state import DK_VALUES, ENTITIES, read_state
 
 NEW, CHANGED, REMOVED = "新增", "变更", "注销"
-KINDS = ["首次登记", "转让", "互换", "家庭成员变化", "流转", "更正", "注销"]
-KIND_CODES = {"首次登记": "first_registration", "转让": "transfer", "互换": "exchange", "家庭成员变化": "household_change",
-              "流转": "management_transfer", "更正": "correction", "注销": "cancellation"}
 LINK_FIELDS = ("DKBM", "CBFBM", "CBHTBM", "CBJYQZBM", "LZHTBM")
 
 

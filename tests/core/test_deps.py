@@ -89,3 +89,57 @@ def test_the_interpreter_is_found_in_the_prefix_of_each_layout(tmp_path, monkeyp
         assert deps.interpreter(str(base), windows=windows) == str(base / rel), name
         monkeypatch.setattr(sys, "base_prefix", str(base))
         assert deps.interpreter(windows=windows) == str(base / rel), name
+
+
+def _package(site, module, version=None, metadata="dist-info", body="raise ImportError('built for another numpy')"):
+    """A package in `site` whose import fails (unless `body` says otherwise), with pip's or Debian's metadata."""
+    (site / module).mkdir(parents=True)
+    (site / module / "__init__.py").write_text(body + "\n")
+    if version is None:
+        return
+    if metadata == "dist-info":  # pip: <name>-<version>.dist-info/METADATA
+        meta = site / f"{module}-{version}.dist-info" / "METADATA"
+    else:  # Debian: <Name>-<version>.egg-info/PKG-INFO, the name as the project spells it
+        meta = site / f"{module.title()}-{version}.egg-info" / "PKG-INFO"
+    meta.parent.mkdir()
+    meta.write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n\nLong description.\nVersion: 0.0\n")
+
+
+def test_the_check_reads_installed_versions_without_importing(tmp_path, monkeypatch):
+    """qgis_process loads the plugin for every run: the check reads versions from the metadata beside each module
+    (pip's .dist-info, Debian's .egg-info) and imports nothing; a module without metadata is imported and asked."""
+    import importlib
+    import sys
+    _package(tmp_path, "lcbdep_old", "1.8.5")
+    _package(tmp_path, "lcbdep_deb", "3.1.2", metadata="egg-info")
+    _package(tmp_path, "lcbdep_bare", body="__version__ = '0.9'")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    old, deb, bare = (Dep(m, m.replace("_", "-"), (2, 0), "x") for m in ("lcbdep_old", "lcbdep_deb", "lcbdep_bare"))
+    gone = Dep("lcbdep_gone", "lcbdep-gone", (1, 0), "y")
+    assert deps.check([old, deb, bare, gone]) == [(old, "1.8.5"), (bare, "0.9"), (gone, None)]
+    assert "lcbdep_old" not in sys.modules and "lcbdep_deb" not in sys.modules  # read, not imported (their import fails)
+    msg = deps.message([(old, "1.8.5")])
+    assert f"已安装 installed 1.8.5（{tmp_path / 'lcbdep_old'}）" in msg and "lcbdep-old>=2.0" in msg
+
+
+def test_a_package_that_does_not_import_is_found_when_imports_are_asked_for(tmp_path, monkeypatch):
+    """Its metadata says 2.1 but its import fails (a broken install, a build for another numpy): the quick check
+    passes; imports=True (what a run that hit an ImportError asks, processing/base.py) reports it as unusable."""
+    import importlib
+    _package(tmp_path, "lcbdep_broken", "2.1")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    broken = Dep("lcbdep_broken", "lcbdep-broken", (2, 0), "z")
+    assert deps.check([broken]) == []
+    assert deps.check([broken], imports=True) == [(broken, None)]
+
+
+def test_loading_the_check_imports_none_of_the_packages():
+    """The plugin's own check in this environment: complete, and shapely, pyproj, jinja2 and xlsxwriter stay unimported."""
+    import sys
+    from conftest import PLUGINS
+    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import deps; p = deps.check(); "
+            "print(p, sorted(m for m in ('shapely', 'pyproj', 'jinja2', 'xlsxwriter') if m in sys.modules))" % str(PLUGINS))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["[]", "[]"], out.stdout + out.stderr
