@@ -77,6 +77,11 @@ class LandContractBridgePlugin:
 
     # -------------------------------------------------------------- desktop
     def initGui(self):  # noqa: N802
+        if not self.missing:  # the desktop can afford to prove the libraries import (a shapely built for another numpy)
+            self.missing = deps.check(imports=True)
+            if self.missing and self.provider is not None:
+                QgsApplication.processingRegistry().removeProvider(self.provider)
+                self.provider = None
         self.initProcessing()
         if self.missing:
             self.missing_bar = self._show_missing()

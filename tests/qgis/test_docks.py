@@ -454,3 +454,33 @@ def test_the_current_issue_is_read_in_full_without_scrolling_sideways(plugin, qg
     QApplication.processEvents()
     d.load_layer(QgsVectorLayer(out["OUTPUT"], "issues", "ogr"))
     assert d.detail.text() == ""
+
+
+def test_the_desktop_proves_its_libraries_import(qgis_iface, tmp_path, monkeypatch):
+    """A package whose metadata says a good version but whose import fails (built for another numpy) passes the cheap
+    check qgis_process makes at load; the desktop imports it and shows the message bar with the command instead."""
+    import sys
+
+    from land_contract_bridge import classFactory
+    from land_contract_bridge.core import deps
+    pkg = tmp_path / "lcbbroken"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("raise ImportError('numpy.core.multiarray failed to import')\n")
+    (tmp_path / "lcbbroken-9.0.dist-info").mkdir()
+    (tmp_path / "lcbbroken-9.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: lcbbroken\nVersion: 9.0\n\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    broken = deps.Dep("lcbbroken", "lcbbroken", (1, 0), "a compiled library")
+    monkeypatch.delitem(sys.modules, "lcbbroken", raising=False)
+    deps.REQUIRED.append(broken)  # the list check() reads by default
+    p = None
+    try:
+        p = classFactory(qgis_iface)
+        assert p.missing == []  # what qgis_process sees: the metadata only
+        p.initGui()
+        assert [d.module for d, _v in p.missing] == ["lcbbroken"]
+        assert p.missing_bar is not None and p.missing_bar in qgis_iface.messageBar().items()
+        assert p.provider is None and p.actions == []
+    finally:
+        deps.REQUIRED.remove(broken)
+        if p is not None:
+            p.unload()
