@@ -131,7 +131,9 @@ t = time.perf_counter()
 res = merge.merge(sys.argv[1], sys.argv[2])
 print(json.dumps(dict(total=time.perf_counter() - t, timings=res["timings"])))
 '''
-    p = subprocess.run([sys.executable, "-c", code, str(pkg), str(work / "phases.gpkg"), str(ROOT / ".lcb" / "plugins")],
+    target = work / f"phases-{pkg.parent.name}.gpkg"  # a new database for each size (not the previous size's)
+    target.unlink(missing_ok=True)
+    p = subprocess.run([sys.executable, "-c", code, str(pkg), str(target), str(ROOT / ".lcb" / "plugins")],
                        capture_output=True, text=True)
     line = [x for x in p.stdout.splitlines() if x.startswith("{")]
     return json.loads(line[-1]) if line else {"error": p.stderr[-2000:]}
