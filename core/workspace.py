@@ -64,8 +64,8 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
             box["dk"] = vector.read_layer(d, "DK", with_geometry=with_geometry, fields=dk_fields)
             if dk_then is not None and box["dk"] is not None:
                 box["then"] = dk_then(box["dk"], stage)
-            elif stage_dk and box["dk"] is not None:
-                box["aside"] = _stage_dk_aside(box["dk"], stage)
+            elif stage_dk and box["dk"] is not None:  # DK staged here too (adopted below)
+                box["aside"] = write_aside(stage, "dk-aside.sqlite", lambda c: _fill_dk(c, box["dk"]))
         except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
             box["error"] = e
     worker = threading.Thread(target=read_dk, name="lcb-read-dk", daemon=True)
@@ -90,10 +90,11 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
         ws.dk_then = box.get("then")
         if stage_dk:  # inventory and the reports join on DK and on these indexes; the merge works from the arrays
             if "aside" in box:
-                _adopt_dk(ws, box["aside"])
+                path, ws.area = box["aside"]
+                adopt(stage.conn, path, [("DK", _DK_TABLE)])
             else:
                 ws.area = _fill_dk(stage.conn, ws.dk)
-                stage.conn.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
+            stage.conn.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
             stage.index()
     except sqlite3.OperationalError as e:  # the staging database's disk (the system temp folder) is full or unwritable
         worker.join()
@@ -139,31 +140,32 @@ def _fill_dk(c, dk):
     return area
 
 
-def _stage_dk_aside(dk, stage):
-    """Table DK written on the reader thread into a file of its own beside the staging database (whose connection
-    the calling thread is using meanwhile). Returns (path, areas) for _adopt_dk."""
-    path = os.path.join(os.path.dirname(stage.path), "dk-aside.sqlite")
+def write_aside(stage, name, fill):
+    """`fill(conn)` writes tables into a file of its own beside the staging database: on the DK reader thread, while
+    the calling thread fills the staging database through its connection. Returns (path, what fill returned)."""
+    path = os.path.join(os.path.dirname(stage.path), name)
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
-        area = _fill_dk(conn, dk)
+        result = fill(conn)
+        conn.commit()
     finally:
         conn.close()
-    return path, area
+    return path, result
 
 
-def _adopt_dk(ws, aside):
-    """Table DK of _stage_dk_aside copied into the staging database inside SQLite, with its index."""
-    path, ws.area = aside
-    c = ws.stage.conn
-    c.commit()
-    c.execute("ATTACH DATABASE ? AS dkaside", (path,))
+def adopt(conn, path, tables):
+    """The tables [(name, CREATE statement)] of a write_aside file copied into the database of `conn` inside SQLite
+    (no rows through Python), replacing tables of those names; the file is removed."""
+    conn.commit()
+    conn.execute("ATTACH DATABASE ? AS aside", (path,))
     try:
-        c.execute(_DK_TABLE)
-        c.execute("INSERT INTO main.DK SELECT * FROM dkaside.DK ORDER BY _i")
-        c.execute("CREATE INDEX ix_DK_DKBM ON DK(DKBM)")
-        c.commit()
+        for name, create in tables:
+            conn.execute(f"DROP TABLE IF EXISTS main.{name}")
+            conn.execute(create)
+            conn.execute(f"INSERT INTO main.{name} SELECT * FROM aside.{name} ORDER BY rowid")
+        conn.commit()
     finally:
-        c.execute("DETACH DATABASE dkaside")
+        conn.execute("DETACH DATABASE aside")
     os.remove(path)

@@ -8,13 +8,12 @@
 
 REC has the cbdk fields of ``schema.HASHED`` plus ``pid`` (DKBM order), ``dk_i`` (its DK row, for the geometry),
 ``ZONE`` and ``TZM`` (for 不动产单元号 allocation). The store then loads REC into the target."""
-import os
 import sqlite3
 
 import numpy as np
 import shapely
 
-from .. import classify, gpkg
+from .. import classify, gpkg, workspace
 from ..params import Params
 from . import schema
 from .digest import geometry64
@@ -81,33 +80,13 @@ DK_TABLE = f"CREATE TABLE DK (_i INTEGER PRIMARY KEY, DKBM TEXT, SCMJ REAL, {', 
 
 
 def stage_dk_aside(dk, stage):
-    """Table DK written into a file of its own beside the staging database (stage_dk), on the DK reader thread
-    while the calling thread loads the attribute tables (core.workspace's dk_then); adopt_dk moves it in."""
-    path = os.path.join(os.path.dirname(stage.path), "dk.sqlite")
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        stage_dk(conn, dk)
-    finally:
-        conn.close()
-    return path
+    """Table DK (stage_dk) written on the DK reader thread into a file of its own (core.workspace's dk_then) while the
+    attribute tables load; adopt_dk moves it into the staging database."""
+    return workspace.write_aside(stage, "dk.sqlite", lambda c: stage_dk(c, dk))[0]
 
 
 def adopt_dk(conn, path):
-    """Copy table DK staged by stage_dk_aside into the staging database (inside SQLite, no rows through Python)."""
-    conn.commit()
-    conn.execute("ATTACH DATABASE ? AS dkaside", (path,))
-    try:
-        conn.execute("DROP TABLE IF EXISTS main.DK")
-        conn.execute(DK_TABLE)
-        conn.execute("INSERT INTO main.DK SELECT * FROM dkaside.DK ORDER BY _i")
-        conn.execute("DROP TABLE IF EXISTS main.DKG")
-        conn.execute(DKG_TABLE)
-        conn.commit()
-    finally:
-        conn.execute("DETACH DATABASE dkaside")
-    os.remove(path)
+    workspace.adopt(conn, path, [("DK", DK_TABLE), ("DKG", DKG_TABLE)])
 
 
 def stage_dk(conn, dk, progress=None):
