@@ -145,7 +145,7 @@ class MergeJob:
                 self.epsg = store.target_epsg(self.target)  # also refuses what is not a registration database of this version
         elif self.pg is not None:  # a new schema: hash the files on another core while the delivery is read
             self._start_hashing()
-        # A new GeoPackage: its files are hashed while its transaction runs (_into), when the second core is idle.
+        # A new GeoPackage: its files are hashed during its transaction, once the record fingerprints are in (_insert).
         return None
 
     def _start_hashing(self):
@@ -259,14 +259,11 @@ class MergeJob:
 
     def _into(self, path, new):
         st = store.GpkgStore(path, new=new)
-        self._yjhash = None
         try:
             self.stage_records(st.srs_id)
-            if new:  # every parcel is new: their fingerprints on the second core meanwhile
+            if new:  # every parcel is new: their fingerprints on the second core meanwhile (the files are hashed after them)
                 self._yjhash = records.Fingerprints(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
-            if self.fp is None and self._yjhash is None:  # a new database: its files hashed beside the transaction
-                self._start_hashing()
             try:
                 with self.clock("commit"), st.transaction() as c:
                     self.load(st, c)
@@ -328,8 +325,6 @@ class MergeJob:
                   (res["PARCELS"], res["INSERTED"], res["UPDATED"], res["UNCHANGED"], res["CONFLICTS"], json.dumps(res["classes"]), batch))
         with self.clock("indexes"):
             st.finish()
-        if self.fp is None and self._hashing is None:
-            self._start_hashing()
         if self._hashing is not None:  # a new database: its fingerprint, hashed meanwhile
             self._join_hashing()
             c.execute("UPDATE batches SET fingerprint = ? WHERE fid = ?", (self.fp, batch))
@@ -345,8 +340,7 @@ class MergeJob:
         if self._yjhash is not None:
             with self.clock("fingerprints (wait)"):
                 self._yjhash.load(c)
-            if self.fp is None and self._hashing is None:  # the second core is free now: the delivery's files hashed meanwhile
-                self._start_hashing()
+            self._start_hashing()  # the second core is free now: a new database's files hashed meanwhile
             yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,

@@ -119,14 +119,10 @@ _INT = rb"[+-]?[0-9]+"
 _DBF_CHUNK_BYTES = 4 << 20  # small blocks: numpy's temporaries are reused, not faulted in again
 
 
-def _dbf_layout(f, size):
-    """(records, header length, record length, [(type, offset, width)] per field) of an open .dbf, or None."""
-    head = f.read(32)
-    if len(head) < 32 or head[0] not in _DBF_VERSIONS:
-        return None
-    nrec, hlen, rlen = struct.unpack("<IHH", head[4:12])
-    if hlen < 33 or hlen + nrec * rlen > size:
-        return None
+def _dbf_layout(f):
+    """(records, header length, record length, [(type, offset, width)] per field) of an open .dbf whose header
+    dbf_check found sound, or None when its field descriptors do not fit its records."""
+    nrec, hlen, rlen = struct.unpack("<IHH", f.read(32)[4:12])
     desc = f.read(hlen - 32)
     out, off = [], 1  # byte 0 of a record: the deletion flag
     for k in range(0, len(desc) - 31, 32):
@@ -202,10 +198,11 @@ def _dbf_columns(dbf, encoding, layer_index, defs, ogr_types, count):
         codec = codecs.lookup(encoding or "utf-8").name
     except LookupError:
         return None
+    if dbf_check(dbf) is not None:  # GDAL reads what it can of a damaged file; integrity reports it
+        return None
     try:
-        size = Path(dbf).stat().st_size
         with open(dbf, "rb") as f:
-            layout = _dbf_layout(f, size)
+            layout = _dbf_layout(f)
             if layout is None:
                 return None
             nrec, hlen, rlen, specs = layout

@@ -79,14 +79,15 @@ def test_bad_target_fails_without_damage(demo, tmp_path):
     assert bad.read_bytes() == b"junk"
 
 
-# Loaded by qgis_process's embedded Python through PYTHONPATH: an audit hook logs every import of the plugin's
-# modules (and of Qt widgets) as it happens; Debian's own sitecustomize still runs after it.
+# Loaded by qgis_process's embedded Python through PYTHONPATH: an audit hook logs every module imported from then on
+# whose name starts with one of LCB_IMPORT_PREFIXES; Debian's own sitecustomize still runs after it.
 IMPORT_LOGGER = """
 import os, sys, sysconfig
 from pathlib import Path
 _log = os.environ["LCB_IMPORT_LOG"]
+_prefixes = tuple(os.environ["LCB_IMPORT_PREFIXES"].split(","))
 def _hook(event, args):
-    if event == "import" and str(args[0]).startswith(("land_contract_bridge", "PyQt5.QtWidgets", "PyQt6.QtWidgets")):
+    if event == "import" and str(args[0]).startswith(_prefixes):
         with open(_log, "a", encoding="utf-8") as f:
             f.write(str(args[0]) + "\\n")
 sys.addaudithook(_hook)
@@ -96,14 +97,22 @@ if _orig.exists():
 """
 
 
-def test_nothing_gui_related_happens_in_qgis_process(demo, tmp_path):
-    """validate and merge announce their results; in qgis_process nobody listens, and none of ui/ is ever imported."""
+def import_logging(tmp_path, prefixes):
+    """(env, log): qgis_process run with this env appends to `log` the name of every module it imports whose name
+    starts with one of `prefixes`."""
     import os
     site = tmp_path / "site"
-    site.mkdir()
+    site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(IMPORT_LOGGER, "utf-8")
     log = tmp_path / "imports.log"
-    env = dict(os.environ, LCB_IMPORT_LOG=str(log), PYTHONPATH=f"{site}:{os.environ.get('PYTHONPATH', '')}")
+    log.unlink(missing_ok=True)
+    return dict(os.environ, LCB_IMPORT_LOG=str(log), LCB_IMPORT_PREFIXES=",".join(prefixes),
+                PYTHONPATH=f"{site}:{os.environ.get('PYTHONPATH', '')}"), log
+
+
+def test_nothing_gui_related_happens_in_qgis_process(demo, tmp_path):
+    """validate and merge announce their results; in qgis_process nobody listens, and none of ui/ is ever imported."""
+    env, log = import_logging(tmp_path, ("land_contract_bridge", "PyQt5.QtWidgets", "PyQt6.QtWidgets"))
     for alg, params in (("lcb:validate", {"INPUT": demo, "OUTPUT": tmp_path / "issues.gpkg"}),
                         ("lcb:merge", {"INPUT": demo, "TARGET": tmp_path / "reg.gpkg"})):
         p = lcbp("--json", "run", alg, "--", *[f"{k}={v}" for k, v in params.items()], env=env)

@@ -3,24 +3,8 @@ and the heavy parts of core/ when they run, and the dependency check reads insta
 (The time itself is measured by benchmarks/startup, not here.)"""
 import os
 
-from cli.test_cli import lcbp
+from cli.test_cli import import_logging, lcbp
 
-# Loaded by qgis_process's embedded Python through PYTHONPATH: an audit hook logs every module imported from then on
-# whose name starts with one of LCB_IMPORT_PREFIXES; Debian's own sitecustomize still runs after it.
-IMPORT_LOGGER = """
-import os, sys, sysconfig
-from pathlib import Path
-_log = os.environ["LCB_IMPORT_LOG"]
-_prefixes = tuple(os.environ["LCB_IMPORT_PREFIXES"].split(","))
-def _hook(event, args):
-    if event == "import" and str(args[0]).startswith(_prefixes):
-        with open(_log, "a", encoding="utf-8") as f:
-            f.write(str(args[0]) + "\\n")
-sys.addaudithook(_hook)
-_orig = Path(sysconfig.get_paths()["stdlib"]) / "sitecustomize.py"
-if _orig.exists():
-    exec(compile(_orig.read_text("utf-8"), str(_orig), "exec"))
-"""
 LIBRARIES = ("shapely", "pyproj", "jinja2", "xlsxwriter", "xlrd", "cryptography")  # not psycopg2: QGIS's own Processing imports it
 # what loading the plugin may import of core/: the parameter definitions' constants, nothing that reads data
 LIGHT_CORE = {"land_contract_bridge.core", "land_contract_bridge.core.deps", "land_contract_bridge.core.paths", "land_contract_bridge.core.errors",
@@ -29,13 +13,7 @@ LIGHT_CORE = {"land_contract_bridge.core", "land_contract_bridge.core.deps", "la
 
 
 def logged_imports(tmp_path, *args):
-    site = tmp_path / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(IMPORT_LOGGER, "utf-8")
-    log = tmp_path / "imports.log"
-    log.unlink(missing_ok=True)
-    env = dict(os.environ, LCB_IMPORT_LOG=str(log), LCB_IMPORT_PREFIXES=",".join(("land_contract_bridge",) + LIBRARIES),
-               PYTHONPATH=f"{site}:{os.environ.get('PYTHONPATH', '')}")
+    env, log = import_logging(tmp_path, ("land_contract_bridge",) + LIBRARIES)
     p = lcbp(*args, env=env)
     assert p.returncode == 0, p.stderr[-2000:]
     return p, set(log.read_text("utf-8").split()) if log.exists() else set()
