@@ -2,20 +2,18 @@
 transaction, the round trip, no-op re-apply, base mismatch, conflicts, tampering, signing, SIGKILL."""
 import hashlib
 import json
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import shapely
 
 import changes_helpers as helpers
-from conftest import PLUGINS, run_generator, tree_hash
+from paused import kill, start_paused
+from conftest import run_generator, tree_hash
 from oracle import db_rows as rows
 from land_contract_bridge.core import gpkg, merge
 from land_contract_bridge.core.changes import apply_changes, export_changes, package, state
@@ -442,19 +440,11 @@ def test_sigkill_during_apply_leaves_the_target_as_it_was(world, tmp_path):
     t = target_copy(world, tmp_path)
     before = state.fingerprint(t)
     dump = "\n".join(sqlite3.connect(t).iterdump())
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core.changes import apply_changes; "
-            "apply_changes(sys.argv[1], sys.argv[2])") % str(PLUGINS)
-    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
-    p = subprocess.Popen([sys.executable, "-c", code, str(pkg), str(t)], env=env)
     marker = Path(f"{t}.before_commit")
-    for _ in range(1200):
-        if marker.exists() or p.poll() is not None:
-            break
-        time.sleep(0.05)
+    p = start_paused("apply_changes(sys.argv[1], sys.argv[2])", [pkg, t], marker)
     assert marker.exists(), "apply never reached the pause point"
     assert Path(f"{t}-journal").exists()  # the transaction is open with its rollback journal
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
+    kill(p)
     assert "\n".join(sqlite3.connect(t).iterdump()) == dump  # a reader rolls the hot journal back
     assert state.fingerprint(t) == before
     assert apply_changes(pkg, t)["APPLIED"] == 33  # and the package still applies

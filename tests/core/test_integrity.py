@@ -3,7 +3,6 @@ of the sample (tests/broken.py); merge refuses it before touching TARGET, valida
 condition once, and the staging database (names, ID numbers) never outlives a killed run."""
 import hashlib
 import os
-import signal
 import sqlite3
 import stat
 import subprocess
@@ -14,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import broken
-from conftest import PLUGINS, copy_package, tree_hash
+from paused import kill, start_paused
+from conftest import copy_package, tree_hash
 from land_contract_bridge.core import attrdb, delivery, integrity, inventory, merge, validate, vector
 from land_contract_bridge.core.errors import LcbError, Progress
 from land_contract_bridge.core.output import atomic_path, check_writable, write_text
@@ -229,22 +229,16 @@ def test_sigkill_mid_merge_leaves_no_staging_files(demo, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     target = tmp_path / "reg.gpkg"
-    env = dict(os.environ, LCB_TEST_PAUSE="before_commit", TMPDIR=str(tmp))
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; merge.merge(sys.argv[1], sys.argv[2])") % str(PLUGINS)
-    p = subprocess.Popen([sys.executable, "-c", code, str(demo), str(target)], env=env)
+    p = start_paused("merge.merge(sys.argv[1], sys.argv[2])", [demo, target], lambda: list(tmp_path.glob("*.before_commit")),
+                     env=dict(os.environ, TMPDIR=str(tmp)))
     try:
-        for _ in range(600):
-            if list(tmp_path.glob("*.before_commit")) or p.poll() is not None:
-                break
-            time.sleep(0.05)
         stages = _stages(tmp)
         assert len(stages) == 1 and (stages[0] / "stage.sqlite").exists(), "the merge never staged anything"
         c = sqlite3.connect(stages[0] / "stage.sqlite")
         assert c.execute("SELECT COUNT(*) FROM CBF WHERE CBFZJHM LIKE '371526%'").fetchone()[0] > 0  # personal data
         c.close()
     finally:
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
+        kill(p)
     for _ in range(100):  # the guard process removes it as soon as the kernel closes the dead process's pipe
         if not _stages(tmp):
             break

@@ -2,7 +2,6 @@
 import hashlib
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +12,8 @@ import pytest
 import shapely
 from osgeo import ogr
 
-from conftest import PLUGINS, run_generator, tree_hash
+from paused import kill, start_paused
+from conftest import run_generator, tree_hash
 from oracle import db_rows as rows
 from oracle import edit_parcel
 from land_contract_bridge.core import gpkg, merge
@@ -164,26 +164,15 @@ def _dump(target):
         c.close()
 
 
-def _run_until_paused(args, marker, env):
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; "
-            "merge.merge(*sys.argv[1:3], on_conflict=sys.argv[3])") % str(PLUGINS)
-    p = subprocess.Popen([sys.executable, "-c", code, *args], env=env)
-    for _ in range(600):
-        if marker.exists() or p.poll() is not None:
-            break
-        time.sleep(0.05)
-    assert marker.exists(), "the merge never reached the pause point"
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
-
-
 def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path):
     target = tmp_path / "reg.gpkg"
     merge.merge(demo, target)
     before = _dump(target)
     edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
-    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
-    _run_until_paused([str(demo_copy), str(target), "replace"], Path(f"{target}.before_commit"), env)
+    p = start_paused("merge.merge(*sys.argv[1:3], on_conflict=sys.argv[3])", [demo_copy, target, "replace"],
+                     Path(f"{target}.before_commit"))
+    assert Path(f"{target}.before_commit").exists(), "the merge never reached the pause point"
+    kill(p)
     assert _dump(target) == before  # a reader rolls the hot journal back: nothing of the killed merge remains
     res = merge.merge(demo, target)
     assert res["UNCHANGED"] == 299
@@ -191,16 +180,9 @@ def test_sigkill_mid_merge_leaves_the_target_as_before(demo, demo_copy, tmp_path
 
 def test_sigkill_while_creating_leaves_no_target(demo, tmp_path):
     target = tmp_path / "new.gpkg"
-    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; merge.merge(sys.argv[1], sys.argv[2])") % str(PLUGINS)
-    p = subprocess.Popen([sys.executable, "-c", code, str(demo), str(target)], env=env)
-    for _ in range(600):
-        if list(tmp_path.glob("*.before_commit")) or p.poll() is not None:
-            break
-        time.sleep(0.05)
+    p = start_paused("merge.merge(sys.argv[1], sys.argv[2])", [demo, target], lambda: list(tmp_path.glob("*.before_commit")))
     assert list(tmp_path.glob(".new.*.lcbtmp.gpkg")), "the database being built should exist before the kill"
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
+    kill(p)
     for _ in range(100):  # the guard process removes the half-built database (names, ID numbers) once we are gone
         if not list(tmp_path.glob(".new.*.lcbtmp.gpkg*")):
             break

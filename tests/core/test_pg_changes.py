@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import changes_helpers as helpers
+from paused import kill, start_paused
 from land_contract_bridge.core import merge, pgconn
 from land_contract_bridge.core.changes import apply_changes, export_changes, state
 from land_contract_bridge.core.errors import LcbError
@@ -186,39 +187,22 @@ def test_a_schema_without_a_registration_database_is_refused(world, pg_db, tmp_p
 
 def test_sigkill_during_apply_on_postgis_commits_nothing(world, pg_db, tmp_path):
     """A process killed inside its transaction (after every write, before the commit): the server rolls it back."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import tempfile
-    import time
     from pathlib import Path
 
-    from conftest import PLUGINS
     target = pg_target(pg_db, world, "killed")
     pkg = tmp_path / "pkg"
     export_changes(world["A"], world["A2"], pkg)
     before = snapshot(target)
     marker = Path(tempfile.gettempdir()) / "lcb-pause-killed.before_commit"
-    marker.unlink(missing_ok=True)
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core.changes import apply_changes; "
-            "apply_changes(sys.argv[1], sys.argv[2])") % str(PLUGINS)
-    p = subprocess.Popen([sys.executable, "-c", code, str(pkg), pg_db.uri_with_password + "?schema=killed"],
-                         env=dict(os.environ, LCB_TEST_PAUSE="before_commit"))
+    p = start_paused("apply_changes(sys.argv[1], sys.argv[2])", [pkg, pg_db.uri_with_password + "?schema=killed"], marker)
     try:
-        for _ in range(1200):
-            if marker.exists() or p.poll() is not None:
-                break
-            time.sleep(0.05)
         assert marker.exists(), "apply never reached the pause point"
         # its writes are there, uncommitted: another session sees the database as it was
         assert pg_db.rows("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")[0][0] >= 1
         assert snapshot(target) == before
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait()
     finally:
-        if p.poll() is None:
-            p.kill()
+        kill(p)
         marker.unlink(missing_ok=True)
     assert snapshot(target) == before
     out = apply_changes(pkg, target)  # and the package still applies (the server released the locks)

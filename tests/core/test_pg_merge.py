@@ -2,9 +2,7 @@
 cluster (tests/pgcluster.py): same tables and content as the GeoPackage, idempotence, conflicts, SIGKILL, concurrent
 merges of different deliveries, credentials never shown."""
 import json
-import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 import shapely
 
+from paused import kill, start_paused
 from conftest import PLUGINS, run_generator
 from oracle import db_rows as gpkg_rows
 from oracle import edit_parcel
@@ -195,18 +194,10 @@ def test_replace_gives_the_geopackage_result(pg_db, demo, demo_copy, tmp_path):
 
 
 # ------------------------------------------------------------------ SIGKILL
-def _run_until_paused(args, marker, env):
-    code = ("import sys; sys.path.insert(0, %r); from land_contract_bridge.core import merge; "
-            "merge.merge(sys.argv[1], sys.argv[2], on_conflict=sys.argv[3], schema=sys.argv[4])") % str(PLUGINS)
-    marker.unlink(missing_ok=True)
-    p = subprocess.Popen([sys.executable, "-c", code, *args], env=env)
-    for _ in range(1200):
-        if marker.exists() or p.poll() is not None:
-            break
-        time.sleep(0.05)
+def _run_until_paused(args, marker):
+    p = start_paused("merge.merge(sys.argv[1], sys.argv[2], on_conflict=sys.argv[3], schema=sys.argv[4])", args, marker)
     assert marker.exists(), "the merge never reached the pause point"
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait()
+    kill(p)
     marker.unlink(missing_ok=True)
 
 
@@ -219,9 +210,8 @@ def test_sigkill_mid_merge_commits_nothing(passfile, demo, demo_copy, tmp_path):
     db = passfile
     sch = "kill_" + db.name[-8:]
     marker = Path(tempfile.gettempdir()) / f"lcb-pause-{sch}.before_commit"
-    env = dict(os.environ, LCB_TEST_PAUSE="before_commit")
     # a first merge killed: no parcel, batch, number or copied table; the next merge works normally
-    _run_until_paused([str(demo), db.uri, "keep", sch], marker, env)
+    _run_until_paused([demo, db.uri, "keep", sch], marker)
     for _ in range(100):  # the server notices the closed connection and rolls back
         if not _locks(db):
             break
@@ -232,7 +222,7 @@ def test_sigkill_mid_merge_commits_nothing(passfile, demo, demo_copy, tmp_path):
     before = pg_content(db, sch)
     # a replacing merge killed before its commit: the database exactly as before
     edit_parcel(demo_copy, "3715260010010100002", DKMC="改过的名")
-    _run_until_paused([str(demo_copy), db.uri, "replace", sch], marker, env)
+    _run_until_paused([demo_copy, db.uri, "replace", sch], marker)
     time.sleep(0.3)
     assert pg_content(db, sch) == before
     res = merge.merge(demo, db.uri, schema=sch)
