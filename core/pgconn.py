@@ -324,6 +324,13 @@ class _Rows(list):
         return list(self)
 
 
+def table_info(sql, columns):
+    """SQLite's ``PRAGMA table_info(t)`` answered for a PostgreSQL table from ``columns(t)`` — rows (cid, name, type,
+    notnull, default, pk), names as in the GeoPackage layout — or None when `sql` is another statement."""
+    m = _PRAGMA.match(sql)
+    return None if m is None else _Rows([(i, c, "", 0, None, int(c == "fid")) for i, c in enumerate(columns(m.group(1)))])
+
+
 class PgConnection:
     """A psycopg2 connection with the sqlite3-like surface the read side uses (``execute`` returning a cursor)."""
     is_pg = True
@@ -334,9 +341,9 @@ class PgConnection:
 
     def execute(self, sql, args=None):
         args = tuple(args) if args is not None else ()
-        m = _PRAGMA.match(sql)
-        if m:  # SQLite's table_info: (cid, name, type, notnull, default, pk), names as in the GeoPackage layout
-            return _Rows([(i, c, "", 0, None, int(c == "fid")) for i, c in enumerate(self.columns(m.group(1)))])
+        info = table_info(sql, self.columns)
+        if info is not None:
+            return info
         cur = self.conn.cursor()
         try:
             cur.execute(translate(sql, bool(args)), args or None)

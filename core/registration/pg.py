@@ -486,10 +486,9 @@ class _Conn(pgconn.PgConnection):
 
     def execute(self, sql, args=None):
         args = tuple(args) if args is not None else ()
-        m = re.match(r"\s*PRAGMA\s+table_info\(\s*\"?(\w+)\"?\s*\)\s*$", sql, re.IGNORECASE)
-        if m:
-            cols = self.columns(m.group(1))
-            return _Rows([(i, c, "", 0, None, int(c == "fid")) for i, c in enumerate(cols)])
+        info = pgconn.table_info(sql, self.columns)
+        if info is not None:
+            return info
         text = self._prepare(sql, bool(args))
         single = re.match(r"\s*INSERT\s+INTO\s+(\w+)\s*\([^)]*\)\s*VALUES\s*\((?:[^()']|'[^']*')*\)\s*$", text, re.IGNORECASE | re.DOTALL)
         if single and "returning" not in text.lower() and "fid" in self.columns(single.group(1)):
@@ -527,14 +526,6 @@ class _Conn(pgconn.PgConnection):
         copy(self.stage, cur, temp, [q(n) for n in names], fields, f'FROM "{real[0]}" v', self.exact, self.srid)
         cur.execute(f"ANALYZE {temp}")
         self.staged.add(name)
-
-
-class _Rows(list):
-    def fetchone(self):
-        return self[0] if self else None
-
-    def fetchall(self):
-        return list(self)
 
 
 class PgStore:
