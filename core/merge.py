@@ -118,7 +118,8 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
-        self._yjhash = None  # records.Fingerprints of a new GeoPackage's records
+        self._records = None  # records.Records: a new GeoPackage's records, written on a second thread
+        self._trees = None  # _pack_trees: a new GeoPackage's spatial indexes, packed before its transaction
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -154,7 +155,8 @@ class MergeJob:
 
         def work():
             try:
-                box["fp"] = fingerprint(self.d, Progress(cancelled=stop.is_set))
+                # one thread: it runs beside the merge's own work, and more threads only take the main thread's core
+                box["fp"] = fingerprint(self.d, Progress(cancelled=stop.is_set), workers=1)
             except BaseException as e:  # noqa: BLE001 - a file that cannot be read, or stopped: reported by _join_hashing
                 box["error"] = e
         thread = threading.Thread(target=work, name="lcb-fingerprint", daemon=True)
@@ -261,19 +263,24 @@ class MergeJob:
         st = store.GpkgStore(path, new=new)
         try:
             self.stage_records(st.srs_id)
-            if new:  # every parcel is new: their fingerprints on the second core meanwhile (the files are hashed after them)
-                self._yjhash = records.Fingerprints(self.ws.stage.path)
+            if new:  # every parcel is new: their records on the second core meanwhile (the files are hashed after them)
+                with self.clock("spatial index (pack)"):  # before that thread starts: this work is Python row by row
+                    self._trees = _pack_trees(self.ws.stage.conn, st)
+                self._records = records.Records(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
+            if new:
+                st.attach_records(self._records.path)
+                self._records.start()
             try:
-                with self.clock("commit"), st.transaction() as c:
+                with self.clock("commit"), st.transaction(immediate=not new) as c:
                     self.load(st, c)
                     self.progress.check()
                     _test_pause("before_commit", self.pause_path)
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
-            if self._yjhash is not None:
-                self._yjhash.stop()
+            if self._records is not None:
+                self._records.stop()
             if self._hashing is not None:  # an error or a cancel before the fingerprint was needed
                 self._join_hashing(stop=True)
             st.close()
@@ -335,39 +342,45 @@ class MergeJob:
             bdcdyh.allocate(c, f"(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.ST s JOIN stg.RECK k ON k.pid = s.pid WHERE s.st = {NEW})",
                             batch, self.now, self.d.county, self.zoning)
         base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
+        next_zd = _next_fid(c, "ZDJBXX")  # and their 宗地 next_zd + 1, … in the same order
+        for sql in schema.STANDARD_SOURCE_INDEXES:  # what the right holders are derived through (standard.refresh)
+            c.execute(sql)
+        entries = None  # {table: (ids, boxes)} of the spatial index rows written, and the cbdk fid of each 宗地's
+        if self._trees is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():
+            (entries, packed), self._trees = self._trees, None  # packed by pid, and every pid is its parcel's fid here
+            with self.clock("spatial index"):
+                for table, rows in packed.items():
+                    st.write_spatial_index(table, rows)
         cols = schema.HASHED
-        yjhash, fp_join = records.fingerprint('v'), ""
-        if self._yjhash is not None:
-            with self.clock("fingerprints (wait)"):
-                self._yjhash.load(c)
-            self._start_hashing()  # the second core is free now: a new database's files hashed meanwhile
-            yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
+        rec, yjhash = "stg.RECV", records.fingerprint('v')
+        if self._records is not None:
+            with self.clock("records (wait)"):
+                self._records.join()
+            rec, yjhash = "rec.REC", "v.YJHASH"
+        if entries is None:
+            with self.clock("spatial index"):
+                entries = _boxes(c, "stg.", "a.n", "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid", base, next_zd)
+                for table, (ids, boxes) in entries[0].items():
+                    st.fill_spatial_index(table, ids, boxes)
+        if self._records is not None:
+            # A new database's files hashed on the second core during the statements below, each a single call into
+            # SQLite. (Not during work that goes through Python row by row, like the fetch above: two threads passing
+            # the interpreter lock to and fro for every row make that several times slower.)
+            self._start_hashing()
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
-            FROM temp.NA a {fp_join} JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
+            FROM temp.NA a JOIN {rec} v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
             ORDER BY a.pid""", (base, batch, self.now))
-        staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
-        with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
-            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.pid",
-                             (base,)).fetchall()
-            boxes = np.array(rows, np.float64).reshape(-1, 5)
-            fids = boxes[:, 0].astype(np.int64)
-            st.fill_spatial_index("cbdk", fids, boxes[:, 1:])
-        next_zd = _next_fid(c, "ZDJBXX")
         with self.clock("standard tables"):
-            for sql in schema.STANDARD_SOURCE_INDEXES:
-                c.execute(sql)
             written = standard.refresh(c, f"c.fid > {int(base)}")[0]
-        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
-            of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
-                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.pid", (base,))], np.int64)
-            zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
-            ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
-            if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "
-                                                   "(SELECT BDCDYH FROM cbdk WHERE fid = ?)", e).fetchone()[0] for e in ends):
-                raise RuntimeError("ZDJBXX rows not in the parcels' order")  # an invariant; never a user's error
-            st.fill_spatial_index("ZDJBXX", zd, boxes[np.searchsorted(fids, of), 1:])
+        # An invariant (never a user's error): the ZDJBXX rows were written for the very parcels whose boxes went into
+        # its spatial index above, in the same order.
+        zd, of = entries[0]["ZDJBXX"][0], entries[1]
+        ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
+        if len(zd) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT (SELECT BDCDYH FROM cbdk WHERE fid = ?)",
+                                               e).fetchone()[0] for e in ends):
+            raise RuntimeError("ZDJBXX rows not in the parcels' order")
 
     def _conflicts(self, c, batch):
         """A DKBM already in the target with different content: recorded, never silent; replaced only on request
@@ -424,6 +437,26 @@ def _next_fid(c, table):
     """The largest fid `table` has ever had (AUTOINCREMENT remembers deleted ones): new rows come after it."""
     return c.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), "
                      f"COALESCE((SELECT MAX(fid) FROM {table}), 0))").fetchone()[0]
+
+
+def _boxes(c, stg, fid, source, base, next_zd):
+    """The spatial index rows of new parcels and of their 宗地, from the bounds staged with the geometries (nothing is
+    read back): ({"cbdk": (fids, boxes), "ZDJBXX": (ids, boxes)}, the cbdk fid of each ZDJBXX row). `source`: FROM …
+    with p, the staged parcels; `fid`: SQL of a parcel's fid − base; `stg`: the prefix of the staging tables."""
+    rows = np.array(c.execute(f"""SELECT {fid}, d.minx, d.maxx, d.miny, d.maxy, {standard.REGISTRABLE_STAGED} {source}
+        JOIN {stg}DKG d ON d._i = p.dk_i JOIN {stg}PC pc ON pc.pid = p.pid WHERE d.minx IS NOT NULL ORDER BY p.pid""").fetchall(),
+                    np.float64).reshape(-1, 6)
+    fids = base + rows[:, 0].astype(np.int64)
+    of = rows[:, 5] == 1  # a 宗地 has its parcel's geometry, so the same box
+    zd = next_zd + 1 + np.arange(int(of.sum()), dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
+    return {"cbdk": (fids, rows[:, 1:5]), "ZDJBXX": (zd, rows[of, 1:5])}, fids[of]
+
+
+def _pack_trees(stage, st):
+    """A new GeoPackage's spatial indexes packed from the staging database before its transaction, numbered by pid
+    (_insert writes them when the fids turn out to be the pids, as in a new database they are)."""
+    entries = _boxes(stage, "", "p.pid", "FROM P p", 0, 0)
+    return entries, {table: st.packed_spatial_index(table, ids, boxes) for table, (ids, boxes) in entries[0].items()}
 
 
 def _release(dk):

@@ -236,51 +236,61 @@ def fingerprint(alias):
     return f"lcb_sha1(json_array({fields}, {alias}.NH, {alias}.gh), NULL)"
 
 
-class Fingerprints:
-    """The content fingerprints (YJHASH) of every staged record, computed on a second thread with a connection of its
-    own to the staging database while the merge allocates numbers and copies tables on the target; ``load`` then
-    puts them in table temp.FP(pid, h) of the target connection. (The JSON of ~40 fields and its SHA-1 are a third
-    of the cost of writing a record.) ``stop`` interrupts it (a cancelled or failed merge)."""
+class Records:
+    """A new GeoPackage's records, written once on a second thread: table REC of the view RECV (every cbdk field of
+    every staged parcel, in pid order) with its content fingerprint YJHASH, in a file of its own beside the staging
+    database (``path``), while the merge copies tables, allocates numbers and packs the spatial indexes on the target.
+    The cbdk insert then reads plain rows instead of evaluating the view, and the fingerprints (the JSON of ~40 fields
+    and its SHA-1, a third of the cost of a record) cost the merge's own thread nothing.
+
+    The target's connection attaches ``path`` (and reads its schema: REC exists, empty) before ``start`` and before
+    its transaction, and reads REC only after ``join``: it never waits for the file's lock nor holds it while the
+    thread writes. ``stop`` interrupts the thread (a cancelled or failed merge)."""
 
     def __init__(self, stage_path):
+        import os
         import threading
-        self.rows, self.error, self.conn = None, None, None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(stage_path,), name="lcb-yjhash", daemon=True)
-        self.thread.start()
-        self.ready.wait()
+        self.path = os.path.join(os.path.dirname(str(stage_path)), "rec.sqlite")
+        self.error, self.conn = None, None
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        self.conn = register_functions(sqlite3.connect(str(stage_path), check_same_thread=False))
+        self.conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
+            self.conn.execute(f"PRAGMA rec.{pragma}")
+        cols = [d[0] for d in self.conn.execute("SELECT * FROM RECV LIMIT 0").description]
+        # untyped columns: every value is kept exactly as the view gives it
+        self.conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, {', '.join(cols[1:])}, YJHASH)")
+        self.conn.commit()
+        self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
 
-    def _run(self, path):
+    def start(self):
+        self.thread.start()
+
+    def _run(self):
         try:
-            self.conn = register_functions(sqlite3.connect(path, check_same_thread=False))
-        except BaseException as e:  # noqa: BLE001 - re-raised by load()
-            self.error = e
-        self.ready.set()
-        if self.conn is None:
-            return
-        try:
-            self.rows = self.conn.execute(f"SELECT v.pid, {fingerprint('v')} FROM RECV v ORDER BY v.pid").fetchall()
-        except BaseException as e:  # noqa: BLE001 - re-raised by load()
+            self.conn.execute(f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid")
+            self.conn.commit()
+        except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
         finally:
             self.conn.close()
 
     def stop(self):
-        if self.thread.is_alive() and self.conn is not None:
-            try:
-                self.conn.interrupt()
-            except sqlite3.Error:
-                pass
+        if not self.thread.is_alive():
+            if self.thread.ident is None:  # never started
+                self.conn.close()
+            return
+        try:
+            self.conn.interrupt()
+        except sqlite3.Error:
+            pass
         self.thread.join()
 
-    def load(self, c):
+    def join(self):
         self.thread.join()
         if self.error is not None:
             raise self.error
-        c.execute("DROP TABLE IF EXISTS temp.FP")
-        c.execute("CREATE TEMP TABLE FP (pid INTEGER PRIMARY KEY, h TEXT)")
-        c.executemany("INSERT INTO temp.FP VALUES (?, ?)", self.rows)
-        self.rows = None
 
 
 def build(conn, ws, county, params=None):
