@@ -119,7 +119,7 @@ class MergeJob:
         self.now, self.user = store.now(), store.user()
         self.result = None
         self._records = None  # records.Records: a new GeoPackage's records, written on a second thread
-        self._trees = None  # _pack_trees: a new GeoPackage's spatial indexes, packed before its transaction
+        self.bounds = None  # records.Geometries.bounds: every DK row's box
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -184,7 +184,7 @@ class MergeJob:
         try:
             with self.clock("read"):
                 self.ws = open_workspace(self.d, ledger=self.ledger, progress=self.progress.sub(15, 40), dk_fields=records.DK_FIELDS,
-                                         stage_dk=False, dk_then=records.stage_dk_aside)
+                                         stage_dk=False, dk_then=records.stage_dk_aside, tables_then=records.link_tables)
         except BaseException:
             if self._hashing is not None:
                 self._join_hashing(stop=True)
@@ -238,7 +238,7 @@ class MergeJob:
         records defined in the staging database; self.result started."""
         stage = self.ws.stage.conn
         transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
-        geometries = records.Geometries(self.ws.dk, transform, srs_id)  # on a second core meanwhile
+        geometries = records.Geometries(self.ws.dk, transform, srs_id, self.ws.stage)  # on a second core meanwhile
         try:
             with self.clock("stage DK"):
                 if self.ws.dk_then is not None:  # staged on the reader thread
@@ -253,6 +253,7 @@ class MergeJob:
         _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
         with self.clock("stage geometry"):
             geometries.stage(stage)
+        self.bounds = geometries.bounds
         self.progress.set(65)
         self.progress.check()
         parcels = stage.execute("SELECT COUNT(*) FROM P").fetchone()[0]
@@ -264,8 +265,6 @@ class MergeJob:
         try:
             self.stage_records(st.srs_id)
             if new:  # every parcel is new: their records on the second core meanwhile (the files are hashed after them)
-                with self.clock("spatial index (pack)"):  # before that thread starts: this work is Python row by row
-                    self._trees = _pack_trees(self.ws.stage.conn, st)
                 self._records = records.Records(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
             if new:
@@ -345,12 +344,12 @@ class MergeJob:
         next_zd = _next_fid(c, "ZDJBXX")  # and their 宗地 next_zd + 1, … in the same order
         for sql in schema.STANDARD_SOURCE_INDEXES:  # what the right holders are derived through (standard.refresh)
             c.execute(sql)
-        entries = None  # {table: (ids, boxes)} of the spatial index rows written, and the cbdk fid of each 宗地's
-        if self._trees is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():
-            (entries, packed), self._trees = self._trees, None  # packed by pid, and every pid is its parcel's fid here
-            with self.clock("spatial index"):
-                for table, rows in packed.items():
-                    st.write_spatial_index(table, rows)
+        entries = None  # ({table: (ids, boxes)}) of the spatial index rows, the cbdk fid of each ZDJBXX row)
+        if self._records is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():
+            with self.clock("spatial index"):  # while the records are written: every pid is its parcel's fid here
+                entries = _new_boxes(self.ws.stage.conn, self.bounds)
+                for table, (ids, boxes) in entries[0].items():
+                    st.fill_spatial_index(table, ids, boxes)
         cols = schema.HASHED
         rec, yjhash = "stg.RECV", records.fingerprint('v')
         if self._records is not None:
@@ -452,11 +451,21 @@ def _boxes(c, stg, fid, source, base, next_zd):
     return {"cbdk": (fids, rows[:, 1:5]), "ZDJBXX": (zd, rows[of, 1:5])}, fids[of]
 
 
-def _pack_trees(stage, st):
-    """A new GeoPackage's spatial indexes packed from the staging database before its transaction, numbered by pid
-    (_insert writes them when the fids turn out to be the pids, as in a new database they are)."""
-    entries = _boxes(stage, "", "p.pid", "FROM P p", 0, 0)
-    return entries, {table: st.packed_spatial_index(table, ids, boxes) for table, (ids, boxes) in entries[0].items()}
+def _new_boxes(stage, bounds):
+    """_boxes for a new database, where every parcel's fid is its pid: from the boxes kept in memory and ONE value
+    from the staging database (pid, DK row, registrable? of every parcel), so that no Python runs per row while
+    records.Records uses the interpreter on its thread."""
+    text = stage.execute("SELECT group_concat(p.pid || ',' || COALESCE(p.dk_i, -1) || ',' || (COALESCE(pc.CYLX, '') <> 'unmatched'), ',') "
+                         "FROM P p JOIN PC pc ON pc.pid = p.pid").fetchone()[0]
+    m = np.fromstring(text or "", dtype=np.int64, sep=",").reshape(-1, 3)
+    m = m[np.argsort(m[:, 0], kind="stable")]
+    box = np.full((len(m), 4), np.nan)
+    has = m[:, 1] >= 0
+    box[has] = bounds[m[has, 1]]
+    ok = ~np.isnan(box[:, 0])  # REGISTRABLE_STAGED: a geometry, and not unmatched
+    fids, boxes, of = m[ok, 0], box[ok], m[ok, 2] == 1
+    zd = 1 + np.arange(int(of.sum()), dtype=np.int64)
+    return {"cbdk": (fids, boxes), "ZDJBXX": (zd, boxes[of])}, fids[of]
 
 
 def _release(dk):

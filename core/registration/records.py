@@ -113,23 +113,31 @@ DKG_TABLE = "CREATE TABLE DKG (_i INTEGER PRIMARY KEY, geom BLOB, minx REAL, max
 
 class Geometries:
     """The DK geometries prepared for the target (GeoPackage blobs in its CRS, bounds, digests) on a second thread
-    while the attributes are classified (shapely and numpy release the GIL), then staged as table DKG."""
+    while the attributes are classified (shapely and numpy release the GIL), and written there into a file of its own
+    (workspace.write_aside) that ``stage`` adopts as table DKG. ``bounds``: (minx, maxx, miny, maxy) of every DK row,
+    NaN for a row without a geometry."""
 
-    def __init__(self, dk, transform, srs_id):
+    def __init__(self, dk, transform, srs_id, stage):
         import threading
-        self.dk, self.transform, self.srs_id = dk, transform, srs_id
-        self.parts, self.error = [], None
+        self.dk, self.transform, self.srs_id, self.staging = dk, transform, srs_id, stage
+        self.path, self.bounds, self.error = None, None, None
         self.thread = threading.Thread(target=self._run, name="lcb-geometry", daemon=True)
         self.thread.start()
 
     def _run(self):
-        try:
-            n = self.dk.n if self.dk is not None else 0
+        n = self.dk.n if self.dk is not None else 0
+        self.bounds = np.full((n, 4), np.nan)
+
+        def fill(conn):
+            conn.execute(DKG_TABLE)
             for s in range(0, n, CHUNK):
                 e = min(n, s + CHUNK)
                 blobs, bounds, digests = geometry_parts(self.dk.geoms[s:e], self.transform, self.srs_id)
-                self.parts.append((s, e, blobs, _bounds(bounds), digests.tolist()))
-        except BaseException as e:  # noqa: BLE001 - re-raised by stage()
+                self.bounds[s:e] = bounds
+                conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *_bounds(bounds), digests.tolist()))
+        try:
+            self.path = workspace.write_aside(self.staging, "dkg.sqlite", fill)[0]
+        except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
 
     def join(self):
@@ -138,13 +146,9 @@ class Geometries:
             raise self.error
 
     def stage(self, conn):
-        """Wait for the worker and write table DKG(_i, geom, minx, maxx, miny, maxy, gh)."""
+        """Wait for the worker and adopt its table DKG(_i, geom, minx, maxx, miny, maxy, gh) into the staging database."""
         self.join()
-        self.parts.reverse()
-        while self.parts:  # each chunk freed once written
-            s, e, blobs, bounds, digests = self.parts.pop()
-            conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *bounds, digests))
-        conn.commit()
+        workspace.adopt(conn, self.path, [("DKG", DKG_TABLE)])
 
 
 def _bounds(b):
@@ -182,8 +186,12 @@ def unit_names(ws):
 
 
 # ------------------------------------------------------------------ records
-_LINKS = """
-DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS CERT; DROP TABLE IF EXISTS MULTI; DROP TABLE IF EXISTS HT1;
+# What the records link to that depends on the delivery's tables alone (link_tables: a merge runs it while the DK
+# layer is still being read): the last row of each household and contract, and per certificate of the CBDKXX rows
+# the register (its sketch DKSYT, term, registrar, date), the certificate (issuing authority) and its attachments
+# (sorted, distinct, joined by semicolons); the last row of each when repeated.
+_TABLE_LINKS = """
+DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS CERT; DROP TABLE IF EXISTS HT1;
 CREATE TABLE CBF1 AS SELECT * FROM CBF WHERE _row IN (SELECT MAX(_row) FROM CBF GROUP BY CBFBM);
 CREATE UNIQUE INDEX ux_CBF1 ON CBF1(CBFBM);
 CREATE TABLE HT1 AS SELECT CBHTBM, CBQXQ, CBQXZ FROM CBHT WHERE _row IN (SELECT MAX(_row) FROM CBHT GROUP BY CBHTBM);
@@ -191,17 +199,19 @@ CREATE UNIQUE INDEX ux_HT1 ON HT1(CBHTBM);
 CREATE INDEX IF NOT EXISTS ix_QSLYZLFJ_CBJYQZBM ON QSLYZLFJ(CBJYQZBM);
 CREATE INDEX IF NOT EXISTS ix_CBJYQZDJB_CBJYQZBM ON CBJYQZDJB(CBJYQZBM);
 CREATE INDEX IF NOT EXISTS ix_CBJYQZ_CBJYQZBM ON CBJYQZ(CBJYQZBM);
--- per certificate of the parcels: the register (its sketch DKSYT, term, registrar, date), the certificate (issuing
--- authority) and its attachments (sorted, distinct, joined by semicolons); the last row of each when repeated
 CREATE TABLE CERT AS SELECT k.CBJYQZBM, NULLIF(replace(dj.DKSYT, '\\', '/'), '') AS DKSYT, dj.CBQXQ, dj.CBQXZ, dj.DBR, dj.DJSJ,
     qz.FZJG, fj.v AS FJ
-  FROM (SELECT DISTINCT CBJYQZBM FROM R WHERE CBJYQZBM IS NOT NULL) AS k
+  FROM (SELECT DISTINCT CBJYQZBM FROM CBDKXX WHERE CBJYQZBM IS NOT NULL) AS k
   LEFT JOIN CBJYQZDJB dj ON dj._row = (SELECT MAX(_row) FROM CBJYQZDJB x WHERE x.CBJYQZBM = k.CBJYQZBM)
   LEFT JOIN CBJYQZ qz ON qz._row = (SELECT MAX(_row) FROM CBJYQZ x WHERE x.CBJYQZBM = k.CBJYQZBM)
   LEFT JOIN (SELECT CBJYQZBM, group_concat(v, ';') AS v FROM
                (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2)
              GROUP BY CBJYQZBM) AS fj ON fj.CBJYQZBM = k.CBJYQZBM;
 CREATE UNIQUE INDEX ux_CERT ON CERT(CBJYQZBM);
+"""
+
+_LINKS = """
+DROP TABLE IF EXISTS MULTI;
 -- parcels with several CBDKXX rows (share-only land): names of the first three holders, and the same links over all rows
 CREATE TABLE MULTI (pid INTEGER PRIMARY KEY, n1 TEXT, n2 TEXT, n3 TEXT, LZ TEXT, SK TEXT, FJ TEXT);
 INSERT INTO MULTI (pid, n1, n2, n3) SELECT p.pid,
@@ -293,10 +303,18 @@ class Records:
             raise self.error
 
 
+def link_tables(conn):
+    """_TABLE_LINKS in the staging database (core.workspace's tables_then, or build)."""
+    conn.executescript(_TABLE_LINKS)
+    return True
+
+
 def build(conn, ws, county, params=None):
     """Classify the staged parcels and define their records (view RECV). Returns the class counts."""
     counts = classify.classify(conn, params or Params())
     register_functions(conn)
+    if not getattr(ws, "tables_linked", False):
+        link_tables(conn)
     conn.executescript(_LINKS)
     fbfbm = "COALESCE(NULLIF(f.FBFBM, ''), CASE WHEN length(p.DKBM) >= 14 THEN substr(p.DKBM, 1, 14) ELSE '' END)"
     _stage_names(conn, ws, county, fbfbm)

@@ -238,21 +238,6 @@ class GpkgStore:
         self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
                            zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
-    def packed_spatial_index(self, table, ids, boxes):
-        """The rows of a layer's EMPTY R-tree holding `boxes` for `ids` (numpy only: no SQL is run but the node size's);
-        write_spatial_index writes them. None when there is nothing to index."""
-        if not len(ids):
-            return None
-        return packed_rtree(ids, boxes, rtree_node_size(self.c, f"rtree_{table}_geom"))
-
-    def write_spatial_index(self, table, packed):
-        if packed is None:
-            return
-        rtree = f"rtree_{table}_geom"
-        if self.c.execute(f'SELECT 1 FROM "{rtree}_rowid" LIMIT 1').fetchone():
-            raise RuntimeError(f"{rtree} is not empty")  # an invariant: packed trees are only for a new database
-        write_rtree(self.c, rtree, packed)
-
     def finish(self):
         """Indexes (built once after a bulk load of a new database) and the layer extent."""
         for sql in schema.INDEXES:
