@@ -342,7 +342,10 @@ class MergeJob:
                             batch, self.now, self.d.county, self.zoning)
         base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
         next_zd = _next_fid(c, "ZDJBXX")  # and their 宗地 next_zd + 1, … in the same order
-        for sql in schema.STANDARD_SOURCE_INDEXES:  # what the right holders are derived through (standard.refresh)
+        # What the right holders are derived through (standard.refresh). Every statement before records.join names
+        # its database or a table of one: an unqualified name that exists nowhere ("DROP … IF EXISTS x") would take a
+        # read lock on every attached database until the commit, and the records thread could not commit into rec.
+        for sql in schema.STANDARD_SOURCE_INDEXES:
             c.execute(sql)
         entries = None  # ({table: (ids, boxes)}) of the spatial index rows, the cbdk fid of each ZDJBXX row)
         if self._records is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():

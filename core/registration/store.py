@@ -196,7 +196,7 @@ class GpkgStore:
         self.c.execute("ATTACH DATABASE ? AS rec", (str(path),))
         self._attached.append("rec")
         self.c.execute(f"PRAGMA rec.{ATTACHED_CACHE}")
-        self.c.execute("SELECT COUNT(*) FROM rec.sqlite_master").fetchone()
+        self.c.execute("SELECT COUNT(*) FROM rec.sqlite_master").fetchall()  # to the end: no read lock is kept on it
 
     @contextlib.contextmanager
     def transaction(self, immediate=True):

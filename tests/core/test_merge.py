@@ -352,3 +352,27 @@ def test_a_dkbm_with_a_trailing_blank_in_cbdkxx_still_finds_its_parcel(tmp_path,
     got = rows(tmp_path / "blank.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE trim(DKBM) = '{dk}'")
     assert got == rows(tmp_path / "clean.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE DKBM = '{dk}'")
     assert got[0][1] != "unmatched"
+
+
+def test_the_records_thread_commits_after_everything_the_transaction_does_before_it(demo, tmp_path, monkeypatch):
+    """A new database's records are written on a second thread into a file the merge's connection has attached
+    (records.Records). Here that thread writes only once the merge waits for it, i.e. after every statement the
+    transaction runs before: none of them may hold a lock on that file (an unqualified 'DROP … IF EXISTS' did)."""
+    from land_contract_bridge.core.registration import records
+    waiting = __import__("threading").Event()
+    run, join = records.Records._run, records.Records.join
+
+    def late_run(self):
+        assert waiting.wait(60), "the merge never waited for the records"
+        run(self)
+
+    def join_signalled(self):
+        waiting.set()
+        join(self)
+    monkeypatch.setattr(records.Records, "_run", late_run)
+    monkeypatch.setattr(records.Records, "join", join_signalled)
+    t = time.perf_counter()
+    res = merge.merge(demo, tmp_path / "reg.gpkg")
+    assert res["INSERTED"] == res["PARCELS"] == 299
+    assert time.perf_counter() - t < 4, "the records thread waited for a lock"
+    assert rows(tmp_path / "reg.gpkg", "SELECT COUNT(*), COUNT(DISTINCT YJHASH) FROM cbdk")[0] == (299, 299)
