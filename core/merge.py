@@ -119,7 +119,7 @@ class MergeJob:
         self.now, self.user = store.now(), store.user()
         self.result = None
         self._records = None  # records.Records: a new GeoPackage's records, written on a second thread
-        self.bounds = None  # records.Geometries.bounds: every DK row's box
+        self._bounds = None  # records.Geometries.bounds: every DK row's box
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -253,7 +253,7 @@ class MergeJob:
         _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
         with self.clock("stage geometry"):
             geometries.stage(stage)
-        self.bounds = geometries.bounds
+        self._bounds = geometries.bounds
         self.progress.set(65)
         self.progress.check()
         parcels = stage.execute("SELECT COUNT(*) FROM P").fetchone()[0]
@@ -347,10 +347,10 @@ class MergeJob:
         # read lock on every attached database until the commit, and the records thread could not commit into rec.
         for sql in schema.STANDARD_SOURCE_INDEXES:
             c.execute(sql)
-        entries = None  # ({table: (ids, boxes)}) of the spatial index rows, the cbdk fid of each ZDJBXX row)
+        entries = None  # _index_rows: the spatial index rows written
         if self._records is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():
             with self.clock("spatial index"):  # while the records are written: every pid is its parcel's fid here
-                entries = _new_boxes(self.ws.stage.conn, self.bounds)
+                entries = _new_boxes(self.ws.stage.conn, self._bounds)
                 for table, (ids, boxes) in entries[0].items():
                     st.fill_spatial_index(table, ids, boxes)
         cols = schema.HASHED
@@ -442,33 +442,35 @@ def _next_fid(c, table):
 
 
 def _boxes(c, stg, fid, source, base, next_zd):
-    """The spatial index rows of new parcels and of their 宗地, from the bounds staged with the geometries (nothing is
-    read back): ({"cbdk": (fids, boxes), "ZDJBXX": (ids, boxes)}, the cbdk fid of each ZDJBXX row). `source`: FROM …
+    """_index_rows of new parcels from the bounds staged with the geometries (nothing is read back). `source`: FROM …
     with p, the staged parcels; `fid`: SQL of a parcel's fid − base; `stg`: the prefix of the staging tables."""
     rows = np.array(c.execute(f"""SELECT {fid}, d.minx, d.maxx, d.miny, d.maxy, {standard.REGISTRABLE_STAGED} {source}
         JOIN {stg}DKG d ON d._i = p.dk_i JOIN {stg}PC pc ON pc.pid = p.pid WHERE d.minx IS NOT NULL ORDER BY p.pid""").fetchall(),
                     np.float64).reshape(-1, 6)
-    fids = base + rows[:, 0].astype(np.int64)
-    of = rows[:, 5] == 1  # a 宗地 has its parcel's geometry, so the same box
-    zd = next_zd + 1 + np.arange(int(of.sum()), dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
-    return {"cbdk": (fids, rows[:, 1:5]), "ZDJBXX": (zd, rows[of, 1:5])}, fids[of]
+    return _index_rows(base + rows[:, 0].astype(np.int64), rows[:, 1:5], rows[:, 5] == 1, next_zd)
 
 
 def _new_boxes(stage, bounds):
     """_boxes for a new database, where every parcel's fid is its pid: from the boxes kept in memory and ONE value
-    from the staging database (pid, DK row, registrable? of every parcel), so that no Python runs per row while
+    from the staging database (pid, DK row, not unmatched? of every parcel), so that no Python runs per row while
     records.Records uses the interpreter on its thread."""
     text = stage.execute("SELECT group_concat(p.pid || ',' || COALESCE(p.dk_i, -1) || ',' || (COALESCE(pc.CYLX, '') <> 'unmatched'), ',') "
-                         "FROM P p JOIN PC pc ON pc.pid = p.pid").fetchone()[0]
-    m = np.fromstring(text or "", dtype=np.int64, sep=",").reshape(-1, 3)
-    m = m[np.argsort(m[:, 0], kind="stable")]
+                         "FROM P p JOIN PC pc ON pc.pid = p.pid").fetchall()[0][0]
+    m = np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 3) if text else np.zeros((0, 3), np.int64)
+    m = m[np.argsort(m[:, 0], kind="stable")]  # in pid order, whatever order group_concat took
     box = np.full((len(m), 4), np.nan)
     has = m[:, 1] >= 0
     box[has] = bounds[m[has, 1]]
-    ok = ~np.isnan(box[:, 0])  # REGISTRABLE_STAGED: a geometry, and not unmatched
-    fids, boxes, of = m[ok, 0], box[ok], m[ok, 2] == 1
-    zd = 1 + np.arange(int(of.sum()), dtype=np.int64)
-    return {"cbdk": (fids, boxes), "ZDJBXX": (zd, boxes[of])}, fids[of]
+    ok = ~np.isnan(box[:, 0])  # d.minx IS NOT NULL
+    return _index_rows(m[ok, 0], box[ok], m[ok, 2] == 1, 0)
+
+
+def _index_rows(fids, boxes, registrable, next_zd):
+    """({"cbdk": (fids, boxes), "ZDJBXX": (ids, boxes)}, the cbdk fid of each ZDJBXX row) for new parcels with a
+    geometry, in their order: a 宗地 has its parcel's geometry, so the same box, and ZDJBXX rows are written in the
+    parcels' order from next_zd + 1."""
+    zd = next_zd + 1 + np.arange(int(registrable.sum()), dtype=np.int64)
+    return {"cbdk": (fids, boxes), "ZDJBXX": (zd, boxes[registrable])}, fids[registrable]
 
 
 def _release(dk):
