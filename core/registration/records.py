@@ -304,17 +304,20 @@ class Records:
 
 
 def link_tables(conn):
-    """_TABLE_LINKS in the staging database (core.workspace's tables_then, or build)."""
+    """_TABLE_LINKS and the ledger's sums (classify.sum_ledger) in the staging database (core.workspace's tables_then,
+    or build)."""
     conn.executescript(_TABLE_LINKS)
+    classify.sum_ledger(conn)
     return True
 
 
 def build(conn, ws, county, params=None):
     """Classify the staged parcels and define their records (view RECV). Returns the class counts."""
-    counts = classify.classify(conn, params or Params())
+    linked = getattr(ws, "tables_linked", False)
+    counts = classify.classify(conn, params or Params(), ledger_summed=linked)
     register_functions(conn)
-    if not getattr(ws, "tables_linked", False):
-        link_tables(conn)
+    if not linked:
+        conn.executescript(_TABLE_LINKS)
     conn.executescript(_LINKS)
     fbfbm = "COALESCE(NULLIF(f.FBFBM, ''), CASE WHEN length(p.DKBM) >= 14 THEN substr(p.DKBM, 1, 14) ELSE '' END)"
     _stage_names(conn, ws, county, fbfbm)
