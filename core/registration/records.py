@@ -247,39 +247,58 @@ def fingerprint(alias):
 
 
 class Records:
-    """A new GeoPackage's records, written once on a second thread: table REC of the view RECV (every cbdk field of
+    """A new GeoPackage's records, written once beside the merge: table REC of the view RECV (every cbdk field of
     every staged parcel, in pid order) with its content fingerprint YJHASH, in a file of its own beside the staging
     database (``path``), while the merge copies tables, allocates numbers and packs the spatial indexes on the target.
     The cbdk insert then reads plain rows instead of evaluating the view, and the fingerprints (the JSON of ~40 fields
     and its SHA-1, a third of the cost of a record) cost the merge's own thread nothing.
 
-    The target's connection attaches ``path`` (and reads its schema: REC exists, empty) before ``start`` and before
-    its transaction, and reads REC only after ``join``: it never waits for the file's lock nor holds it while the
-    thread writes. ``stop`` interrupts the thread (a cancelled or failed merge)."""
+    The work runs in a second process (recworker: two SQLite threads of one process slow each other down), or on a
+    thread when no interpreter with the same SQLite is found. The target's connection attaches ``path`` (and reads
+    its schema: REC exists, empty) before ``start`` and before its transaction, and reads REC only after ``join``: it
+    never waits for the file's lock nor holds it while the worker writes. ``stop`` ends the worker (a cancelled or
+    failed merge)."""
 
     def __init__(self, stage_path):
         import os
-        import threading
-        self.path = os.path.join(os.path.dirname(str(stage_path)), "rec.sqlite")
-        self.error, self.conn = None, None
+        self.stage_path = str(stage_path)
+        self.path = os.path.join(os.path.dirname(self.stage_path), "rec.sqlite")
         if os.path.exists(self.path):
             os.remove(self.path)
-        self.conn = register_functions(sqlite3.connect(str(stage_path), check_same_thread=False))
-        self.conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
-        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
-            self.conn.execute(f"PRAGMA rec.{pragma}")
-        cols = [d[0] for d in self.conn.execute("SELECT * FROM RECV LIMIT 0").description]
-        # untyped columns: every value is kept exactly as the view gives it
-        self.conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, {', '.join(cols[1:])}, YJHASH)")
-        self.conn.commit()
-        self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
+        conn = sqlite3.connect(self.stage_path)
+        try:
+            conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+            conn.execute("PRAGMA rec.journal_mode=OFF")
+            cols = [d[0] for d in conn.execute("SELECT * FROM RECV LIMIT 0").description]
+            # untyped columns: every value is kept exactly as the view gives it
+            conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, {', '.join(cols[1:])}, YJHASH)")
+            conn.commit()
+        finally:
+            conn.close()
+        self.sql = f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid"
+        self.proc = self.thread = self.conn = None
+        self.error = None
 
     def start(self):
+        self.proc = _worker()
+        if self.proc is not None:
+            import json
+            import os
+            job = dict(stage=self.stage_path, rec=self.path, sql=self.sql, parent=os.getpid())
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.close()
+            return
+        import threading
+        self.conn = register_functions(sqlite3.connect(self.stage_path, check_same_thread=False))
+        self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
         self.thread.start()
 
     def _run(self):
         try:
-            self.conn.execute(f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid")
+            self.conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+            self.conn.execute("PRAGMA rec.journal_mode=OFF")
+            self.conn.execute("PRAGMA rec.synchronous=OFF")
+            self.conn.execute(self.sql)
             self.conn.commit()
         except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
@@ -287,20 +306,62 @@ class Records:
             self.conn.close()
 
     def stop(self):
-        if not self.thread.is_alive():
-            if self.thread.ident is None:  # never started
-                self.conn.close()
-            return
-        try:
-            self.conn.interrupt()
-        except sqlite3.Error:
-            pass
-        self.thread.join()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            _close(self.proc)
+        elif self.thread is not None and self.thread.is_alive():
+            try:
+                self.conn.interrupt()
+            except sqlite3.Error:
+                pass
+            self.thread.join()
 
     def join(self):
-        self.thread.join()
+        if self.proc is not None:
+            err = self.proc.stderr.read()
+            if self.proc.wait() != 0:
+                self.error = RuntimeError(f"records worker: {err.strip() or self.proc.returncode}")
+            _close(self.proc)
+        elif self.thread is not None:
+            self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+def _worker():
+    """A started recworker process whose SQLite is this process's version, or None (then a thread does the work)."""
+    import os
+    import subprocess
+    from . import recworker
+    exe = recworker.python()
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.Popen([exe, "-I", "-S", recworker.__file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0)
+    except OSError:
+        return None
+    version = proc.stdout.readline().strip()
+    if version != sqlite3.sqlite_version:
+        try:
+            proc.stdin.close()  # it exits without work
+        except OSError:
+            pass
+        proc.wait()
+        _close(proc)
+        return None
+    return proc
+
+
+def _close(proc):
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            f.close()
+        except (OSError, ValueError):
+            pass
 
 
 def link_tables(conn):

@@ -27,7 +27,6 @@ What a second backend (PostgreSQL/PostGIS) provides — the seam, with the same 
 import contextlib
 import datetime as dt
 import getpass
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 from .. import gpkg
 from ..errors import LcbError
 from . import schema, standard
+from .recworker import sha1
 
 
 def user():
@@ -49,14 +49,6 @@ def user():
 
 def now():
     return dt.datetime.now().isoformat(timespec="seconds")
-
-
-def sha1(text, digest=None):
-    """The content fingerprint of one record: SHA-1 over its delivered fields (text) and its geometry digest."""
-    h = hashlib.sha1(text.encode("utf-8") if text is not None else b"")
-    if digest:
-        h.update(digest)
-    return h.hexdigest()
 
 
 def register_functions(c):

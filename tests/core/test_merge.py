@@ -354,25 +354,43 @@ def test_a_dkbm_with_a_trailing_blank_in_cbdkxx_still_finds_its_parcel(tmp_path,
     assert got[0][1] != "unmatched"
 
 
-def test_the_records_thread_commits_after_everything_the_transaction_does_before_it(demo, tmp_path, monkeypatch):
-    """A new database's records are written on a second thread into a file the merge's connection has attached
-    (records.Records). Here that thread writes only once the merge waits for it, i.e. after every statement the
-    transaction runs before: none of them may hold a lock on that file (an unqualified 'DROP … IF EXISTS' did)."""
+def test_the_records_worker_writes_after_everything_the_transaction_does_before_it(demo, tmp_path, monkeypatch):
+    """A new database's records are written by a second process (or thread) into a file the merge's connection has
+    attached (records.Records). Here that worker starts only once the merge waits for it, i.e. after every statement
+    the transaction runs before: none of them may hold a lock on that file (an unqualified 'DROP … IF EXISTS' did)."""
     from land_contract_bridge.core.registration import records
-    waiting = __import__("threading").Event()
-    run, join = records.Records._run, records.Records.join
+    start, join = records.Records.start, records.Records.join
 
-    def late_run(self):
-        assert waiting.wait(60), "the merge never waited for the records"
-        run(self)
-
-    def join_signalled(self):
-        waiting.set()
+    def join_late(self):
+        start(self)
         join(self)
-    monkeypatch.setattr(records.Records, "_run", late_run)
-    monkeypatch.setattr(records.Records, "join", join_signalled)
+    monkeypatch.setattr(records.Records, "start", lambda self: None)
+    monkeypatch.setattr(records.Records, "join", join_late)
     t = time.perf_counter()
     res = merge.merge(demo, tmp_path / "reg.gpkg")
     assert res["INSERTED"] == res["PARCELS"] == 299
-    assert time.perf_counter() - t < 4, "the records thread waited for a lock"
+    assert time.perf_counter() - t < 4, "the records worker waited for a lock"
     assert rows(tmp_path / "reg.gpkg", "SELECT COUNT(*), COUNT(DISTINCT YJHASH) FROM cbdk")[0] == (299, 299)
+
+
+def test_records_written_by_a_process_or_a_thread_are_the_same(demo, tmp_path, monkeypatch):
+    """The records worker is a second process when an interpreter with this SQLite is found, else a thread: both
+    give the very same database (a thread: no interpreter; a worker whose SQLite is another version is refused)."""
+    from land_contract_bridge.core.registration import recworker, records
+    started = []
+    worker = records._worker
+
+    def spy():
+        p = worker()
+        started.append(p is not None)
+        return p
+    monkeypatch.setattr(records, "_worker", spy)
+    merge.merge(demo, tmp_path / "process.gpkg")
+    assert started == [True], "no worker process was started"
+    monkeypatch.setattr(recworker, "python", lambda: None)
+    merge.merge(demo, tmp_path / "thread.gpkg")
+    assert started == [True, False]
+    q = "SELECT fid, DKBM, BDCDYH, YJHASH, CBFMC, CYLX, HTMJ, hex(geom) FROM cbdk ORDER BY fid"
+    assert rows(tmp_path / "process.gpkg", q) == rows(tmp_path / "thread.gpkg", q)
+    monkeypatch.setattr(records.sqlite3, "sqlite_version", "0.0.0")  # this process's SQLite, as the worker sees it
+    assert worker() is None
