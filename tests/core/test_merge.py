@@ -120,7 +120,7 @@ def test_remerge_is_a_no_op(demo, tmp_path):
     assert file_hash(target) == h
 
 
-def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
+def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy, monkeypatch):
     """The delivery's identity is the SHA-256 of its files' (path, SHA-256) list whatever the threads; a hard-linked
     file is read once, and a file rewritten with its old size and time still changes the identity."""
     from land_contract_bridge.core import delivery, inventory
@@ -132,6 +132,13 @@ def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
     pdfs[1].unlink()
     os.link(pdfs[0], pdfs[1])
     linked = merge.fingerprint(delivery.scan(demo_copy))
+    read, sha = [], inventory.sha256
+    monkeypatch.setattr(inventory, "sha256", lambda p, *a: read.append(p) or sha(p, *a))
+    for workers in (4, 1):  # a thread pool, or one file after the other (a new database's merge)
+        read.clear()
+        assert merge.fingerprint(delivery.scan(demo_copy), workers=workers) == linked
+        assert len(read) == len(d.files) - 1 and len({os.stat(p).st_ino for p in read}) == len(read), workers
+    monkeypatch.undo()
     st = pdfs[1].stat()
     data = bytearray(pdfs[1].read_bytes())
     data[-1] ^= 1
@@ -394,3 +401,12 @@ def test_records_written_by_a_process_or_a_thread_are_the_same(demo, tmp_path, m
     assert rows(tmp_path / "process.gpkg", q) == rows(tmp_path / "thread.gpkg", q)
     monkeypatch.setattr(records.sqlite3, "sqlite_version", "0.0.0")  # this process's SQLite, as the worker sees it
     assert worker() is None
+
+
+def test_record_fingerprints_keep_their_values(merged):
+    """Registration databases in use hold these YJHASH values: computing them another way (another worker, another
+    JSON) would make every parcel of the next delivery look changed. Values of the sample as merged since schema 4."""
+    target, _ = merged
+    assert rows(target, "SELECT DKBM, YJHASH FROM cbdk WHERE DKBM IN ('3715260010010100001', '3715260010010300001') ORDER BY DKBM") == [
+        ("3715260010010100001", "b1f05a1ef5c1c4e332d2c547c72359f8365aa8b5"),  # a single household's parcel
+        ("3715260010010300001", "dbe4f045982faa28016811bb596d64a72d7c1b58")]  # share-only land
