@@ -63,6 +63,20 @@ INSERT INTO C (CBHTBM) SELECT DISTINCT CBHTBM FROM R WHERE CBHTBM IS NOT NULL AN
 """
 
 
+# The ledger's registered area per (DKBM, CBFBM), what a contract's rows are compared with; a merge sums it while
+# the DK layer is still being read (records.link_tables), otherwise classify does.
+_LEDGER_SUMS = """
+DROP TABLE IF EXISTS LDC;
+CREATE TABLE LDC AS SELECT DKBM, CBFBM, SUM(DBMJ) AS v FROM LEDGER WHERE DBMJ IS NOT NULL AND CBFBM IS NOT NULL AND CBFBM <> ''
+  GROUP BY DKBM, CBFBM;
+CREATE UNIQUE INDEX ux_LDC ON LDC(DKBM, CBFBM);
+"""
+
+
+def sum_ledger(conn):
+    conn.executescript(_LEDGER_SUMS)
+
+
 def _fetch(conn, sql, n_cols):
     """Float columns of a query (NULL → NaN), converted by numpy in one call."""
     rows = conn.execute(sql).fetchall()
@@ -70,12 +84,15 @@ def _fetch(conn, sql, n_cols):
     return list(arr.T)
 
 
-def classify(conn, params=None):
-    """Class and areas of every staged parcel (tables P, R, PC). Returns the class counts {class: n}."""
+def classify(conn, params=None, ledger_summed=False):
+    """Class and areas of every staged parcel (tables P, R, PC). Returns the class counts {class: n}.
+    ledger_summed: sum_ledger already ran on the staged LEDGER."""
     from .registration.digest import rows64  # here, not at the top: the algorithms read CLASSES and ORDER when QGIS loads the plugin
 
     params = params or Params()
     tol = params.area_tolerance
+    if not ledger_summed:
+        sum_ledger(conn)
     conn.executescript(_STAGE)
     n, share, htmj_n, htmj_sum, ledger, scmj, has_dk = _fetch(
         conn, "SELECT p.n, p.share, p.htmj_n, p.htmj_sum, p.ledger, d.SCMJ, p.dk_i IS NOT NULL FROM P p LEFT JOIN DK d ON d._i = p.dk_i "
@@ -87,8 +104,7 @@ def classify(conn, params=None):
     # Contract level: |HTZMJ − Σ registered area of the contract's rows| against the tolerance.
     r_pid, r_cid, r_htmj, r_ledger = _fetch(
         conn, "SELECT r.pid, COALESCE(c.cid, 0), r.HTMJ, l.v FROM R r LEFT JOIN C c ON c.CBHTBM = r.CBHTBM "
-              "LEFT JOIN (SELECT DKBM, CBFBM, SUM(DBMJ) AS v FROM LEDGER WHERE DBMJ IS NOT NULL AND CBFBM IS NOT NULL AND CBFBM <> '' "
-              "GROUP BY DKBM, CBFBM) l ON l.DKBM = r.DKBM AND l.CBFBM = r.CBFBM ORDER BY r._row", 4)
+              "LEFT JOIN LDC l ON l.DKBM = r.DKBM AND l.CBFBM = r.CBFBM ORDER BY r._row", 4)
     r_pid, r_cid = r_pid.astype(np.int64) - 1, r_cid.astype(np.int64)
     r_db = np.where(np.isnan(r_ledger), np.where(n[r_pid] == 1, dbmj[r_pid], r_htmj), r_ledger)
     n_c = int(conn.execute("SELECT COUNT(*) FROM C").fetchone()[0]) + 1

@@ -20,6 +20,7 @@ Files: registration/schema.py (layout), registration/records.py (record building
 (numbers), registration/standard.py (right holders), registration/store.py (the GeoPackage backend and the seam
 for another one), classify.py (area classes)."""
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -118,7 +119,8 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
-        self._yjhash = None  # records.Fingerprints of a new GeoPackage's records
+        self._records = None  # records.Records: a new GeoPackage's records, written on a second thread
+        self._bounds = None  # records.Geometries.bounds: every DK row's box
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
                                       ensure_ascii=False)
@@ -154,7 +156,8 @@ class MergeJob:
 
         def work():
             try:
-                box["fp"] = fingerprint(self.d, Progress(cancelled=stop.is_set))
+                # one thread: it runs beside the merge's own work, and more threads only take the main thread's core
+                box["fp"] = fingerprint(self.d, Progress(cancelled=stop.is_set), workers=1)
             except BaseException as e:  # noqa: BLE001 - a file that cannot be read, or stopped: reported by _join_hashing
                 box["error"] = e
         thread = threading.Thread(target=work, name="lcb-fingerprint", daemon=True)
@@ -182,7 +185,7 @@ class MergeJob:
         try:
             with self.clock("read"):
                 self.ws = open_workspace(self.d, ledger=self.ledger, progress=self.progress.sub(15, 40), dk_fields=records.DK_FIELDS,
-                                         stage_dk=False, dk_then=records.stage_dk_aside)
+                                         stage_dk=False, dk_then=records.stage_dk_aside, tables_then=records.link_tables)
         except BaseException:
             if self._hashing is not None:
                 self._join_hashing(stop=True)
@@ -236,7 +239,7 @@ class MergeJob:
         records defined in the staging database; self.result started."""
         stage = self.ws.stage.conn
         transform = _transform(self.ws.dk.epsg, self.epsg, self.ws.dk.wkt)
-        geometries = records.Geometries(self.ws.dk, transform, srs_id)  # on a second core meanwhile
+        geometries = records.Geometries(self.ws.dk, transform, srs_id, self.ws.stage)  # on a second core meanwhile
         try:
             with self.clock("stage DK"):
                 if self.ws.dk_then is not None:  # staged on the reader thread
@@ -251,6 +254,7 @@ class MergeJob:
         _release(self.ws.dk)  # everything the merge needs from the DK layer is staged now
         with self.clock("stage geometry"):
             geometries.stage(stage)
+        self._bounds = geometries.bounds
         self.progress.set(65)
         self.progress.check()
         parcels = stage.execute("SELECT COUNT(*) FROM P").fetchone()[0]
@@ -261,19 +265,22 @@ class MergeJob:
         st = store.GpkgStore(path, new=new)
         try:
             self.stage_records(st.srs_id)
-            if new:  # every parcel is new: their fingerprints on the second core meanwhile (the files are hashed after them)
-                self._yjhash = records.Fingerprints(self.ws.stage.path)
+            if new:  # every parcel is new: their records on the second core meanwhile (the files are hashed after them)
+                self._records = records.Records(self.ws.stage.path)
             st.attach_stage(self.ws.stage)
+            if new:
+                st.attach_records(self._records.path)
+                self._records.start()
             try:
-                with self.clock("commit"), st.transaction() as c:
+                with self.clock("commit"), st.transaction(immediate=not new) as c:
                     self.load(st, c)
                     self.progress.check()
                     _test_pause("before_commit", self.pause_path)
             except _NothingToDo:
                 pass  # every parcel unchanged: the target is not touched at all
         finally:
-            if self._yjhash is not None:
-                self._yjhash.stop()
+            if self._records is not None:
+                self._records.stop()
             if self._hashing is not None:  # an error or a cancel before the fingerprint was needed
                 self._join_hashing(stop=True)
             st.close()
@@ -335,39 +342,48 @@ class MergeJob:
             bdcdyh.allocate(c, f"(SELECT k.pid, k.DKBM, k.FBFBM, k.TZM FROM temp.ST s JOIN stg.RECK k ON k.pid = s.pid WHERE s.st = {NEW})",
                             batch, self.now, self.d.county, self.zoning)
         base = _next_fid(c, "cbdk")  # the new parcels get base + 1, base + 2, … in DKBM order
+        next_zd = _next_fid(c, "ZDJBXX")  # and their 宗地 next_zd + 1, … in the same order
+        # What the right holders are derived through (standard.refresh). Every statement before records.join names
+        # its database or a table of one: an unqualified name that exists nowhere ("DROP … IF EXISTS x") would take a
+        # read lock on every attached database until the commit, and the records thread could not commit into rec.
+        for sql in schema.STANDARD_SOURCE_INDEXES:
+            c.execute(sql)
+        entries = None  # _index_rows: the spatial index rows written
+        if self._records is not None and (base, next_zd) == (0, 0) and not c.execute("SELECT 1 FROM temp.NA WHERE n <> pid LIMIT 1").fetchone():
+            with self.clock("spatial index"):  # while the records are written: every pid is its parcel's fid here
+                entries = _new_boxes(self.ws.stage.conn, self._bounds)
+                for table, (ids, boxes) in entries[0].items():
+                    st.fill_spatial_index(table, ids, boxes)
         cols = schema.HASHED
-        yjhash, fp_join = records.fingerprint('v'), ""
-        if self._yjhash is not None:
-            with self.clock("fingerprints (wait)"):
-                self._yjhash.load(c)
-            self._start_hashing()  # the second core is free now: a new database's files hashed meanwhile
-            yjhash, fp_join = "f.h", "JOIN temp.FP f ON f.pid = a.pid"
+        rec, yjhash = "stg.RECV", records.fingerprint('v')
+        if self._records is not None:
+            with self.clock("records (wait)"):
+                self._records.join()
+            rec, yjhash = "rec.REC", "v.YJHASH"
+        if entries is None:
+            with self.clock("spatial index"):
+                entries = _boxes(c, "stg.", "a.n", "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid", base, next_zd)
+                for table, (ids, boxes) in entries[0].items():
+                    st.fill_spatial_index(table, ids, boxes)
+        if self._records is not None:
+            # A new database's files hashed on the second core during the statements below, each a single call into
+            # SQLite. (Not during work that goes through Python row by row, like the fetch above: two threads passing
+            # the interpreter lock to and fro for every row make that several times slower.)
+            self._start_hashing()
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
                    CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
-            FROM temp.NA a {fp_join} JOIN stg.RECV v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
+            FROM temp.NA a JOIN {rec} v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
             ORDER BY a.pid""", (base, batch, self.now))
-        staged = "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i"
-        with self.clock("spatial index"):  # the bounds were staged with the geometries: nothing is read back
-            rows = c.execute(f"SELECT ? + a.n, d.minx, d.maxx, d.miny, d.maxy {staged} WHERE d.minx IS NOT NULL ORDER BY a.pid",
-                             (base,)).fetchall()
-            boxes = np.array(rows, np.float64).reshape(-1, 5)
-            fids = boxes[:, 0].astype(np.int64)
-            st.fill_spatial_index("cbdk", fids, boxes[:, 1:])
-        next_zd = _next_fid(c, "ZDJBXX")
         with self.clock("standard tables"):
-            for sql in schema.STANDARD_SOURCE_INDEXES:
-                c.execute(sql)
             written = standard.refresh(c, f"c.fid > {int(base)}")[0]
-        with self.clock("standard: spatial index"):  # a 宗地 has its parcel's geometry, so the same box
-            of = np.array([r[0] for r in c.execute(f"SELECT ? + a.n {staged} JOIN stg.PC pc ON pc.pid = a.pid "
-                                                   f"WHERE {standard.REGISTRABLE_STAGED} ORDER BY a.pid", (base,))], np.int64)
-            zd = next_zd + 1 + np.arange(written, dtype=np.int64)  # ZDJBXX rows are written in the parcels' order
-            ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
-            if len(of) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT "
-                                                   "(SELECT BDCDYH FROM cbdk WHERE fid = ?)", e).fetchone()[0] for e in ends):
-                raise RuntimeError("ZDJBXX rows not in the parcels' order")  # an invariant; never a user's error
-            st.fill_spatial_index("ZDJBXX", zd, boxes[np.searchsorted(fids, of), 1:])
+        # An invariant (never a user's error): the ZDJBXX rows were written for the very parcels whose boxes went into
+        # its spatial index above, in the same order.
+        zd, of = entries[0]["ZDJBXX"][0], entries[1]
+        ends = [(int(zd[0]), int(of[0])), (int(zd[-1]), int(of[-1]))] if written else []
+        if len(zd) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT (SELECT BDCDYH FROM cbdk WHERE fid = ?)",
+                                               e).fetchone()[0] for e in ends):
+            raise RuntimeError("ZDJBXX rows not in the parcels' order")
 
     def _conflicts(self, c, batch):
         """A DKBM already in the target with different content: recorded, never silent; replaced only on request
@@ -426,6 +442,38 @@ def _next_fid(c, table):
                      f"COALESCE((SELECT MAX(fid) FROM {table}), 0))").fetchone()[0]
 
 
+def _boxes(c, stg, fid, source, base, next_zd):
+    """_index_rows of new parcels from the bounds staged with the geometries (nothing is read back). `source`: FROM …
+    with p, the staged parcels; `fid`: SQL of a parcel's fid − base; `stg`: the prefix of the staging tables."""
+    rows = np.array(c.execute(f"""SELECT {fid}, d.minx, d.maxx, d.miny, d.maxy, {standard.REGISTRABLE_STAGED} {source}
+        JOIN {stg}DKG d ON d._i = p.dk_i JOIN {stg}PC pc ON pc.pid = p.pid WHERE d.minx IS NOT NULL ORDER BY p.pid""").fetchall(),
+                    np.float64).reshape(-1, 6)
+    return _index_rows(base + rows[:, 0].astype(np.int64), rows[:, 1:5], rows[:, 5] == 1, next_zd)
+
+
+def _new_boxes(stage, bounds):
+    """_boxes for a new database, where every parcel's fid is its pid: from the boxes kept in memory and ONE value
+    from the staging database (pid, DK row, not unmatched? of every parcel), so that no Python runs per row while
+    records.Records uses the interpreter on its thread."""
+    text = stage.execute("SELECT group_concat(p.pid || ',' || COALESCE(p.dk_i, -1) || ',' || (COALESCE(pc.CYLX, '') <> 'unmatched'), ',') "
+                         "FROM P p JOIN PC pc ON pc.pid = p.pid").fetchall()[0][0]
+    m = np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 3) if text else np.zeros((0, 3), np.int64)
+    m = m[np.argsort(m[:, 0], kind="stable")]  # in pid order, whatever order group_concat took
+    box = np.full((len(m), 4), np.nan)
+    has = m[:, 1] >= 0
+    box[has] = bounds[m[has, 1]]
+    ok = ~np.isnan(box[:, 0])  # d.minx IS NOT NULL
+    return _index_rows(m[ok, 0], box[ok], m[ok, 2] == 1, 0)
+
+
+def _index_rows(fids, boxes, registrable, next_zd):
+    """({"cbdk": (fids, boxes), "ZDJBXX": (ids, boxes)}, the cbdk fid of each ZDJBXX row) for new parcels with a
+    geometry, in their order: a 宗地 has its parcel's geometry, so the same box, and ZDJBXX rows are written in the
+    parcels' order from next_zd + 1."""
+    zd = next_zd + 1 + np.arange(int(registrable.sum()), dtype=np.int64)
+    return {"cbdk": (fids, boxes), "ZDJBXX": (zd, boxes[registrable])}, fids[registrable]
+
+
 def _release(dk):
     """Drop the DK layer's columns and geometries once staged (at county scale they are hundreds of MiB)."""
     dk.raw, dk.nulls = {}, {}
@@ -442,17 +490,35 @@ def _file_sha(path):
 
 def fingerprint(d, progress=NULL_PROGRESS, workers=4):
     """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet).
-    The files are hashed on `workers` threads, a hard-linked file once (inventory.FileHashes)."""
+    The files are hashed on `workers` threads (inventory.FileHashes), or with workers=1 one after the other on the
+    calling thread (no pool: at county scale, 100,000 scans, its futures and locks cost more than the hashing);
+    a hard-linked file is read once either way."""
     entries = list(d.files)
     total = sum(max(0, e.size) for e in entries) or 1
     done, files = 0, []
-    with inventory.FileHashes([e.abspath for e in entries], workers=workers) as hashes:
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            hashes = stack.enter_context(inventory.FileHashes([e.abspath for e in entries], workers=workers))
+            result = hashes.result
+        else:
+            result = functools.partial(_hash_once, seen={})
         for e in entries:
             progress.check()
-            files.append((e.rel, hashes.result(e.abspath)))
+            files.append((e.rel, result(e.abspath)))
             done += max(0, e.size)
             progress.set(100 * done / total)
     return hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
+
+
+def _hash_once(path, seen):
+    """inventory.sha256 of a file, once per file however many names it is hard-linked under (`seen`)."""
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
+    if key is None:
+        return inventory.sha256(path)
+    if key not in seen:
+        seen[key] = inventory.sha256(path)
+    return seen[key]
 
 
 def _already_merged(target, fp, params):

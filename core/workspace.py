@@ -17,6 +17,7 @@ class Workspace:
         self._layers = {}
         self.area = None
         self.dk_then = None  # what open_workspace's dk_then returned
+        self.tables_linked = None  # what its tables_then returned
 
     @property
     def problems(self):
@@ -47,10 +48,12 @@ class Workspace:
 
 
 def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRESS, with_geometry=True, dk_fields=None,
-                   stage_dk=True, dk_then=None):
+                   stage_dk=True, dk_then=None, tables_then=None):
     """path: a delivery folder, or a Delivery already scanned.
     dk_then(dk, stage): run on the DK reader thread once the layer is read (it must not use stage.conn, which the
-    calling thread is filling); its result is kept as ws.dk_then."""
+    calling thread is filling); its result is kept as ws.dk_then.
+    tables_then(stage.conn): run on the calling thread once the attribute tables, the ledger and the code table are
+    staged, while the DK layer may still be read; its result is kept as ws.tables_linked."""
     d = path if isinstance(path, delivery.Delivery) else delivery.scan(path, required_layers=required_layers)
     progress.set(5)
     progress.check()
@@ -81,13 +84,14 @@ def open_workspace(path, ledger=None, required_layers=None, progress=NULL_PROGRE
             stage.load_ledger(ledger_path, rel)
         if d.code_table is not None:
             stage.load_code_table(d.code_table, d.rel(d.code_table))
+        linked = tables_then(stage.conn) if tables_then is not None else None
         worker.join()
         if "error" in box:
             raise box["error"]
         progress.set(60)
         progress.check()
         ws = Workspace(d, stage, box.get("dk"), ledger_path)
-        ws.dk_then = box.get("then")
+        ws.dk_then, ws.tables_linked = box.get("then"), linked
         if stage_dk:  # inventory and the reports join on DK and on these indexes; the merge works from the arrays
             if "aside" in box:
                 path, ws.area = box["aside"]

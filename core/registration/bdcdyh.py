@@ -66,17 +66,24 @@ def allocate(c, source, batch, at, county, zoning, zn="stg.ZN"):
     the DKBM (a parcel deleted and delivered again keeps it), else the next free serial of its sub-zone, logged in
     bdcdyh_alloc. Leaves temp.NA(pid, n = rank in pid order, BDCDYH) for the caller. `zn`: the staged ZONING table."""
     c.execute("DROP TABLE IF EXISTS temp.NA")
+    c.execute("DROP TABLE IF EXISTS temp.NZ")
+    # Each parcel's sub-zone and earlier number first, numbered n in pid order (as a table: in one statement with the
+    # windows below SQLite would evaluate both expressions several times per row, and sort once more for n).
+    c.execute("CREATE TEMP TABLE NZ (n INTEGER PRIMARY KEY, pid INTEGER, DKBM TEXT, TZM TEXT, ZONE TEXT, old TEXT)")
+    c.execute(f"""INSERT INTO temp.NZ (pid, DKBM, TZM, ZONE, old)
+        SELECT s.pid, s.DKBM, s.TZM, {zone_sql('s.DKBM', 's.FBFBM', county, zoning, zn)},
+               (SELECT a.BDCDYH FROM bdcdyh_alloc a WHERE a.DKBM = s.DKBM)
+        FROM {source} s ORDER BY s.pid""")
     c.execute("CREATE TEMP TABLE NA (pid INTEGER PRIMARY KEY, n INTEGER, DKBM TEXT, BDCDYH TEXT, fresh INTEGER)")
     c.execute(f"""INSERT INTO temp.NA (pid, n, DKBM, BDCDYH, fresh)
-        SELECT z.pid, ROW_NUMBER() OVER (ORDER BY z.pid), z.DKBM, COALESCE(z.old, z.ZONE || z.TZM
+        SELECT z.pid, z.n, z.DKBM, COALESCE(z.old, z.ZONE || z.TZM
                || {zero_pad('COALESCE(m.serial, 0) + ROW_NUMBER() OVER (PARTITION BY z.ZONE, z.old IS NULL ORDER BY z.DKBM)', 5)}
                || '{FIXTURE}'), z.old IS NULL
-        FROM (SELECT s.pid, s.DKBM, s.TZM, {zone_sql('s.DKBM', 's.FBFBM', county, zoning, zn)} AS ZONE,
-                     (SELECT a.BDCDYH FROM bdcdyh_alloc a WHERE a.DKBM = s.DKBM) AS old
-              FROM {source} s) AS z
+        FROM temp.NZ z
         LEFT JOIN (SELECT substr(BDCDYH, 1, 12) AS zone, MAX(CAST(substr(BDCDYH, 15, 5) AS INTEGER)) AS serial
                    FROM bdcdyh_alloc GROUP BY substr(BDCDYH, 1, 12)) AS m ON m.zone = z.ZONE
         ORDER BY z.pid""")
+    c.execute("DROP TABLE temp.NZ")
     row = c.execute("SELECT BDCDYH FROM temp.NA WHERE length(BDCDYH) <> 28 LIMIT 1").fetchone()
     if row is not None:
         zone = row[0][:12]

@@ -113,23 +113,31 @@ DKG_TABLE = "CREATE TABLE DKG (_i INTEGER PRIMARY KEY, geom BLOB, minx REAL, max
 
 class Geometries:
     """The DK geometries prepared for the target (GeoPackage blobs in its CRS, bounds, digests) on a second thread
-    while the attributes are classified (shapely and numpy release the GIL), then staged as table DKG."""
+    while the attributes are classified (shapely and numpy release the GIL), and written there into a file of its own
+    (workspace.write_aside) that ``stage`` adopts as table DKG. ``bounds``: (minx, maxx, miny, maxy) of every DK row,
+    NaN for a row without a geometry."""
 
-    def __init__(self, dk, transform, srs_id):
+    def __init__(self, dk, transform, srs_id, stage):
         import threading
-        self.dk, self.transform, self.srs_id = dk, transform, srs_id
-        self.parts, self.error = [], None
+        self.dk, self.transform, self.srs_id, self.staging = dk, transform, srs_id, stage
+        self.path, self.bounds, self.error = None, None, None
         self.thread = threading.Thread(target=self._run, name="lcb-geometry", daemon=True)
         self.thread.start()
 
     def _run(self):
-        try:
-            n = self.dk.n if self.dk is not None else 0
+        n = self.dk.n if self.dk is not None else 0
+        self.bounds = np.full((n, 4), np.nan)
+
+        def fill(conn):
+            conn.execute(DKG_TABLE)
             for s in range(0, n, CHUNK):
                 e = min(n, s + CHUNK)
                 blobs, bounds, digests = geometry_parts(self.dk.geoms[s:e], self.transform, self.srs_id)
-                self.parts.append((s, e, blobs, _bounds(bounds), digests.tolist()))
-        except BaseException as e:  # noqa: BLE001 - re-raised by stage()
+                self.bounds[s:e] = bounds
+                conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *_bounds(bounds), digests.tolist()))
+        try:
+            self.path = workspace.write_aside(self.staging, "dkg.sqlite", fill)[0]
+        except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
 
     def join(self):
@@ -138,13 +146,9 @@ class Geometries:
             raise self.error
 
     def stage(self, conn):
-        """Wait for the worker and write table DKG(_i, geom, minx, maxx, miny, maxy, gh)."""
+        """Wait for the worker and adopt its table DKG(_i, geom, minx, maxx, miny, maxy, gh) into the staging database."""
         self.join()
-        self.parts.reverse()
-        while self.parts:  # each chunk freed once written
-            s, e, blobs, bounds, digests = self.parts.pop()
-            conn.executemany("INSERT INTO DKG VALUES (?,?,?,?,?,?,?)", zip(range(s, e), blobs, *bounds, digests))
-        conn.commit()
+        workspace.adopt(conn, self.path, [("DKG", DKG_TABLE)])
 
 
 def _bounds(b):
@@ -182,8 +186,12 @@ def unit_names(ws):
 
 
 # ------------------------------------------------------------------ records
-_LINKS = """
-DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS CERT; DROP TABLE IF EXISTS MULTI; DROP TABLE IF EXISTS HT1;
+# What the records link to that depends on the delivery's tables alone (link_tables: a merge runs it while the DK
+# layer is still being read): the last row of each household and contract, and per certificate of the CBDKXX rows
+# the register (its sketch DKSYT, term, registrar, date), the certificate (issuing authority) and its attachments
+# (sorted, distinct, joined by semicolons); the last row of each when repeated.
+_TABLE_LINKS = """
+DROP TABLE IF EXISTS CBF1; DROP TABLE IF EXISTS CERT; DROP TABLE IF EXISTS HT1;
 CREATE TABLE CBF1 AS SELECT * FROM CBF WHERE _row IN (SELECT MAX(_row) FROM CBF GROUP BY CBFBM);
 CREATE UNIQUE INDEX ux_CBF1 ON CBF1(CBFBM);
 CREATE TABLE HT1 AS SELECT CBHTBM, CBQXQ, CBQXZ FROM CBHT WHERE _row IN (SELECT MAX(_row) FROM CBHT GROUP BY CBHTBM);
@@ -191,17 +199,19 @@ CREATE UNIQUE INDEX ux_HT1 ON HT1(CBHTBM);
 CREATE INDEX IF NOT EXISTS ix_QSLYZLFJ_CBJYQZBM ON QSLYZLFJ(CBJYQZBM);
 CREATE INDEX IF NOT EXISTS ix_CBJYQZDJB_CBJYQZBM ON CBJYQZDJB(CBJYQZBM);
 CREATE INDEX IF NOT EXISTS ix_CBJYQZ_CBJYQZBM ON CBJYQZ(CBJYQZBM);
--- per certificate of the parcels: the register (its sketch DKSYT, term, registrar, date), the certificate (issuing
--- authority) and its attachments (sorted, distinct, joined by semicolons); the last row of each when repeated
 CREATE TABLE CERT AS SELECT k.CBJYQZBM, NULLIF(replace(dj.DKSYT, '\\', '/'), '') AS DKSYT, dj.CBQXQ, dj.CBQXZ, dj.DBR, dj.DJSJ,
     qz.FZJG, fj.v AS FJ
-  FROM (SELECT DISTINCT CBJYQZBM FROM R WHERE CBJYQZBM IS NOT NULL) AS k
+  FROM (SELECT DISTINCT CBJYQZBM FROM CBDKXX WHERE CBJYQZBM IS NOT NULL) AS k
   LEFT JOIN CBJYQZDJB dj ON dj._row = (SELECT MAX(_row) FROM CBJYQZDJB x WHERE x.CBJYQZBM = k.CBJYQZBM)
   LEFT JOIN CBJYQZ qz ON qz._row = (SELECT MAX(_row) FROM CBJYQZ x WHERE x.CBJYQZBM = k.CBJYQZBM)
   LEFT JOIN (SELECT CBJYQZBM, group_concat(v, ';') AS v FROM
                (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2)
              GROUP BY CBJYQZBM) AS fj ON fj.CBJYQZBM = k.CBJYQZBM;
 CREATE UNIQUE INDEX ux_CERT ON CERT(CBJYQZBM);
+"""
+
+_LINKS = """
+DROP TABLE IF EXISTS MULTI;
 -- parcels with several CBDKXX rows (share-only land): names of the first three holders, and the same links over all rows
 CREATE TABLE MULTI (pid INTEGER PRIMARY KEY, n1 TEXT, n2 TEXT, n3 TEXT, LZ TEXT, SK TEXT, FJ TEXT);
 INSERT INTO MULTI (pid, n1, n2, n3) SELECT p.pid,
@@ -236,57 +246,139 @@ def fingerprint(alias):
     return f"lcb_sha1(json_array({fields}, {alias}.NH, {alias}.gh), NULL)"
 
 
-class Fingerprints:
-    """The content fingerprints (YJHASH) of every staged record, computed on a second thread with a connection of its
-    own to the staging database while the merge allocates numbers and copies tables on the target; ``load`` then
-    puts them in table temp.FP(pid, h) of the target connection. (The JSON of ~40 fields and its SHA-1 are a third
-    of the cost of writing a record.) ``stop`` interrupts it (a cancelled or failed merge)."""
+class Records:
+    """A new GeoPackage's records, written once beside the merge: table REC of the view RECV (every cbdk field of
+    every staged parcel, in pid order) with its content fingerprint YJHASH, in a file of its own beside the staging
+    database (``path``), while the merge copies tables, allocates numbers and packs the spatial indexes on the target.
+    The cbdk insert then reads plain rows instead of evaluating the view, and the fingerprints (the JSON of ~40 fields
+    and its SHA-1, a third of the cost of a record) cost the merge's own thread nothing.
+
+    The work runs in a second process (recworker: two SQLite threads of one process slow each other down), or on a
+    thread when no interpreter with the same SQLite is found. The target's connection attaches ``path`` (and reads
+    its schema: REC exists, empty) before ``start`` and before its transaction, and reads REC only after ``join``: it
+    never waits for the file's lock nor holds it while the worker writes. ``stop`` ends the worker (a cancelled or
+    failed merge)."""
 
     def __init__(self, stage_path):
-        import threading
-        self.rows, self.error, self.conn = None, None, None
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(stage_path,), name="lcb-yjhash", daemon=True)
-        self.thread.start()
-        self.ready.wait()
+        import os
+        self.stage_path = str(stage_path)
+        self.path = os.path.join(os.path.dirname(self.stage_path), "rec.sqlite")
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        conn = sqlite3.connect(self.stage_path)
+        try:
+            conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+            conn.execute("PRAGMA rec.journal_mode=OFF")
+            cols = [d[0] for d in conn.execute("SELECT * FROM RECV LIMIT 0").description]
+            # untyped columns: every value is kept exactly as the view gives it
+            conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, {', '.join(cols[1:])}, YJHASH)")
+            conn.commit()
+        finally:
+            conn.close()
+        self.sql = f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid"
+        self.proc = self.thread = self.conn = None
+        self.error = None
 
-    def _run(self, path):
-        try:
-            self.conn = register_functions(sqlite3.connect(path, check_same_thread=False))
-        except BaseException as e:  # noqa: BLE001 - re-raised by load()
-            self.error = e
-        self.ready.set()
-        if self.conn is None:
+    def start(self):
+        self.proc = _worker()
+        if self.proc is not None:
+            import json
+            import os
+            job = dict(stage=self.stage_path, rec=self.path, sql=self.sql, parent=os.getpid())
+            self.proc.stdin.write(json.dumps(job) + "\n")
+            self.proc.stdin.close()
             return
+        import threading
+        self.conn = register_functions(sqlite3.connect(self.stage_path, check_same_thread=False))
+        self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
+        self.thread.start()
+
+    def _run(self):
         try:
-            self.rows = self.conn.execute(f"SELECT v.pid, {fingerprint('v')} FROM RECV v ORDER BY v.pid").fetchall()
-        except BaseException as e:  # noqa: BLE001 - re-raised by load()
+            self.conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+            self.conn.execute("PRAGMA rec.journal_mode=OFF")
+            self.conn.execute("PRAGMA rec.synchronous=OFF")
+            self.conn.execute(self.sql)
+            self.conn.commit()
+        except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
         finally:
             self.conn.close()
 
     def stop(self):
-        if self.thread.is_alive() and self.conn is not None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            _close(self.proc)
+        elif self.thread is not None and self.thread.is_alive():
             try:
                 self.conn.interrupt()
             except sqlite3.Error:
                 pass
-        self.thread.join()
+            self.thread.join()
 
-    def load(self, c):
-        self.thread.join()
+    def join(self):
+        if self.proc is not None:
+            err = self.proc.stderr.read()
+            if self.proc.wait() != 0:
+                self.error = RuntimeError(f"records worker: {err.strip() or self.proc.returncode}")
+            _close(self.proc)
+        elif self.thread is not None:
+            self.thread.join()
         if self.error is not None:
             raise self.error
-        c.execute("DROP TABLE IF EXISTS temp.FP")
-        c.execute("CREATE TEMP TABLE FP (pid INTEGER PRIMARY KEY, h TEXT)")
-        c.executemany("INSERT INTO temp.FP VALUES (?, ?)", self.rows)
-        self.rows = None
+
+
+def _worker():
+    """A started recworker process whose SQLite is this process's version, or None (then a thread does the work)."""
+    import os
+    import subprocess
+    from . import recworker
+    exe = recworker.python()
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.Popen([exe, "-I", "-S", recworker.__file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) if os.name == "nt" else 0)
+    except OSError:
+        return None
+    version = proc.stdout.readline().strip()
+    if version != sqlite3.sqlite_version:
+        try:
+            proc.stdin.close()  # it exits without work
+        except OSError:
+            pass
+        proc.wait()
+        _close(proc)
+        return None
+    return proc
+
+
+def _close(proc):
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        try:
+            f.close()
+        except (OSError, ValueError):
+            pass
+
+
+def link_tables(conn):
+    """_TABLE_LINKS and the ledger's sums (classify.sum_ledger) in the staging database (core.workspace's tables_then,
+    or build)."""
+    conn.executescript(_TABLE_LINKS)
+    classify.sum_ledger(conn)
+    return True
 
 
 def build(conn, ws, county, params=None):
     """Classify the staged parcels and define their records (view RECV). Returns the class counts."""
-    counts = classify.classify(conn, params or Params())
+    linked = getattr(ws, "tables_linked", False)
+    counts = classify.classify(conn, params or Params(), ledger_summed=linked)
     register_functions(conn)
+    if not linked:
+        conn.executescript(_TABLE_LINKS)
     conn.executescript(_LINKS)
     fbfbm = "COALESCE(NULLIF(f.FBFBM, ''), CASE WHEN length(p.DKBM) >= 14 THEN substr(p.DKBM, 1, 14) ELSE '' END)"
     _stage_names(conn, ws, county, fbfbm)

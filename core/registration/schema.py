@@ -201,7 +201,8 @@ BULK_TABLES = [CBDK.name, ZDJBXX.name, NYDSYQ.name, QLR.name, ALLOC.name, BATCHE
 STANDARD_SOURCE_INDEXES = [
     f'CREATE INDEX IF NOT EXISTS "ix_{QS_PREFIX}cbdkxx_dkbm" ON "{QS_PREFIX}cbdkxx"(DKBM, PCID)',
     f'CREATE INDEX IF NOT EXISTS "ix_{QS_PREFIX}cbf_cbfbm" ON "{QS_PREFIX}cbf"(CBFBM, PCID)',
-    f'CREATE INDEX IF NOT EXISTS "ix_{QS_PREFIX}cbf_jtcy_cbfbm" ON "{QS_PREFIX}cbf_jtcy"(CBFBM, PCID)',
+    # covering the lookup of a household head's sex (QLR.XB) by ID number: no row read per holder
+    f'CREATE INDEX IF NOT EXISTS "ix_{QS_PREFIX}cbf_jtcy_member" ON "{QS_PREFIX}cbf_jtcy"(CBFBM, PCID, CYZJHM, CYXB)',
 ]
 INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS ux_cbdk_dkbm ON cbdk(DKBM)",

@@ -27,7 +27,7 @@ What a second backend (PostgreSQL/PostGIS) provides — the seam, with the same 
 import contextlib
 import datetime as dt
 import getpass
-import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -36,6 +36,7 @@ import numpy as np
 from .. import gpkg
 from ..errors import LcbError
 from . import schema, standard
+from .recworker import sha1
 
 
 def user():
@@ -48,14 +49,6 @@ def user():
 
 def now():
     return dt.datetime.now().isoformat(timespec="seconds")
-
-
-def sha1(text, digest=None):
-    """The content fingerprint of one record: SHA-1 over its delivered fields (text) and its geometry digest."""
-    h = hashlib.sha1(text.encode("utf-8") if text is not None else b"")
-    if digest:
-        h.update(digest)
-    return h.hexdigest()
 
 
 def register_functions(c):
@@ -174,25 +167,34 @@ class GpkgStore:
             self.c.execute("PRAGMA journal_mode=OFF")
             self.c.execute("PRAGMA synchronous=OFF")
         self.srs_id = self.c.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
-        self._attached = False
+        self._attached = []
 
     def close(self):
         if self.c.in_transaction:
             self.c.execute("ROLLBACK")
-        if self._attached:
-            self.c.execute("DETACH DATABASE stg")
+        for alias in self._attached:
+            self.c.execute(f"DETACH DATABASE {alias}")
         self.c.close()
 
     def attach_stage(self, stage):
         """The staged tables of this merge as stg.<table>. The one place the staging database is attached
         (outside any transaction, as SQLite requires)."""
         stage.attach_to(self.c, "stg")
-        self._attached = True
+        self._attached.append("stg")
         self.c.execute(f"PRAGMA stg.{ATTACHED_CACHE}")  # an attached database has its own (small) page cache otherwise
 
+    def attach_records(self, path):
+        """records.Records' file as rec.REC (outside any transaction; its schema read now, while REC is still empty)."""
+        self.c.execute("ATTACH DATABASE ? AS rec", (str(path),))
+        self._attached.append("rec")
+        self.c.execute(f"PRAGMA rec.{ATTACHED_CACHE}")
+        self.c.execute("SELECT COUNT(*) FROM rec.sqlite_master").fetchall()  # to the end: no read lock is kept on it
+
     @contextlib.contextmanager
-    def transaction(self):
-        self.c.execute("BEGIN IMMEDIATE")
+    def transaction(self, immediate=True):
+        """immediate=False (a new database nobody else can open yet): locks taken as needed, so that an attached file
+        another thread is still writing (rec) is not locked before it is read."""
+        self.c.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield self.c
         except BaseException:
@@ -250,11 +252,22 @@ def _float32(d, up):
 
 
 def pack_rtree(c, name, ids, boxes):
-    """Fill an EMPTY SQLite R*Tree `name` (2-D, REAL) with `boxes` (minx, maxx, miny, maxy) for `ids`, written as
-    a sort-tile-recursive packed tree straight into its shadow tables (the node format of SQLite's rtree.c:
-    2-byte depth (root only), 2-byte cell count, cells of an 8-byte id and four 4-byte floats, all big-endian).
-    Equivalent to inserting the rows one by one, several times faster, and a better tree; check with rtreecheck()."""
-    size = c.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()[0]
+    """Fill an EMPTY SQLite R*Tree `name` (2-D, REAL) with `boxes` (minx, maxx, miny, maxy) for `ids`: packed_rtree
+    then write_rtree. Equivalent to inserting the rows one by one, several times faster, and a better tree; check
+    with rtreecheck()."""
+    write_rtree(c, name, packed_rtree(ids, boxes, rtree_node_size(c, name)))
+
+
+def rtree_node_size(c, name):
+    return c.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()[0]
+
+
+def packed_rtree(ids, boxes, size):
+    """The shadow-table rows of a sort-tile-recursive packed R*Tree of node size `size` holding `boxes` for `ids`
+    (the node format of SQLite's rtree.c: 2-byte depth (root only), 2-byte cell count, cells of an 8-byte id and four
+    4-byte floats, all big-endian): (nodes [(nodeno, blob)], rowid (ids, leaf nodes), parents [(node, parent)]).
+    numpy only; write_rtree puts them into an empty R-tree."""
+    ids, boxes = np.asarray(ids, np.int64), np.asarray(boxes, np.float64)
     per = (size - 4) // 24
     cell = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
     lo = [_float32(boxes[:, 0], False), _float32(boxes[:, 1], True), _float32(boxes[:, 2], False), _float32(boxes[:, 3], True)]
@@ -263,45 +276,58 @@ def pack_rtree(c, name, ids, boxes):
     next_no, depth = 2, 0
     while True:
         n = len(level_ids)
-        if n <= per:  # the root
-            groups = [np.arange(n)]
-        else:  # sort-tile-recursive: slices by x centre, runs by y centre within each slice
-            n_nodes = -(-n // per)
-            n_slices = int(np.ceil(np.sqrt(n_nodes)))
+        root = n <= per
+        if root:
+            perm, group = np.arange(n), np.zeros(n, np.int64)
+        else:  # sort-tile-recursive: slices by x centre, runs of `per` by y centre within each slice
+            n_slices = int(np.ceil(np.sqrt(-(-n // per))))
+            slice_len = n_slices * per
             cx = level_boxes[:, 0].astype(np.float64) + level_boxes[:, 1]
             cy = level_boxes[:, 2].astype(np.float64) + level_boxes[:, 3]
             by_x = np.argsort(cx, kind="stable")
-            slice_len = n_slices * per
-            groups = []
-            for s in range(0, n, slice_len):
-                part = by_x[s:s + slice_len]
-                part = part[np.argsort(cy[part], kind="stable")]
-                groups.extend(part[k:k + per] for k in range(0, len(part), per))
-        root = len(groups) == 1 and n <= per
-        numbers = [1] if root else list(range(next_no, next_no + len(groups)))
-        next_no += 0 if root else len(groups)
-        up_boxes = np.empty((len(groups), 4), np.float32)
-        for k, (no, g) in enumerate(zip(numbers, groups)):
-            cells = np.empty(len(g), cell)
-            cells["id"], cells["box"] = level_ids[g], level_boxes[g]
-            head = (depth if no == 1 else 0).to_bytes(2, "big") + len(g).to_bytes(2, "big")
-            body = head + cells.tobytes()
-            nodes.append((no, body + bytes(size - len(body))))
-            b = level_boxes[g]
-            up_boxes[k] = (b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max())
+            pos = np.arange(n)
+            perm = by_x[np.lexsort((cy[by_x], pos // slice_len))]  # lexsort is stable: ties keep their x order
+            group = np.cumsum(pos % slice_len % per == 0) - 1  # a new group at each run of `per` and each new slice
+        n_groups = int(group[-1]) + 1
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        counts = np.diff(np.r_[starts, n])
+        numbers = np.array([1]) if root else np.arange(next_no, next_no + n_groups)
+        next_no += 0 if root else n_groups
+        # every node of this level in one array of SQLite's node layout, then cut into blobs
+        node = np.zeros(n_groups, [("head", ">u2", 2), ("cells", cell, per), ("pad", "u1", size - 4 - 24 * per)])
+        node["head"][:, 0] = depth if root else 0
+        node["head"][:, 1] = counts
+        slot = np.arange(n) - starts[group]
+        node["cells"]["id"][group, slot] = level_ids[perm]
+        node["cells"]["box"][group, slot] = level_boxes[perm]
+        raw = node.tobytes()
+        nodes.extend((int(no), raw[k * size:(k + 1) * size]) for k, no in enumerate(numbers.tolist()))
+        b = level_boxes[perm]
+        up_boxes = np.column_stack([np.minimum.reduceat(b[:, 0], starts), np.maximum.reduceat(b[:, 1], starts),
+                                    np.minimum.reduceat(b[:, 2], starts), np.maximum.reduceat(b[:, 3], starts)]).astype(np.float32)
         if depth == 0:
             leaf_of = np.empty(n, np.int64)
-            for no, g in zip(numbers, groups):
-                leaf_of[g] = no
+            leaf_of[perm] = numbers[group]
         else:
-            for no, g in zip(numbers, groups):
-                parents.extend((int(child), no) for child in level_ids[g])
+            parents.extend(zip(level_ids[perm].tolist(), numbers[group].tolist()))
         if root:
             break
-        level_ids, level_boxes, depth = np.array(numbers, np.int64), up_boxes, depth + 1
+        level_ids, level_boxes, depth = numbers.astype(np.int64), up_boxes, depth + 1
+    return nodes, (ids, leaf_of), parents
+
+
+def write_rtree(c, name, packed):
+    """Rows of packed_rtree into the shadow tables of the empty R-tree `name`, each table in one statement: the
+    leaves' rowid map (one row per feature) goes in as one JSON array of id·2³²+node, so that no Python runs per
+    row (another thread may be using the interpreter meanwhile)."""
+    nodes, (ids, leaf_of), parents = packed
     c.execute(f'DELETE FROM "{name}_node"')
     c.executemany(f'INSERT INTO "{name}_node" (nodeno, data) VALUES (?, ?)', nodes)
-    c.executemany(f'INSERT INTO "{name}_rowid" (rowid, nodeno) VALUES (?, ?)', zip(np.asarray(ids).tolist(), leaf_of.tolist()))
+    if len(ids) and 0 <= ids.min() and ids.max() < 2 ** 31:
+        c.execute(f'INSERT INTO "{name}_rowid" (rowid, nodeno) SELECT value >> 32, value & 4294967295 FROM json_each(?)',
+                  (json.dumps(((ids << 32) | leaf_of).tolist()),))
+    else:
+        c.executemany(f'INSERT INTO "{name}_rowid" (rowid, nodeno) VALUES (?, ?)', zip(ids.tolist(), leaf_of.tolist()))
     c.executemany(f'INSERT INTO "{name}_parent" (nodeno, parentnode) VALUES (?, ?)', parents)
 
 

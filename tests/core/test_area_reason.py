@@ -53,3 +53,27 @@ def test_the_consultation_list_says_why(reg, tmp_path):
     f = by["3715260010010200001"]
     assert f["差异原因"].startswith("合同总面积") and f["合同总面积㎡"] == 4531.77 and f["合同内登簿面积合计㎡"] == 4401.0
     assert by["3715260010010400065"]["差异原因"] == "地块合同面积≠登簿面积"
+
+
+def test_a_share_only_households_ledger_area_counts_for_its_contract(reg, demo_copy, tmp_path):
+    """A row's registered area is the ledger's for its (DKBM, CBFBM) — for a share-only parcel's row the only source
+    besides its HTMJ. Raising the ledger area of a share-only parcel's first household by 100 m² raises the ΣDBMJ of
+    that household's contract, which the parcel records (DBZMJ) with the contract's unchanged HTZMJ."""
+    c = sqlite3.connect(reg)
+    dkbm, cbfbm, before, htzmj = c.execute(
+        "SELECT p.DKBM, (SELECT x.CBFBM FROM qs_cbdkxx x WHERE x.DKBM = p.DKBM ORDER BY x.fid LIMIT 1), p.DBZMJ, p.HTZMJ "
+        "FROM cbdk p WHERE p.GYFS = '2' AND p.DBZMJ IS NOT NULL ORDER BY p.DKBM LIMIT 1").fetchone()
+    c.close()
+    ledger = demo_copy / "其他资料" / "确权登记发证台账.csv"
+    lines = ledger.read_text("utf-8-sig").splitlines()
+    hit = [i for i, line in enumerate(lines) if line.startswith(f"{dkbm},{cbfbm},")]
+    assert len(hit) == 1
+    *head, area = lines[hit[0]].split(",")
+    lines[hit[0]] = ",".join(head + [f"{float(area) + 100:.2f}"])
+    ledger.write_text("\ufeff" + "\n".join(lines) + "\n", "utf-8")
+    target = tmp_path / "reg.gpkg"
+    merge.merge(demo_copy, target)
+    c = sqlite3.connect(target)
+    after = c.execute("SELECT DBZMJ, HTZMJ FROM cbdk WHERE DKBM = ?", (dkbm,)).fetchone()
+    c.close()
+    assert (round(after[0] - before, 2), after[1]) == (100.0, htzmj)

@@ -120,7 +120,7 @@ def test_remerge_is_a_no_op(demo, tmp_path):
     assert file_hash(target) == h
 
 
-def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
+def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy, monkeypatch):
     """The delivery's identity is the SHA-256 of its files' (path, SHA-256) list whatever the threads; a hard-linked
     file is read once, and a file rewritten with its old size and time still changes the identity."""
     from land_contract_bridge.core import delivery, inventory
@@ -132,6 +132,13 @@ def test_fingerprint_reads_every_byte_once_per_file(demo, demo_copy):
     pdfs[1].unlink()
     os.link(pdfs[0], pdfs[1])
     linked = merge.fingerprint(delivery.scan(demo_copy))
+    read, sha = [], inventory.sha256
+    monkeypatch.setattr(inventory, "sha256", lambda p, *a: read.append(p) or sha(p, *a))
+    for workers in (4, 1):  # a thread pool, or one file after the other (a new database's merge)
+        read.clear()
+        assert merge.fingerprint(delivery.scan(demo_copy), workers=workers) == linked
+        assert len(read) == len(d.files) - 1 and len({os.stat(p).st_ino for p in read}) == len(read), workers
+    monkeypatch.undo()
     st = pdfs[1].stat()
     data = bytearray(pdfs[1].read_bytes())
     data[-1] ^= 1
@@ -352,3 +359,54 @@ def test_a_dkbm_with_a_trailing_blank_in_cbdkxx_still_finds_its_parcel(tmp_path,
     got = rows(tmp_path / "blank.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE trim(DKBM) = '{dk}'")
     assert got == rows(tmp_path / "clean.gpkg", f"SELECT DKBM, CYLX FROM cbdk WHERE DKBM = '{dk}'")
     assert got[0][1] != "unmatched"
+
+
+def test_the_records_worker_writes_after_everything_the_transaction_does_before_it(demo, tmp_path, monkeypatch):
+    """A new database's records are written by a second process (or thread) into a file the merge's connection has
+    attached (records.Records). Here that worker starts only once the merge waits for it, i.e. after every statement
+    the transaction runs before: none of them may hold a lock on that file (an unqualified 'DROP … IF EXISTS' did)."""
+    from land_contract_bridge.core.registration import records
+    start, join = records.Records.start, records.Records.join
+
+    def join_late(self):
+        start(self)
+        join(self)
+    monkeypatch.setattr(records.Records, "start", lambda self: None)
+    monkeypatch.setattr(records.Records, "join", join_late)
+    t = time.perf_counter()
+    res = merge.merge(demo, tmp_path / "reg.gpkg")
+    assert res["INSERTED"] == res["PARCELS"] == 299
+    assert time.perf_counter() - t < 4, "the records worker waited for a lock"
+    assert rows(tmp_path / "reg.gpkg", "SELECT COUNT(*), COUNT(DISTINCT YJHASH) FROM cbdk")[0] == (299, 299)
+
+
+def test_records_written_by_a_process_or_a_thread_are_the_same(demo, tmp_path, monkeypatch):
+    """The records worker is a second process when an interpreter with this SQLite is found, else a thread: both
+    give the very same database (a thread: no interpreter; a worker whose SQLite is another version is refused)."""
+    from land_contract_bridge.core.registration import recworker, records
+    started = []
+    worker = records._worker
+
+    def spy():
+        p = worker()
+        started.append(p is not None)
+        return p
+    monkeypatch.setattr(records, "_worker", spy)
+    merge.merge(demo, tmp_path / "process.gpkg")
+    assert started == [True], "no worker process was started"
+    monkeypatch.setattr(recworker, "python", lambda: None)
+    merge.merge(demo, tmp_path / "thread.gpkg")
+    assert started == [True, False]
+    q = "SELECT fid, DKBM, BDCDYH, YJHASH, CBFMC, CYLX, HTMJ, hex(geom) FROM cbdk ORDER BY fid"
+    assert rows(tmp_path / "process.gpkg", q) == rows(tmp_path / "thread.gpkg", q)
+    monkeypatch.setattr(records.sqlite3, "sqlite_version", "0.0.0")  # this process's SQLite, as the worker sees it
+    assert worker() is None
+
+
+def test_record_fingerprints_keep_their_values(merged):
+    """Registration databases in use hold these YJHASH values: computing them another way (another worker, another
+    JSON) would make every parcel of the next delivery look changed. Values of the sample as merged since schema 4."""
+    target, _ = merged
+    assert rows(target, "SELECT DKBM, YJHASH FROM cbdk WHERE DKBM IN ('3715260010010100001', '3715260010010300001') ORDER BY DKBM") == [
+        ("3715260010010100001", "b1f05a1ef5c1c4e332d2c547c72359f8365aa8b5"),  # a single household's parcel
+        ("3715260010010300001", "dbe4f045982faa28016811bb596d64a72d7c1b58")]  # share-only land
