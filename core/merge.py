@@ -6,7 +6,8 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
    and layout version. An identical delivery merged before with the same parameters is a no-op decided here
    from the delivery's fingerprint (the fast path: nothing else is read).
 2. ``MergeJob.read``: the delivery opened once (DK layer and attribute tables into a staging database,
-   ``core.workspace``) while its files are fingerprinted on another thread.
+   ``core.workspace``; a new PostgreSQL schema also has its files fingerprinted meanwhile, a new GeoPackage during its
+   transaction, an existing database in step 1).
    → the point where a broken delivery is refused, before anything is written (``integrity.assert_mergeable``).
 3. ``records.stage_dk`` + ``records.build``: DK staged with its geometries in the target CRS; every parcel
    classified (``core.classify``) and its record derived (table REC) — set-wise, in SQL and numpy.
@@ -15,6 +16,10 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
    inserted, right holders derived (``standard``), conflicts recorded (and replaced on request), the delivery's
    tables copied, the batch and audit rows written. A new database is built in a temporary file and moved into
    place when complete; an existing one is changed in the single transaction, so a killed run leaves it as before.
+
+A new GeoPackage's records (every field and its fingerprint) are written by a second process
+(``records.Records``, ``registration/recworker.py``) while step 4 copies tables, allocates numbers and writes the
+spatial indexes.
 
 Files: registration/schema.py (layout), registration/records.py (record building), registration/bdcdyh.py
 (numbers), registration/standard.py (right holders), registration/store.py (the GeoPackage backend and the seam
@@ -119,7 +124,7 @@ class MergeJob:
         self.d = self.ws = self.fp = self.epsg = None
         self.now, self.user = store.now(), store.user()
         self.result = None
-        self._records = None  # records.Records: a new GeoPackage's records, written on a second thread
+        self._records = None  # records.Records: a new GeoPackage's records, written by a second process (or thread)
         self._bounds = None  # records.Geometries.bounds: every DK row's box
         self.clock = _Clock(progress.info)
         self.params_json = json.dumps(dict(area_tolerance=params.area_tolerance, ledger=_file_sha(ledger), zoning=_file_sha(zoning)),
