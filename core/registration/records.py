@@ -289,21 +289,18 @@ class Records:
             self.proc.stdin.close()
             return
         import threading
-        self.conn = register_functions(sqlite3.connect(self.stage_path, check_same_thread=False))
         self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
         self.thread.start()
 
     def _run(self):
+        from . import recworker
         try:
-            self.conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
-            self.conn.execute("PRAGMA rec.journal_mode=OFF")
-            self.conn.execute("PRAGMA rec.synchronous=OFF")
-            self.conn.execute(self.sql)
-            self.conn.commit()
+            recworker.run(self.stage_path, self.path, self.sql, connected=self._connected)
         except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
-        finally:
-            self.conn.close()
+
+    def _connected(self, conn):
+        self.conn = conn
 
     def stop(self):
         if self.proc is not None:
@@ -313,8 +310,9 @@ class Records:
             _close(self.proc)
         elif self.thread is not None and self.thread.is_alive():
             try:
-                self.conn.interrupt()
-            except sqlite3.Error:
+                if self.conn is not None:
+                    self.conn.interrupt()
+            except sqlite3.Error:  # closed meanwhile
                 pass
             self.thread.join()
 

@@ -28,9 +28,12 @@ def sha1(text, digest=None):
     return h.hexdigest()
 
 
-def run(stage, rec, sql, parent=None):
-    """`sql` (an INSERT INTO rec.… SELECT … FROM the staging database) with lcb_sha1, rec attached without journal."""
-    conn = sqlite3.connect(stage)
+def run(stage, rec, sql, parent=None, connected=None):
+    """`sql` (an INSERT INTO rec.… SELECT … FROM the staging database) with lcb_sha1, rec attached without journal.
+    connected(conn): called with the connection once open (records.Records on a thread keeps it to interrupt it)."""
+    conn = sqlite3.connect(stage, check_same_thread=False)
+    if connected is not None:
+        connected(conn)
     try:
         conn.create_function("lcb_sha1", 2, sha1, deterministic=True)
         conn.execute("ATTACH DATABASE ? AS rec", (rec,))
