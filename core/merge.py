@@ -367,7 +367,7 @@ class MergeJob:
             rec, yjhash = "rec.REC", "v.YJHASH"
         if entries is None:
             with self.clock("spatial index"):
-                entries = _boxes(c, "stg.", "a.n", "FROM temp.NA a JOIN stg.P p ON p.pid = a.pid", base, next_zd)
+                entries = _boxes(c, base, next_zd)
                 for table, (ids, boxes) in entries[0].items():
                     st.fill_spatial_index(table, ids, boxes)
         if self._records is not None:
@@ -447,12 +447,11 @@ def _next_fid(c, table):
                      f"COALESCE((SELECT MAX(fid) FROM {table}), 0))").fetchone()[0]
 
 
-def _boxes(c, stg, fid, source, base, next_zd):
-    """_index_rows of new parcels from the bounds staged with the geometries (nothing is read back). `source`: FROM …
-    with p, the staged parcels; `fid`: SQL of a parcel's fid − base; `stg`: the prefix of the staging tables."""
-    rows = np.array(c.execute(f"""SELECT {fid}, d.minx, d.maxx, d.miny, d.maxy, {standard.REGISTRABLE_STAGED} {source}
-        JOIN {stg}DKG d ON d._i = p.dk_i JOIN {stg}PC pc ON pc.pid = p.pid WHERE d.minx IS NOT NULL ORDER BY p.pid""").fetchall(),
-                    np.float64).reshape(-1, 6)
+def _boxes(c, base, next_zd):
+    """_index_rows of the new parcels (temp.NA) from the bounds staged with the geometries: nothing is read back."""
+    rows = np.array(c.execute(f"""SELECT a.n, d.minx, d.maxx, d.miny, d.maxy, {standard.REGISTRABLE_STAGED}
+        FROM temp.NA a JOIN stg.P p ON p.pid = a.pid JOIN stg.DKG d ON d._i = p.dk_i JOIN stg.PC pc ON pc.pid = p.pid
+        WHERE d.minx IS NOT NULL ORDER BY p.pid""").fetchall(), np.float64).reshape(-1, 6)
     return _index_rows(base + rows[:, 0].astype(np.int64), rows[:, 1:5], rows[:, 5] == 1, next_zd)
 
 

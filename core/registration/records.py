@@ -13,7 +13,7 @@ import sqlite3
 import numpy as np
 import shapely
 
-from .. import classify, gpkg, workspace
+from .. import attrdb, classify, gpkg, workspace
 from ..params import Params
 from . import schema
 from .digest import geometry64
@@ -325,6 +325,10 @@ class Records:
         elif self.thread is not None:
             self.thread.join()
         if self.error is not None:
+            # rec.sqlite lives beside the staging database: a full or read-only temporary folder says so (by its name)
+            err = attrdb.stage_write_error(self.error, self.path)
+            if err is not None:
+                raise err from None
             raise self.error
 
 

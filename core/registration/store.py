@@ -252,21 +252,18 @@ def _float32(d, up):
 
 
 def pack_rtree(c, name, ids, boxes):
-    """Fill an EMPTY SQLite R*Tree `name` (2-D, REAL) with `boxes` (minx, maxx, miny, maxy) for `ids`: packed_rtree
-    then write_rtree. Equivalent to inserting the rows one by one, several times faster, and a better tree; check
+    """Fill an EMPTY SQLite R*Tree `name` (2-D, REAL) with `boxes` (minx, maxx, miny, maxy) for `ids`: _packed_rtree
+    then _write_rtree. Equivalent to inserting the rows one by one, several times faster, and a better tree; check
     with rtreecheck()."""
-    write_rtree(c, name, packed_rtree(ids, boxes, rtree_node_size(c, name)))
+    size = c.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()[0]
+    _write_rtree(c, name, _packed_rtree(ids, boxes, size))
 
 
-def rtree_node_size(c, name):
-    return c.execute(f'SELECT length(data) FROM "{name}_node" WHERE nodeno = 1').fetchone()[0]
-
-
-def packed_rtree(ids, boxes, size):
+def _packed_rtree(ids, boxes, size):
     """The shadow-table rows of a sort-tile-recursive packed R*Tree of node size `size` holding `boxes` for `ids`
     (the node format of SQLite's rtree.c: 2-byte depth (root only), 2-byte cell count, cells of an 8-byte id and four
     4-byte floats, all big-endian): (nodes [(nodeno, blob)], rowid (ids, leaf nodes), parents [(node, parent)]).
-    numpy only; write_rtree puts them into an empty R-tree."""
+    numpy only; _write_rtree puts them into an empty R-tree."""
     ids, boxes = np.asarray(ids, np.int64), np.asarray(boxes, np.float64)
     per = (size - 4) // 24
     cell = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
@@ -316,8 +313,8 @@ def packed_rtree(ids, boxes, size):
     return nodes, (ids, leaf_of), parents
 
 
-def write_rtree(c, name, packed):
-    """Rows of packed_rtree into the shadow tables of the empty R-tree `name`, each table in one statement: the
+def _write_rtree(c, name, packed):
+    """Rows of _packed_rtree into the shadow tables of the empty R-tree `name`, each table in one statement: the
     leaves' rowid map (one row per feature) goes in as one JSON array of id·2³²+node, so that no Python runs per
     row (another thread may be using the interpreter meanwhile)."""
     nodes, (ids, leaf_of), parents = packed

@@ -91,16 +91,7 @@ def test_spatial_index_holds_every_parcel_and_finds_it(merged):
     """The R-tree of a new database is written packed: SQLite's own check passes, it has one box per geometry
     containing that geometry, and a spatial query through OGR finds what a full scan finds."""
     target, _ = merged
-    c = gpkg.connect(target)
-    assert c.execute("SELECT rtreecheck('rtree_cbdk_geom')").fetchone()[0] == "ok"
-    boxes = {i: b for i, *b in c.execute("SELECT id, minx, maxx, miny, maxy FROM rtree_cbdk_geom")}
-    geoms = {fid: gpkg.geometry_from_blob(blob) for fid, blob in c.execute("SELECT fid, geom FROM cbdk WHERE geom IS NOT NULL")}
-    c.close()
-    assert set(boxes) == set(geoms)
-    for fid, g in geoms.items():
-        x0, y0, x1, y1 = g.bounds
-        b = boxes[fid]
-        assert b[0] <= x0 and b[1] >= x1 and b[2] <= y0 and b[3] >= y1, fid
+    geoms = assert_spatial_index_holds(target)
     ds = ogr.Open(str(target))
     lyr = ds.GetLayerByName("cbdk")
     x0, x1, y0, y1 = lyr.GetExtent()
@@ -109,6 +100,21 @@ def test_spatial_index_holds_every_parcel_and_finds_it(merged):
     found = sorted(f.GetFID() for f in lyr)
     box = shapely.box(*window)
     assert found and found == sorted(fid for fid, g in geoms.items() if g.intersects(box))
+
+
+def assert_spatial_index_holds(target, table="cbdk"):
+    """SQLite's own check passes and the R-tree has one box per geometry, containing it. Returns {fid: geometry}."""
+    c = gpkg.connect(target)
+    assert c.execute(f"SELECT rtreecheck('rtree_{table}_geom')").fetchone()[0] == "ok"
+    boxes = {i: b for i, *b in c.execute(f"SELECT id, minx, maxx, miny, maxy FROM rtree_{table}_geom")}
+    geoms = {fid: gpkg.geometry_from_blob(blob) for fid, blob in c.execute(f"SELECT fid, geom FROM {table} WHERE geom IS NOT NULL")}
+    c.close()
+    assert set(boxes) == set(geoms)
+    for fid, g in geoms.items():
+        x0, y0, x1, y1 = g.bounds
+        b = boxes[fid]
+        assert b[0] <= x0 and b[1] >= x1 and b[2] <= y0 and b[3] >= y1, fid
+    return geoms
 
 
 def test_remerge_is_a_no_op(demo, tmp_path):
@@ -213,6 +219,8 @@ def test_second_township_merges_beside_the_first(demo, generated, tmp_path):
     assert all(got[k] == p["class"] for k, p in truth["parcels"].items())
     assert rows(target, "SELECT COUNT(*) FROM batches")[0][0] == 2
     assert rows(target, "SELECT COUNT(DISTINCT PCID) FROM qs_cbf")[0][0] == 2
+    for table in ("cbdk", "ZDJBXX"):  # the second township's boxes were added to non-empty R-trees, row by row
+        assert_spatial_index_holds(target, table)
 
 
 def test_delivery_without_zone_prefix_is_shifted_exactly(demo, tmp_path):
@@ -410,3 +418,18 @@ def test_record_fingerprints_keep_their_values(merged):
     assert rows(target, "SELECT DKBM, YJHASH FROM cbdk WHERE DKBM IN ('3715260010010100001', '3715260010010300001') ORDER BY DKBM") == [
         ("3715260010010100001", "b1f05a1ef5c1c4e332d2c547c72359f8365aa8b5"),  # a single household's parcel
         ("3715260010010300001", "dbe4f045982faa28016811bb596d64a72d7c1b58")]  # share-only land
+
+
+def test_a_full_temporary_folder_while_the_records_are_written_is_named(demo, tmp_path, monkeypatch):
+    """The records file lives beside the staging database: when it cannot be written the error names the system's
+    temporary folder (not the registration database), and no target is left behind."""
+    from land_contract_bridge.core.registration import recworker
+
+    def full(*_a, **_k):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(recworker, "python", lambda: None)  # the thread, which runs recworker.run here
+    monkeypatch.setattr(recworker, "run", full)
+    with pytest.raises(LcbError) as e:
+        merge.merge(demo, tmp_path / "reg.gpkg")
+    assert "临时" in e.value.zh and "temporary" in e.value.en
+    assert not list(tmp_path.iterdir())
