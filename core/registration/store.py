@@ -29,6 +29,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -183,12 +184,13 @@ class GpkgStore:
         self._attached.append("stg")
         self.c.execute(f"PRAGMA stg.{ATTACHED_CACHE}")  # an attached database has its own (small) page cache otherwise
 
-    def attach_records(self, path):
-        """records.Records' file as rec.REC (outside any transaction; its schema read now, while REC is still empty)."""
-        self.c.execute("ATTACH DATABASE ? AS rec", (str(path),))
-        self._attached.append("rec")
-        self.c.execute(f"PRAGMA rec.{ATTACHED_CACHE}")
-        self.c.execute("SELECT COUNT(*) FROM rec.sqlite_master").fetchall()  # to the end: no read lock is kept on it
+    def attach_records(self, path, name="rec"):
+        """A file of records.Records as `name` (outside any transaction; its schema read now, while its tables are
+        still empty)."""
+        self.c.execute(f"ATTACH DATABASE ? AS {name}", (str(path),))
+        self._attached.append(name)
+        self.c.execute(f"PRAGMA {name}.{ATTACHED_CACHE}")
+        self.c.execute(f"SELECT COUNT(*) FROM {name}.sqlite_master").fetchall()  # to the end: no read lock is kept on it
 
     @contextlib.contextmanager
     def transaction(self, immediate=True):
@@ -230,10 +232,12 @@ class GpkgStore:
         self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
                            zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
-    def finish(self):
-        """Indexes (built once after a bulk load of a new database) and the layer extent."""
+    def finish(self, exclude=()):
+        """Indexes (built once after a bulk load of a new database; those of the tables `exclude` not yet) and the
+        layer extent."""
         for sql in schema.INDEXES:
-            self.c.execute(sql)
+            if re.search(r' ON "?(\w+)"?\(', sql).group(1) not in exclude:
+                self.c.execute(sql)
         row = self.c.execute("SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_cbdk_geom").fetchone()
         if row and row[0] is not None:
             self.c.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, "
