@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import gpkg
+from .. import attrdb, gpkg
 from ..errors import LcbError
 from . import schema, standard
 from .recworker import sha1
@@ -76,7 +76,7 @@ def _ogr_layers(layers):
 
 def create(path, epsg, wkt):
     """A new, empty registration GeoPackage at `path` (a temporary file the caller moves into place)."""
-    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains())
+    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains(), page_size=attrdb.PAGE_SIZE)
     c = gpkg.connect(path)
     try:
         c.execute("BEGIN")
