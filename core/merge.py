@@ -366,6 +366,8 @@ class MergeJob:
         cols = schema.HASHED
         rec, yjhash = "stg.RECV", records.fingerprint('v')
         if self._records is not None:
+            with self.clock("indexes"):  # the numbers' own while the records are written
+                st.build_indexes(tables=["bdcdyh_alloc"])
             with self.clock("records (wait)"):
                 self._records.join()
             rec, yjhash = "rec.REC", "v.YJHASH"
@@ -386,7 +388,7 @@ class MergeJob:
                 own = [n for n in names if n not in derived]
                 counts = dict(zip(own, (c.execute(sql).rowcount for sql in standard.statements(where, tables=own))))
                 with self.clock("indexes"):  # the other tables' indexes while the worker finishes
-                    st.finish(exclude=derived)
+                    st.build_indexes(exclude=derived)
                 with self.clock("standard (wait)"):
                     self._records.join_derived()
             if self._records is not None:

@@ -232,12 +232,16 @@ class GpkgStore:
         self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
                            zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
-    def finish(self, exclude=()):
-        """Indexes (built once after a bulk load of a new database; those of the tables `exclude` not yet) and the
-        layer extent."""
+    def build_indexes(self, tables=None, exclude=()):
+        """The indexes (built once after a bulk load of a new database) of `tables` (default: all) but `exclude`."""
         for sql in schema.INDEXES:
-            if re.search(r' ON "?(\w+)"?\(', sql).group(1) not in exclude:
+            table = re.search(r' ON "?(\w+)"?\(', sql).group(1)
+            if (tables is None or table in tables) and table not in exclude:
                 self.c.execute(sql)
+
+    def finish(self):
+        """The indexes not built yet, and the layer extent."""
+        self.build_indexes()
         row = self.c.execute("SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_cbdk_geom").fetchone()
         if row and row[0] is not None:
             self.c.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, "
