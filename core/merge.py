@@ -6,8 +6,8 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
    and layout version. An identical delivery merged before with the same parameters is a no-op decided here
    from the delivery's fingerprint (the fast path: nothing else is read).
 2. ``MergeJob.read``: the delivery opened once (DK layer and attribute tables into a staging database,
-   ``core.workspace``; a new PostgreSQL schema also has its files fingerprinted meanwhile, a new GeoPackage during its
-   transaction, an existing database in step 1).
+   ``core.workspace``; a new PostgreSQL schema also has its files fingerprinted meanwhile, a new GeoPackage at the
+   end of its transaction, an existing database in step 1).
    → the point where a broken delivery is refused, before anything is written (``integrity.assert_mergeable``).
 3. ``records.stage_dk`` + ``records.build``: DK staged with its geometries in the target CRS; every parcel
    classified (``core.classify``) and its record derived (table REC) — set-wise, in SQL and numpy.
@@ -19,7 +19,9 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
 
 A new GeoPackage's records (every field and its fingerprint) are written by a second process
 (``records.Records``, ``registration/recworker.py``) while step 4 copies tables, allocates numbers and writes the
-spatial indexes.
+spatial indexes; then that process derives the NYDSYQ and QLR rows (``DERIVED``: the statements of ``standard``
+over the parcels as cbdk will hold them) while step 4 inserts the parcels and their ZDJBXX rows, and step 4 copies
+them with their 不动产单元号.
 
 Files: registration/schema.py (layout), registration/records.py (record building), registration/bdcdyh.py
 (numbers), registration/standard.py (right holders), registration/store.py (the GeoPackage backend and the seam
