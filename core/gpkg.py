@@ -89,8 +89,9 @@ def geometry_from_blob(blob):
     return shapely.from_wkb(bytes(blob[off:]))
 
 
-def create(path, layers, srs_wkt=None, epsg=None, domains=None):
-    """Create a GeoPackage with OGR (so its layout and metadata are GDAL's own).
+def create(path, layers, srs_wkt=None, epsg=None, domains=None, page_size=None):
+    """Create a GeoPackage with OGR (so its layout and metadata are GDAL's own), with SQLite pages of `page_size`
+    bytes (default: GDAL's).
     layers: list of (name, geometry type or None, [(field, sqltype, alias, width, domain)], title);
     domains: {name: (description, {code: label})}, coded-value domains GDAL stores in gpkg_data_column_constraints
     (QGIS shows the labels). Returns the srs_id used for geometry columns."""
@@ -124,6 +125,9 @@ def create(path, layers, srs_wkt=None, epsg=None, domains=None):
     ds.FlushCache()
     ds = None
     c = sqlite3.connect(str(path))
+    if page_size:  # the file is still small: rewritten at once with the new page size (header fields kept)
+        c.execute(f"PRAGMA page_size={int(page_size)}")
+        c.execute("VACUUM")
     row = c.execute("SELECT srs_id FROM gpkg_geometry_columns LIMIT 1").fetchone()
     c.close()
     return row[0] if row else 0

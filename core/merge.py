@@ -6,8 +6,8 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
    and layout version. An identical delivery merged before with the same parameters is a no-op decided here
    from the delivery's fingerprint (the fast path: nothing else is read).
 2. ``MergeJob.read``: the delivery opened once (DK layer and attribute tables into a staging database,
-   ``core.workspace``; a new PostgreSQL schema also has its files fingerprinted meanwhile, a new GeoPackage during its
-   transaction, an existing database in step 1).
+   ``core.workspace``; a new PostgreSQL schema also has its files fingerprinted meanwhile, a new GeoPackage at the
+   end of its transaction, an existing database in step 1).
    → the point where a broken delivery is refused, before anything is written (``integrity.assert_mergeable``).
 3. ``records.stage_dk`` + ``records.build``: DK staged with its geometries in the target CRS; every parcel
    classified (``core.classify``) and its record derived (table REC) — set-wise, in SQL and numpy.
@@ -19,7 +19,9 @@ A newcomer's walk through one merge (``merge()`` → ``MergeJob``):
 
 A new GeoPackage's records (every field and its fingerprint) are written by a second process
 (``records.Records``, ``registration/recworker.py``) while step 4 copies tables, allocates numbers and writes the
-spatial indexes.
+spatial indexes; then that process derives the NYDSYQ and QLR rows (``DERIVED``: the statements of ``standard``
+over the parcels as cbdk will hold them) while step 4 inserts the parcels and their ZDJBXX rows, and step 4 copies
+them with their 不动产单元号.
 
 Files: registration/schema.py (layout), registration/records.py (record building), registration/bdcdyh.py
 (numbers), registration/standard.py (right holders), registration/store.py (the GeoPackage backend and the seam
@@ -95,7 +97,8 @@ class _Clock:
         try:
             yield
         finally:
-            self.timings[name] = (round(time.perf_counter() - w, 3), round(time.thread_time() - c, 3))
+            was = self.timings.get(name, (0, 0))  # a phase in several pieces: their sum
+            self.timings[name] = (round(was[0] + time.perf_counter() - w, 3), round(was[1] + time.thread_time() - c, 3))
 
 
 class MergeJob:
@@ -152,7 +155,7 @@ class MergeJob:
                 self.epsg = store.target_epsg(self.target)  # also refuses what is not a registration database of this version
         elif self.pg is not None:  # a new schema: hash the files on another core while the delivery is read
             self._start_hashing()
-        # A new GeoPackage: its files are hashed during its transaction, once the record fingerprints are in (_insert).
+        # A new GeoPackage: its files are hashed during its transaction, once the records worker is done (_insert).
         return None
 
     def _start_hashing(self):
@@ -271,10 +274,13 @@ class MergeJob:
         try:
             self.stage_records(st.srs_id)
             if new:  # every parcel is new: their records on the second core meanwhile (the files are hashed after them)
-                self._records = records.Records(self.ws.stage.path)
+                types = {r[1]: r[2] for r in st.c.execute("PRAGMA main.table_info(cbdk)")}
+                self._records = records.Records(self.ws.stage.path, types, DERIVED, self.d.county_name)
             st.attach_stage(self.ws.stage)
             if new:
                 st.attach_records(self._records.path)
+                if self._records.std_path is not None:
+                    st.attach_records(self._records.std_path, "std")
                 self._records.start()
             try:
                 with self.clock("commit"), st.transaction(immediate=not new) as c:
@@ -362,6 +368,8 @@ class MergeJob:
         cols = schema.HASHED
         rec, yjhash = "stg.RECV", records.fingerprint('v')
         if self._records is not None:
+            with self.clock("indexes"):  # the numbers' own while the records are written
+                st.build_indexes(tables=["bdcdyh_alloc"])
             with self.clock("records (wait)"):
                 self._records.join()
             rec, yjhash = "rec.REC", "v.YJHASH"
@@ -370,18 +378,34 @@ class MergeJob:
                 entries = _boxes(c, base, next_zd)
                 for table, (ids, boxes) in entries[0].items():
                     st.fill_spatial_index(table, ids, boxes)
-        if self._records is not None:
-            # A new database's files hashed on the second core during the statements below, each a single call into
-            # SQLite. (Not during work that goes through Python row by row, like the fetch above: two threads passing
-            # the interpreter lock to and fro for every row make that several times slower.)
-            self._start_hashing()
         c.execute(f"""INSERT INTO cbdk (fid, geom, BDCDYH, {', '.join(cols)}, PCID, YJHASH, RKSJ, XSZT)
             SELECT ? + a.n, d.geom, a.BDCDYH, {', '.join('v.' + f for f in cols)}, ?, {yjhash}, ?,
-                   CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END
+                   {records.new_xszt('v')}
             FROM temp.NA a JOIN {rec} v ON v.pid = a.pid LEFT JOIN stg.DKG d ON d._i = v.dk_i
             ORDER BY a.pid""", (base, batch, self.now))
         with self.clock("standard tables"):
-            written = standard.refresh(c, f"c.fid > {int(base)}")[0]
+            where, names = f"c.fid > {int(base)}", [t.name for t in schema.STANDARD]
+            derived = self._records.derived if self._records is not None else []
+            if derived:  # a new database: these derived by the records worker meanwhile, the others here
+                own = [n for n in names if n not in derived]
+                counts = dict(zip(own, (c.execute(sql).rowcount for sql in standard.statements(where, tables=own))))
+                with self.clock("indexes"):  # the other tables' indexes while the worker finishes
+                    st.build_indexes(exclude=derived)
+                with self.clock("standard (wait)"):
+                    self._records.join_derived()
+            if self._records is not None:
+                # A new database's files hashed on the second core once the records worker is done, during the
+                # statements below, each a single call into SQLite. (Not during work that goes through Python row by
+                # row: two threads passing the interpreter lock to and fro for every row make that several times
+                # slower; nor beside the worker: three busy threads on two cores slow the insert; nor beside the
+                # classification: measured slower at 500,000 parcels.)
+                self._start_hashing()
+            if derived:
+                counts.update(zip([n for n in names if n in derived],
+                                  (c.execute(sql).rowcount for sql in standard.derived_copies("std", derived))))
+            else:
+                counts = dict(zip(names, standard.refresh(c, where)))
+            written = counts["ZDJBXX"]
         # An invariant (never a user's error): the ZDJBXX rows were written for the very parcels whose boxes went into
         # its spatial index above, in the same order.
         zd, of = entries[0]["ZDJBXX"][0], entries[1]
@@ -415,6 +439,12 @@ class MergeJob:
                 WHERE cbdk.fid = x.fid""", (batch, self.now))
             res["UPDATED"] = len(rows)
         return audits
+
+
+# The standard tables whose rows a new database gets from the records worker (derived there while the parcels are
+# inserted here; copied with their 不动产单元号 after). ZDJBXX is derived here meanwhile: its geometries would be copied
+# twice, and the two sides take about as long.
+DERIVED = ("NYDSYQ", "QLR")
 
 
 class _NothingToDo(Exception):

@@ -719,7 +719,7 @@ class PgStore:
         fp = ("k.YJHASH", "TEXT") if fingerprints else (records.fingerprint("v"), "TEXT")
         join = f"JOIN {fingerprints} k ON k.pid = a.pid " if fingerprints else ""
         fields = [("d.geom", "EWKB"), ("a.BDCDYH", "TEXT")] + [(f"v.{f}", kinds[f]) for f in cols] + [
-            (str(int(batch)), "RAW"), fp, (_sqlite_lit(at), "TEXT"), ("CASE WHEN v.CYLX = 'contract_register_mismatch' THEN '待协商' END", "TEXT")]
+            (str(int(batch)), "RAW"), fp, (_sqlite_lit(at), "TEXT"), (records.new_xszt("v"), "TEXT")]
         return copy(self.stage, self.conn.cursor(), "cbdk", ["geom", "bdcdyh"] + [q(f) for f in cols] + ["pcid", "yjhash", "rksj", "xszt"],
                     fields, f"FROM temp.NA a JOIN RECV v ON v.pid = a.pid {join}LEFT JOIN DKG d ON d._i = v.dk_i ORDER BY a.pid",
                     self.exact, self.epsg)

@@ -208,6 +208,10 @@ CREATE TABLE CERT AS SELECT k.CBJYQZBM, NULLIF(replace(dj.DKSYT, '\\', '/'), '')
                (SELECT DISTINCT CBJYQZBM, replace(FJ, '\\', '/') AS v FROM QSLYZLFJ WHERE FJ IS NOT NULL AND FJ <> '' ORDER BY 1, 2)
              GROUP BY CBJYQZBM) AS fj ON fj.CBJYQZBM = k.CBJYQZBM;
 CREATE UNIQUE INDEX ux_CERT ON CERT(CBJYQZBM);
+-- the lookups of the right holders' derivation (registration.standard) over these tables (Records: a new database's)
+CREATE INDEX IF NOT EXISTS ix_CBDKXX_DKBM ON CBDKXX(DKBM);
+CREATE INDEX IF NOT EXISTS ix_CBF_CBFBM ON CBF(CBFBM);
+CREATE INDEX IF NOT EXISTS ix_CBF_JTCY_member ON CBF_JTCY(CBFBM, CYZJHM, CYXB);
 """
 
 _LINKS = """
@@ -246,6 +250,11 @@ def fingerprint(alias):
     return f"lcb_sha1(json_array({fields}, {alias}.NH, {alias}.gh), NULL)"
 
 
+def new_xszt(v):
+    """SQL: the consultation status (XSZT) a parcel of record `v` enters the registration database with."""
+    return f"CASE WHEN {v}.CYLX = 'contract_register_mismatch' THEN '待协商' END"
+
+
 class Records:
     """A new GeoPackage's records, written once beside the merge: table REC of the view RECV (every cbdk field of
     every staged parcel, in pid order) with its content fingerprint YJHASH, in a file of its own beside the staging
@@ -253,51 +262,82 @@ class Records:
     The cbdk insert then reads plain rows instead of evaluating the view, and the fingerprints (the JSON of ~40 fields
     and its SHA-1, a third of the cost of a record) cost the merge's own thread nothing.
 
-    The work runs in a second process (recworker: two SQLite threads of one process slow each other down), or on a
-    thread when no interpreter with the same SQLite is found. The target's connection attaches ``path`` (and reads
-    its schema: REC exists, empty) before ``start`` and before its transaction, and reads REC only after ``join``: it
-    never waits for the file's lock nor holds it while the worker writes. ``stop`` ends the worker (a cancelled or
-    failed merge)."""
+    ``derived`` (names of standard tables): their rows are derived next, in the same worker, into a second file
+    (``std_path``) while the merge inserts the parcels — by the very statements of registration.standard, over the
+    parcels as cbdk will hold them (``_as_target``: REC with its geometry, the pid in place of the 不动产单元号 being
+    allocated, the delivery's tables as batch 1 of qs_*). The merge copies them after ``join_derived``
+    (standard.derived_copies). ``types``: the declared type of each cbdk column, given to REC's columns of the same
+    name, so that REC holds (and the derivation compares) exactly the values cbdk will.
 
-    def __init__(self, stage_path):
+    The work runs in a second process (recworker: two SQLite threads of one process slow each other down), or on a
+    thread when no interpreter with the same SQLite is found. The target's connection attaches both files (and reads
+    their schema: the tables exist, empty) before ``start`` and before its transaction, and reads REC only after
+    ``join``, the derived rows only after ``join_derived``: it never waits for a file's lock nor holds it while the
+    worker writes. ``stop`` ends the worker (a cancelled or failed merge)."""
+
+    def __init__(self, stage_path, types=None, derived=(), county_name=None):
         import os
+        from . import standard
         self.stage_path = str(stage_path)
-        self.path = os.path.join(os.path.dirname(self.stage_path), "rec.sqlite")
-        if os.path.exists(self.path):
-            os.remove(self.path)
+        folder = os.path.dirname(self.stage_path)
+        self.path = os.path.join(folder, "rec.sqlite")
+        self.std_path = os.path.join(folder, "std.sqlite") if derived else None
+        self.derived = list(derived)
+        for path in (self.path, self.std_path):
+            if path is not None and os.path.exists(path):
+                os.remove(path)
+        types = types or {}
         conn = sqlite3.connect(self.stage_path)
         try:
             conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
+            conn.execute(f"PRAGMA rec.page_size={attrdb.PAGE_SIZE}")
             conn.execute("PRAGMA rec.journal_mode=OFF")
             cols = [d[0] for d in conn.execute("SELECT * FROM RECV LIMIT 0").description]
-            # untyped columns: every value is kept exactly as the view gives it
-            conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, {', '.join(cols[1:])}, YJHASH)")
+            # the cbdk columns with cbdk's types (the same values as cbdk holds), the others untyped (kept as given)
+            conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, "
+                         f"{', '.join(f'{c} {types.get(c, str())}'.strip() for c in cols[1:] + ['YJHASH'])})")
+            if self.std_path is not None:
+                conn.execute("ATTACH DATABASE ? AS std", (self.std_path,))
+                conn.execute(f"PRAGMA std.page_size={attrdb.PAGE_SIZE}")
+                conn.execute("PRAGMA std.journal_mode=OFF")
+                for table in schema.STANDARD:
+                    if table.name in self.derived:
+                        conn.execute(f"CREATE TABLE std.{table.name} ({', '.join(standard.derived_columns(table))})")
             conn.commit()
         finally:
             conn.close()
-        self.sql = f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid"
+        self.steps = [[f"INSERT INTO rec.REC SELECT v.*, {fingerprint('v')} FROM RECV v ORDER BY v.pid"]]
+        if self.derived:
+            self.steps.append(_as_target(county_name) + standard.statements("1", into="std.", tables=self.derived))
         self.proc = self.thread = self.conn = None
         self.error = None
+        self._steps_done = -1
+        self._events = []
 
     def start(self):
         self.proc = _worker()
+        files = {"rec": self.path} if self.std_path is None else {"rec": self.path, "std": self.std_path}
         if self.proc is not None:
             import json
             import os
-            job = dict(stage=self.stage_path, rec=self.path, sql=self.sql, parent=os.getpid())
+            job = dict(stage=self.stage_path, files=files, steps=self.steps, parent=os.getpid())
             self.proc.stdin.write(json.dumps(job) + "\n")
             self.proc.stdin.close()
             return
         import threading
-        self.thread = threading.Thread(target=self._run, name="lcb-records", daemon=True)
+        self._events = [threading.Event() for _ in self.steps]
+        self.thread = threading.Thread(target=self._run, args=(files,), name="lcb-records", daemon=True)
         self.thread.start()
 
-    def _run(self):
+    def _run(self, files):
         from . import recworker
         try:
-            recworker.run(self.stage_path, self.path, self.sql, connected=self._connected)
+            recworker.run(self.stage_path, files, self.steps, connected=self._connected, done=lambda i: self._events[i].set())
         except BaseException as e:  # noqa: BLE001 - re-raised by join()
             self.error = e
+        finally:
+            for event in self._events:
+                event.set()
 
     def _connected(self, conn):
         self.conn = conn
@@ -317,19 +357,48 @@ class Records:
             self.thread.join()
 
     def join(self):
+        """Wait for REC."""
+        self._wait(0)
+
+    def join_derived(self):
+        """Wait for the derived standard rows (and the worker's end)."""
+        self._wait(len(self.steps) - 1)
+
+    def _wait(self, step):
         if self.proc is not None:
-            err = self.proc.stderr.read()
-            if self.proc.wait() != 0:
-                self.error = RuntimeError(f"records worker: {err.strip() or self.proc.returncode}")
-            _close(self.proc)
+            while self._steps_done < step:
+                line = self.proc.stdout.readline()
+                if not line.strip().isdigit():  # the end: finished, or failed before this step
+                    break
+                self._steps_done = int(line)
+            if self._steps_done < step or step == len(self.steps) - 1:
+                err = self.proc.stderr.read()
+                if self.proc.wait() != 0:
+                    self.error = RuntimeError(f"records worker: {err.strip() or self.proc.returncode}")
+                _close(self.proc)
         elif self.thread is not None:
-            self.thread.join()
+            self._events[step].wait()
+            if step == len(self.steps) - 1:
+                self.thread.join()
         if self.error is not None:
             # rec.sqlite lives beside the staging database: a full or read-only temporary folder says so (by its name)
             err = attrdb.stage_write_error(self.error, self.path)
             if err is not None:
                 raise err from None
             raise self.error
+
+
+def _as_target(county_name):
+    """TEMP views on the worker's connection under the names the standard statements read: the parcels as cbdk will
+    hold them (REC with its geometry; the pid as fid and as the 不动产单元号, allocated meanwhile on the target; the
+    consultation status they enter with) in batch 1, and the delivery's tables as qs_* of batch 1 (their rows in the
+    order the merge copies them)."""
+    name = "NULL" if county_name is None else "'" + str(county_name).replace("'", "''") + "'"
+    return [f"""CREATE TEMP VIEW cbdk AS SELECT v.*, v.pid AS fid, d.geom AS geom, v.pid AS BDCDYH, 1 AS PCID, {new_xszt('v')} AS XSZT
+                FROM rec.REC v LEFT JOIN main.DKG d ON d._i = v.dk_i""",
+            f"CREATE TEMP VIEW batches AS SELECT 1 AS fid, {name} AS county_name"] + [
+            f'CREATE TEMP VIEW {schema.QS_PREFIX}{t.lower()} AS SELECT _row AS fid, *, 1 AS PCID FROM main."{t}"'
+            for t in ("CBDKXX", "CBF", "CBF_JTCY")]
 
 
 def _worker():

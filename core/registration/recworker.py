@@ -11,8 +11,9 @@ imports it from here), so both processes hash the same way; a worker whose SQLit
 format numbers differently) says so first and is not used.
 
 Protocol: the worker prints its SQLite version and a newline, then reads one JSON job from stdin
-({"stage", "rec", "sql", "parent"}), runs it and exits 0, or prints the error on stderr and exits 1. It stops when
-its parent process is gone (a merge killed with SIGKILL)."""
+({"stage", "files", "steps", "parent"}), runs it — printing each step's number and a newline once the step is
+committed — and exits 0, or prints the error on stderr and exits 1. It stops when its parent process is gone (a merge
+killed with SIGKILL)."""
 import hashlib
 import json
 import os
@@ -28,21 +29,28 @@ def sha1(text, digest=None):
     return h.hexdigest()
 
 
-def run(stage, rec, sql, parent=None, connected=None):
-    """`sql` (an INSERT INTO rec.… SELECT … FROM the staging database) with lcb_sha1, rec attached without journal.
-    connected(conn): called with the connection once open (records.Records on a thread keeps it to interrupt it)."""
+def run(stage, files, steps, parent=None, connected=None, done=None):
+    """`steps` (lists of SQL statements: INSERT INTO <file>.… SELECT … FROM the staging database, and what they need)
+    in order, with lcb_sha1, each of `files` ({name: path}) attached without journal; each step committed, then
+    done(its number) called. connected(conn): called with the connection once open (records.Records on a thread keeps
+    it to interrupt it)."""
     conn = sqlite3.connect(stage, check_same_thread=False)
     if connected is not None:
         connected(conn)
     try:
         conn.create_function("lcb_sha1", 2, sha1, deterministic=True)
-        conn.execute("ATTACH DATABASE ? AS rec", (rec,))
-        conn.execute("PRAGMA rec.journal_mode=OFF")
-        conn.execute("PRAGMA rec.synchronous=OFF")
+        for name, path in files.items():
+            conn.execute("ATTACH DATABASE ? AS " + name, (path,))
+            conn.execute(f"PRAGMA {name}.journal_mode=OFF")
+            conn.execute(f"PRAGMA {name}.synchronous=OFF")
         if parent:
             conn.set_progress_handler(lambda: os.getppid() != parent, 100000)  # non-zero: interrupted
-        conn.execute(sql)
-        conn.commit()
+        for i, step in enumerate(steps):
+            for sql in step:
+                conn.execute(sql)
+            conn.commit()
+            if done is not None:
+                done(i)
     finally:
         conn.close()
 
@@ -65,7 +73,7 @@ if __name__ == "__main__":
     if job is None:  # the parent did not want this worker
         sys.exit(0)
     try:
-        run(job["stage"], job["rec"], job["sql"], job.get("parent"))
+        run(job["stage"], job["files"], job["steps"], job.get("parent"), done=lambda i: print(i, flush=True))
     except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
         sys.stderr.write(f"{type(e).__name__}: {e}")
         sys.exit(1)

@@ -15,6 +15,8 @@ Who is in: every parcel with a geometry that is not ``unmatched`` (图数不对�
 they stay in ``cbdk`` for follow-up, with their 不动产单元号 reserved). Parcels still under consultation
 (XSZT 待协商 / 重新测量 / 其他) are registered as 临时 (QSZT 0) with the 登簿 area; an outcome of
 以合同面积为准 / 以登簿面积为准 makes them 现势 (QSZT 1) with that area. docs/registration-schema.md has every field."""
+import re
+
 from . import schema
 
 REGISTRABLE = "c.geom IS NOT NULL AND c.BDCDYH IS NOT NULL AND COALESCE(c.CYLX, '') <> 'unmatched'"
@@ -43,18 +45,27 @@ def _qszt(c="c"):
     return f"CASE WHEN {c}.XSZT IN ({', '.join(map(_q, PENDING))}) THEN '0' ELSE '1' END"
 
 
-ZDJBXX_SELECT = f"""SELECT c.geom, '{schema.YSDM['ZDJBXX']}', substr(c.BDCDYH, 1, 19), c.BDCDYH, substr(c.BDCDYH, 13, 2), {_zl()},
-       c.SCMJ, '1', c.TDLYLX, NULL, NULL, '9', CASE WHEN c.CBJYQQDFS LIKE '12%' THEN '202' ELSE '201' END, '2',
-       NULL, NULL, NULL, c.DKDZ, c.DKNZ, c.DKXZ, c.DKBZ, NULL, NULL, NULL, NULL, '地块编码：' || c.DKBM, '1'
+UNIT = "c.BDCDYH"  # the parcel's 不动产单元号 in the column expressions below (h.BDCDYH in QLR's)
+
+# Each standard table's columns as SQL expressions over a cbdk row c and its batch b, in the table's column order
+# (ZDJBXX's geometry first). The SELECTs are made of them; a new database's rows are derived beside the merge and
+# copied with these expressions for the columns made of the 不动产单元号 (derived_copies).
+ZDJBXX_EXPRS = [
+    "c.geom", f"'{schema.YSDM['ZDJBXX']}'", f"substr({UNIT}, 1, 19)", UNIT, f"substr({UNIT}, 13, 2)", _zl(),
+    "c.SCMJ", "'1'", "c.TDLYLX", "NULL", "NULL", "'9'", "CASE WHEN c.CBJYQQDFS LIKE '12%' THEN '202' ELSE '201' END", "'2'",
+    "NULL", "NULL", "NULL", "c.DKDZ", "c.DKNZ", "c.DKXZ", "c.DKBZ", "NULL", "NULL", "NULL", "NULL", "'地块编码：' || c.DKBM", "'1'"]
+ZDJBXX_SELECT = f"""SELECT {', '.join(ZDJBXX_EXPRS)}
     FROM cbdk c LEFT JOIN batches b ON b.fid = c.PCID"""
 
-NYDSYQ_SELECT = f"""SELECT '{schema.YSDM['NYDSYQ']}', c.BDCDYH, 'Q' || substr(c.BDCDYH, 1, 19), '9', '100', '{DJYY}', {_zl()},
-       c.FBFBM, c.FBFMC, {_cbmj()}, c.CBQXQ, c.CBQXZ, CASE WHEN c.SYQXZ = '10' THEN '1' ELSE '2' END,
-       NULL, NULL, NULL, NULL, NULL, substr(c.BDCDYH, 1, 6), c.DJJG, c.DBR, c.DJSJ,
-       '地块编码：' || c.DKBM || CASE WHEN c.CBJYQZBM IS NOT NULL THEN '；承包经营权证编码：' || c.CBJYQZBM ELSE '' END
-         || CASE WHEN c.GYFS = '2' THEN '；确权确股不确地，按份共有' ELSE '' END
-         || CASE WHEN {_qszt()} = '0' THEN '；面积待两部门协商确认' ELSE '' END,
-       {_qszt()}
+NYDSYQ_EXPRS = [
+    f"'{schema.YSDM['NYDSYQ']}'", UNIT, f"'Q' || substr({UNIT}, 1, 19)", "'9'", "'100'", f"'{DJYY}'", _zl(),
+    "c.FBFBM", "c.FBFMC", _cbmj(), "c.CBQXQ", "c.CBQXZ", "CASE WHEN c.SYQXZ = '10' THEN '1' ELSE '2' END",
+    "NULL", "NULL", "NULL", "NULL", "NULL", f"substr({UNIT}, 1, 6)", "c.DJJG", "c.DBR", "c.DJSJ",
+    "'地块编码：' || c.DKBM || CASE WHEN c.CBJYQZBM IS NOT NULL THEN '；承包经营权证编码：' || c.CBJYQZBM ELSE '' END"
+    " || CASE WHEN c.GYFS = '2' THEN '；确权确股不确地，按份共有' ELSE '' END"
+    f" || CASE WHEN {_qszt()} = '0' THEN '；面积待两部门协商确认' ELSE '' END",
+    _qszt()]
+NYDSYQ_SELECT = f"""SELECT {', '.join(NYDSYQ_EXPRS)}
     FROM cbdk c LEFT JOIN batches b ON b.fid = c.PCID"""
 
 # A parcel's households: its CBDKXX rows of the batch that defined it (or the newest earlier batch that carried them),
@@ -76,17 +87,22 @@ _SHARED = f"""SELECT fid, BDCDYH, GYFS, CBFBM, PCID, rn,
                 FROM cbdk c JOIN qs_cbdkxx q ON q.DKBM = c.DKBM AND q.PCID = {_BATCH}
                 WHERE c.GYFS = '2' AND {{where}}) AS y) AS z"""
 
-QLR_SELECT = f"""SELECT '{schema.YSDM['QLR']}', h.BDCDYH, h.rn, f.CBFMC, NULL, NULL, '1',
-       CASE WHEN f.CBFZJLX IS NULL THEN NULL WHEN f.CBFZJLX = '1' THEN '1' WHEN f.CBFZJLX = '2' THEN '5'
-            WHEN f.CBFZJLX = '3' THEN '6' WHEN f.CBFZJLX = '4' THEN '4' WHEN f.CBFZJLX = '5' THEN '3' ELSE '99' END,
-       f.CBFZJHM, NULL, NULL, NULL, NULL,
-       (SELECT CASE j.CYXB WHEN '1' THEN '1' WHEN '2' THEN '2' END FROM qs_cbf_jtcy j
-        WHERE j.CBFBM = f.CBFBM AND j.PCID = f.PCID AND j.CYZJHM = f.CBFZJHM LIMIT 1),
-       f.LXDH, f.CBFDZ, f.YZBM, NULL, NULL, CASE WHEN f.CBFLX IS NULL THEN NULL WHEN f.CBFLX = '3' THEN '99' ELSE '1' END,
-       h.QLBL, h.GYFS, CASE WHEN h.GYFS = '2' THEN '按份共有，份额按各户确权（合同）面积计算' END, '承包方编码：' || h.CBFBM
+QLR_EXPRS = [
+    f"'{schema.YSDM['QLR']}'", "h.BDCDYH", "h.rn", "f.CBFMC", "NULL", "NULL", "'1'",
+    "CASE WHEN f.CBFZJLX IS NULL THEN NULL WHEN f.CBFZJLX = '1' THEN '1' WHEN f.CBFZJLX = '2' THEN '5' "
+    "WHEN f.CBFZJLX = '3' THEN '6' WHEN f.CBFZJLX = '4' THEN '4' WHEN f.CBFZJLX = '5' THEN '3' ELSE '99' END",
+    "f.CBFZJHM", "NULL", "NULL", "NULL", "NULL",
+    "(SELECT CASE j.CYXB WHEN '1' THEN '1' WHEN '2' THEN '2' END FROM qs_cbf_jtcy j "
+    "WHERE j.CBFBM = f.CBFBM AND j.PCID = f.PCID AND j.CYZJHM = f.CBFZJHM LIMIT 1)",
+    "f.LXDH", "f.CBFDZ", "f.YZBM", "NULL", "NULL", "CASE WHEN f.CBFLX IS NULL THEN NULL WHEN f.CBFLX = '3' THEN '99' ELSE '1' END",
+    "h.QLBL", "h.GYFS", "CASE WHEN h.GYFS = '2' THEN '按份共有，份额按各户确权（合同）面积计算' END", "'承包方编码：' || h.CBFBM"]
+QLR_SELECT = f"""SELECT {', '.join(QLR_EXPRS)}
     FROM ({{holders}}) AS h
          LEFT JOIN qs_cbf f ON f.fid = (SELECT z.fid FROM qs_cbf z WHERE z.CBFBM = h.CBFBM AND z.PCID <= h.PCID
                                         ORDER BY z.PCID DESC, z.fid DESC LIMIT 1)"""
+_EXPRS = {"ZDJBXX": (ZDJBXX_EXPRS, UNIT), "NYDSYQ": (NYDSYQ_EXPRS, UNIT), "QLR": (QLR_EXPRS, "h.BDCDYH")}
+# derived_copies recomputes the expressions made of the 不动产单元号 from it alone: they must read nothing else
+assert all(unit not in e or not re.search(r"\b[a-z]\.", e.replace(unit, "")) for exprs, unit in _EXPRS.values() for e in exprs)
 
 
 def _holders(where):
@@ -94,16 +110,41 @@ def _holders(where):
             f"{_SHARED.replace('{where}', f'{REGISTRABLE} AND ({where})')}")
 
 
-def _insert(table, select, where):
+def _insert(table, select, where, into=""):
     cols = ", ".join(([] if table.geometry is None else ["geom"]) + table.columns)
-    return f"INSERT INTO {table.name} ({cols}) {select} WHERE {REGISTRABLE} AND ({where})"
+    return f"INSERT INTO {into}{table.name} ({cols}) {select} WHERE {REGISTRABLE} AND ({where})"
 
 
-def statements(where):
-    """The INSERT statements deriving the standard rows of the parcels `where` (an SQL condition on cbdk c)."""
-    return [_insert(schema.ZDJBXX, ZDJBXX_SELECT, where) + " ORDER BY c.fid",
-            _insert(schema.NYDSYQ, NYDSYQ_SELECT, where) + " ORDER BY c.fid",
-            f"INSERT INTO QLR ({', '.join(schema.QLR.columns)}) {QLR_SELECT.replace('{holders}', _holders(where))}"]
+def statements(where, into="", tables=None):
+    """The INSERT statements deriving the standard rows of the parcels `where` (an SQL condition on cbdk c), into the
+    tables of the schema `into` ("std." — default: the database's own), for `tables` (names; default: all three)."""
+    out = {"ZDJBXX": _insert(schema.ZDJBXX, ZDJBXX_SELECT, where, into) + " ORDER BY c.fid",
+           "NYDSYQ": _insert(schema.NYDSYQ, NYDSYQ_SELECT, where, into) + " ORDER BY c.fid",
+           "QLR": f"INSERT INTO {into}QLR ({', '.join(schema.QLR.columns)}) {QLR_SELECT.replace('{holders}', _holders(where))}"}
+    return [sql for name, sql in out.items() if tables is None or name in tables]
+
+
+def derived_columns(table):
+    """The columns of a table of rows derived beside a merge (records.Records): the standard table's own, untyped
+    (every value kept as derived). Its BDCDYH column holds the parcel's pid (the number is allocated meanwhile)."""
+    return ([] if table.geometry is None else ["geom"]) + table.columns
+
+
+def derived_copies(source, tables):
+    """INSERT statements copying rows derived beside a merge from the tables of schema `source` (derived_columns,
+    derived by ``statements`` with each parcel's pid as its 不动产单元号) into the standard tables `tables`, in the
+    order they were derived: the columns made of the 不动产单元号 computed here by the same expressions from the
+    number allocated to the pid (temp.NA)."""
+    out = []
+    for table in schema.STANDARD:
+        if table.name not in tables:
+            continue
+        exprs, unit = _EXPRS[table.name]
+        cols = derived_columns(table)
+        sel = [e.replace(unit, "a.BDCDYH") if unit in e else f"z.{col}" for col, e in zip(cols, exprs)]
+        out.append(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(sel)} "
+                   f"FROM {source}.{table.name} z JOIN temp.NA a ON a.pid = z.BDCDYH ORDER BY z.rowid")
+    return out
 
 
 def delete_statements(codes):

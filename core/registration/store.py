@@ -29,11 +29,12 @@ import datetime as dt
 import getpass
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from .. import gpkg
+from .. import attrdb, gpkg
 from ..errors import LcbError
 from . import schema, standard
 from .recworker import sha1
@@ -75,7 +76,7 @@ def _ogr_layers(layers):
 
 def create(path, epsg, wkt):
     """A new, empty registration GeoPackage at `path` (a temporary file the caller moves into place)."""
-    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains())
+    gpkg.create(path, _ogr_layers(schema.LAYERS), srs_wkt=wkt, epsg=epsg, domains=schema.domains(), page_size=attrdb.PAGE_SIZE)
     c = gpkg.connect(path)
     try:
         c.execute("BEGIN")
@@ -183,12 +184,13 @@ class GpkgStore:
         self._attached.append("stg")
         self.c.execute(f"PRAGMA stg.{ATTACHED_CACHE}")  # an attached database has its own (small) page cache otherwise
 
-    def attach_records(self, path):
-        """records.Records' file as rec.REC (outside any transaction; its schema read now, while REC is still empty)."""
-        self.c.execute("ATTACH DATABASE ? AS rec", (str(path),))
-        self._attached.append("rec")
-        self.c.execute(f"PRAGMA rec.{ATTACHED_CACHE}")
-        self.c.execute("SELECT COUNT(*) FROM rec.sqlite_master").fetchall()  # to the end: no read lock is kept on it
+    def attach_records(self, path, name="rec"):
+        """A file of records.Records as `name` (outside any transaction; its schema read now, while its tables are
+        still empty)."""
+        self.c.execute(f"ATTACH DATABASE ? AS {name}", (str(path),))
+        self._attached.append(name)
+        self.c.execute(f"PRAGMA {name}.{ATTACHED_CACHE}")
+        self.c.execute(f"SELECT COUNT(*) FROM {name}.sqlite_master").fetchall()  # to the end: no read lock is kept on it
 
     @contextlib.contextmanager
     def transaction(self, immediate=True):
@@ -230,10 +232,16 @@ class GpkgStore:
         self.c.executemany(f'INSERT INTO "{rtree}" (id, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)',
                            zip(np.asarray(ids).tolist(), *np.asarray(boxes, np.float64).T.tolist()))
 
-    def finish(self):
-        """Indexes (built once after a bulk load of a new database) and the layer extent."""
+    def build_indexes(self, tables=None, exclude=()):
+        """The indexes (built once after a bulk load of a new database) of `tables` (default: all) but `exclude`."""
         for sql in schema.INDEXES:
-            self.c.execute(sql)
+            table = re.search(r' ON "?(\w+)"?\(', sql).group(1)
+            if (tables is None or table in tables) and table not in exclude:
+                self.c.execute(sql)
+
+    def finish(self):
+        """The indexes not built yet, and the layer extent."""
+        self.build_indexes()
         row = self.c.execute("SELECT MIN(minx), MIN(miny), MAX(maxx), MAX(maxy) FROM rtree_cbdk_geom").fetchone()
         if row and row[0] is not None:
             self.c.execute("UPDATE gpkg_contents SET min_x=?, min_y=?, max_x=?, max_y=?, "

@@ -407,8 +407,56 @@ def test_records_written_by_a_process_or_a_thread_are_the_same(demo, tmp_path, m
     assert started == [True, False]
     q = "SELECT fid, DKBM, BDCDYH, YJHASH, CBFMC, CYLX, HTMJ, hex(geom) FROM cbdk ORDER BY fid"
     assert rows(tmp_path / "process.gpkg", q) == rows(tmp_path / "thread.gpkg", q)
+    for q in STANDARD_ROWS:  # and the standard rows it derived
+        assert rows(tmp_path / "process.gpkg", q) == rows(tmp_path / "thread.gpkg", q)
     monkeypatch.setattr(records.sqlite3, "sqlite_version", "0.0.0")  # this process's SQLite, as the worker sees it
     assert worker() is None
+
+
+STANDARD_ROWS = ["SELECT * FROM ZDJBXX ORDER BY fid", "SELECT * FROM NYDSYQ ORDER BY fid", "SELECT * FROM QLR ORDER BY fid"]
+
+
+def test_standard_rows_derived_beside_the_merge_are_those_derived_in_it(demo, tmp_path, monkeypatch):
+    """A new database's NYDSYQ and QLR rows are derived by the records worker over the parcels as cbdk will hold them
+    (while the merge inserts them) and copied with their 不动产单元号 after: the very rows, in the same order, that the
+    merge's own derivation gives (single and share-only holders, parcels under consultation, unmatched ones left out)."""
+    from land_contract_bridge.core.registration import records, standard
+    copies, real = [], standard.derived_copies
+    monkeypatch.setattr(standard, "derived_copies", lambda *a: copies.append(a[1]) or real(*a))
+    rec_types, start = {}, records.Records.start
+
+    def spy(self):  # the records' columns as declared before the worker fills them
+        with sqlite3.connect(self.path) as c:
+            rec_types.update({r[1]: r[2] for r in c.execute("PRAGMA table_info(REC)")})
+        start(self)
+    monkeypatch.setattr(records.Records, "start", spy)
+    merge.merge(demo, tmp_path / "beside.gpkg")
+    assert [set(t) for t in copies] == [{"NYDSYQ", "QLR"}], "the worker did not derive them"
+    # REC holds what cbdk will (the same declared types, so the same values and comparisons in the derivation)
+    cbdk_types = dict(rows(tmp_path / "beside.gpkg", "SELECT name, type FROM pragma_table_info('cbdk')"))
+    shared = set(rec_types) & set(cbdk_types)
+    assert len(shared) > 40 and {k: rec_types[k] for k in shared} == {k: cbdk_types[k] for k in shared}
+    monkeypatch.setattr(merge, "DERIVED", ())
+    merge.merge(demo, tmp_path / "within.gpkg")
+    assert len(copies) == 1
+    for q in STANDARD_ROWS:
+        beside, within = rows(tmp_path / "beside.gpkg", q), rows(tmp_path / "within.gpkg", q)
+        assert beside == within and len(beside) >= 296
+    shares = "SELECT QLBL FROM QLR WHERE GYFS = '2' ORDER BY fid"
+    assert len(rows(tmp_path / "beside.gpkg", shares)) > 5
+    assert rows(tmp_path / "beside.gpkg", "SELECT COUNT(*) FROM NYDSYQ WHERE QSZT = '0'") == [(8,)]
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
+def test_a_failing_derivation_beside_the_merge_leaves_nothing(demo, tmp_path, monkeypatch, process):
+    """The records worker fails after the records, in the standard rows: the merge fails and leaves no database."""
+    from land_contract_bridge.core.registration import recworker, records
+    if not process:
+        monkeypatch.setattr(recworker, "python", lambda: None)
+    monkeypatch.setattr(records, "_as_target", lambda name: ["SELECT no_such_column FROM rec.REC"])
+    with pytest.raises((RuntimeError, sqlite3.OperationalError), match="no_such_column"):
+        merge.merge(demo, tmp_path / "reg.gpkg")
+    assert not list(tmp_path.iterdir())
 
 
 def test_record_fingerprints_keep_their_values(merged):

@@ -51,6 +51,15 @@ def own(demo, tmp_path):
     return target
 
 
+def test_a_new_database_is_a_geopackage_with_16_kb_pages(reg):
+    """Created by GDAL, then rewritten with 16 KB pages (a faster bulk load): still a valid GeoPackage (its header's
+    application id and version kept) that GDAL opens."""
+    assert q(reg, "PRAGMA application_id") == [(0x47504B47,)] and q(reg, "PRAGMA user_version")[0][0] >= 10200
+    assert q(reg, "PRAGMA page_size") == [(16384,)] and q(reg, "PRAGMA integrity_check") == [("ok",)]
+    ds = ogr.Open(str(reg))
+    assert ds.GetDriver().GetName() == "GPKG" and ds.GetLayerByName("cbdk").GetFeatureCount() == 299
+
+
 def test_the_standard_tables_exist_with_their_fields_types_and_widths(reg):
     for table, fields in (("ZDJBXX", ZDJBXX), ("NYDSYQ", NYDSYQ), ("QLR", QLR)):
         info = [(r[1], r[2]) for r in q(reg, f"PRAGMA table_info({table})")]
