@@ -302,7 +302,7 @@ class Records:
                 conn.execute("PRAGMA std.journal_mode=OFF")
                 for table in schema.STANDARD:
                     if table.name in self.derived:
-                        conn.execute(f"CREATE TABLE std.{table.name} ({', '.join(standard.derived_columns(table))})")
+                        conn.execute(f"CREATE TABLE std.{table.name} ({', '.join(standard.columns(table))})")
             conn.commit()
         finally:
             conn.close()

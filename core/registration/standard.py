@@ -110,8 +110,15 @@ def _holders(where):
             f"{_SHARED.replace('{where}', f'{REGISTRABLE} AND ({where})')}")
 
 
+def columns(table):
+    """The columns a standard table's derivation writes (its SELECT's, in order): the geometry first, if any. A table
+    of rows derived beside a merge (records.Records) has these too, untyped (every value kept as derived), its BDCDYH
+    holding the parcel's pid (the number is allocated meanwhile)."""
+    return ([] if table.geometry is None else ["geom"]) + table.columns
+
+
 def _insert(table, select, where, into=""):
-    cols = ", ".join(([] if table.geometry is None else ["geom"]) + table.columns)
+    cols = ", ".join(columns(table))
     return f"INSERT INTO {into}{table.name} ({cols}) {select} WHERE {REGISTRABLE} AND ({where})"
 
 
@@ -120,18 +127,12 @@ def statements(where, into="", tables=None):
     tables of the schema `into` ("std." — default: the database's own), for `tables` (names; default: all three)."""
     out = {"ZDJBXX": _insert(schema.ZDJBXX, ZDJBXX_SELECT, where, into) + " ORDER BY c.fid",
            "NYDSYQ": _insert(schema.NYDSYQ, NYDSYQ_SELECT, where, into) + " ORDER BY c.fid",
-           "QLR": f"INSERT INTO {into}QLR ({', '.join(schema.QLR.columns)}) {QLR_SELECT.replace('{holders}', _holders(where))}"}
+           "QLR": f"INSERT INTO {into}QLR ({', '.join(columns(schema.QLR))}) {QLR_SELECT.replace('{holders}', _holders(where))}"}
     return [sql for name, sql in out.items() if tables is None or name in tables]
 
 
-def derived_columns(table):
-    """The columns of a table of rows derived beside a merge (records.Records): the standard table's own, untyped
-    (every value kept as derived). Its BDCDYH column holds the parcel's pid (the number is allocated meanwhile)."""
-    return ([] if table.geometry is None else ["geom"]) + table.columns
-
-
 def derived_copies(source, tables):
-    """INSERT statements copying rows derived beside a merge from the tables of schema `source` (derived_columns,
+    """INSERT statements copying rows derived beside a merge from the tables of schema `source` (``columns``,
     derived by ``statements`` with each parcel's pid as its 不动产单元号) into the standard tables `tables`, in the
     order they were derived: the columns made of the 不动产单元号 computed here by the same expressions from the
     number allocated to the pid (temp.NA)."""
@@ -140,7 +141,7 @@ def derived_copies(source, tables):
         if table.name not in tables:
             continue
         exprs, unit = _EXPRS[table.name]
-        cols = derived_columns(table)
+        cols = columns(table)
         sel = [e.replace(unit, "a.BDCDYH") if unit in e else f"z.{col}" for col, e in zip(cols, exprs)]
         out.append(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(sel)} "
                    f"FROM {source}.{table.name} z JOIN temp.NA a ON a.pid = z.BDCDYH ORDER BY z.rowid")
@@ -191,7 +192,7 @@ def drift(c):
     """BDCDYH of the units whose stored standard rows differ from (or are missing in) what cbdk gives now."""
     out = set()
     for table, select in ((schema.ZDJBXX, ZDJBXX_SELECT), (schema.NYDSYQ, NYDSYQ_SELECT)):
-        cols = ", ".join(([] if table.geometry is None else ["geom"]) + table.columns)
+        cols = ", ".join(columns(table))
         want = f"{select} WHERE {REGISTRABLE}"
         for a, b in ((want, f"SELECT {cols} FROM {table.name}"), (f"SELECT {cols} FROM {table.name}", want)):
             out |= {r[0] for r in c.execute(f"SELECT BDCDYH FROM ({a} EXCEPT {b}) AS d")}
