@@ -413,6 +413,8 @@ class MergeJob:
         if len(zd) != written or any(c.execute("SELECT (SELECT BDCDYH FROM ZDJBXX WHERE fid = ?) IS NOT (SELECT BDCDYH FROM cbdk WHERE fid = ?)",
                                                e).fetchone()[0] for e in ends):
             raise RuntimeError("ZDJBXX rows not in the parcels' order")
+        if counts["NYDSYQ"] != written:  # the same parcels: whichever side derived them, none may be missing
+            raise RuntimeError(f"{counts['NYDSYQ']} NYDSYQ rows for {written} ZDJBXX rows")
 
     def _conflicts(self, c, batch):
         """A DKBM already in the target with different content: recorded, never silent; replaced only on request
