@@ -27,6 +27,13 @@ gdal.UseExceptions()
 # GeoPackage): 16 KB pages made a county-scale merge ~7 % faster than SQLite's 4 KB (fewer pages to fill and link);
 # 64 KB no faster.
 PAGE_SIZE = 16384
+
+
+def scratch(conn, name="main"):
+    """The database `name` of `conn` set up as a scratch file written in bulk (nothing to recover after a crash: a
+    run that fails starts again): PAGE_SIZE pages (before its first table), no journal, no syncs."""
+    for pragma in (f"page_size={PAGE_SIZE}", "journal_mode=OFF", "synchronous=OFF"):
+        conn.execute(f"PRAGMA {name}.{pragma}")
 _AFFINITY = {"T": "TEXT", "M": "TEXT", "D": "TEXT", "N": "REAL", "I": "INTEGER"}
 
 
@@ -167,9 +174,7 @@ class Staging:
         self.conn = None
         try:
             self.conn = sqlite3.connect(path)
-            self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-            self.conn.execute("PRAGMA journal_mode=OFF")
-            self.conn.execute("PRAGMA synchronous=OFF")
+            scratch(self.conn)
             self.conn.execute("PRAGMA temp_store=MEMORY")
             self.conn.execute("PRAGMA cache_size=-64000")
             for table, spec in schema.TABLES.items():

@@ -40,32 +40,46 @@ def sha256(path, chunk=1 << 20):
     return h.hexdigest()
 
 
+def _identity(path):
+    """What a file is read once per: (device, inode) when it is hard-linked under several names (the same bytes),
+    else its path."""
+    try:
+        st = os.stat(path)
+        return (st.st_dev, st.st_ino) if st.st_nlink > 1 else path
+    except OSError:
+        return path  # the read reports it
+
+
 class FileHashes:
     """The SHA-256 of many files, started at once on `workers` threads (hashlib and file reads release the GIL, so a
-    county's thousands of scans use both cores and overlap the disk's waits) while the caller goes on. A file
-    hard-linked under several names is read once (same device and inode: the same bytes); every byte of every file
+    county's thousands of scans use both cores and overlap the disk's waits) while the caller goes on; with
+    workers=1, each read when asked for on the calling thread (no pool: for 100,000 small scans its futures and
+    locks cost more than the hashing). A file hard-linked under several names is read once; every byte of every file
     is still read — a file rewritten with its old size and time is never taken for the old one.
 
     result(path) waits for one file (raising its OSError); close() cancels what has not started."""
 
     def __init__(self, paths, workers=4):
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="lcb-sha")
-        self.futures, by_key = {}, {}
-        for path in paths:
-            try:
-                st = os.stat(path)
-                key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else path
-            except OSError:
-                key = path  # the read reports it
-            if key not in by_key:
-                by_key[key] = self.pool.submit(sha256, path)
-            self.futures[path] = by_key[key]
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lcb-sha") if workers > 1 else None
+        self.futures, self._by_key = {}, {}
+        if self.pool is not None:
+            for path in paths:
+                key = _identity(path)
+                if key not in self._by_key:
+                    self._by_key[key] = self.pool.submit(sha256, path)
+                self.futures[path] = self._by_key[key]
 
     def result(self, path):
-        return self.futures[path].result()
+        if self.pool is not None:
+            return self.futures[path].result()
+        key = _identity(path)
+        if key not in self._by_key:
+            self._by_key[key] = sha256(path)
+        return self._by_key[key]
 
     def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self):
         return self

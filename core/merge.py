@@ -27,7 +27,6 @@ Files: registration/schema.py (layout), registration/records.py (record building
 (numbers), registration/standard.py (right holders), registration/store.py (the GeoPackage backend and the seam
 for another one), classify.py (area classes)."""
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -526,35 +525,18 @@ def _file_sha(path):
 
 def fingerprint(d, progress=NULL_PROGRESS, workers=4):
     """SHA-256 over every file's path and SHA-256: the delivery's identity (equals the inventory's files sheet).
-    The files are hashed on `workers` threads (inventory.FileHashes), or with workers=1 one after the other on the
-    calling thread (no pool: at county scale, 100,000 scans, its futures and locks cost more than the hashing);
-    a hard-linked file is read once either way."""
+    The files are hashed by inventory.FileHashes (on `workers` threads, or one after the other with workers=1);
+    a hard-linked file is read once."""
     entries = list(d.files)
     total = sum(max(0, e.size) for e in entries) or 1
     done, files = 0, []
-    with contextlib.ExitStack() as stack:
-        if workers > 1:
-            hashes = stack.enter_context(inventory.FileHashes([e.abspath for e in entries], workers=workers))
-            result = hashes.result
-        else:
-            result = functools.partial(_hash_once, seen={})
+    with inventory.FileHashes([e.abspath for e in entries], workers=workers) as hashes:
         for e in entries:
             progress.check()
-            files.append((e.rel, result(e.abspath)))
+            files.append((e.rel, hashes.result(e.abspath)))
             done += max(0, e.size)
             progress.set(100 * done / total)
     return hashlib.sha256("".join(f"{r}\x1f{h}\x1e" for r, h in sorted(files)).encode()).hexdigest()
-
-
-def _hash_once(path, seen):
-    """inventory.sha256 of a file, once per file however many names it is hard-linked under (`seen`)."""
-    st = os.stat(path)
-    key = (st.st_dev, st.st_ino) if st.st_nlink > 1 else None
-    if key is None:
-        return inventory.sha256(path)
-    if key not in seen:
-        seen[key] = inventory.sha256(path)
-    return seen[key]
 
 
 def _already_merged(target, fp, params):

@@ -150,9 +150,7 @@ def write_aside(stage, name, fill):
     path = os.path.join(os.path.dirname(stage.path), name)
     conn = sqlite3.connect(path)
     try:
-        conn.execute(f"PRAGMA page_size={attrdb.PAGE_SIZE}")
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
+        attrdb.scratch(conn)
         result = fill(conn)
         conn.commit()
     finally:

@@ -290,16 +290,14 @@ class Records:
         conn = sqlite3.connect(self.stage_path)
         try:
             conn.execute("ATTACH DATABASE ? AS rec", (self.path,))
-            conn.execute(f"PRAGMA rec.page_size={attrdb.PAGE_SIZE}")
-            conn.execute("PRAGMA rec.journal_mode=OFF")
+            attrdb.scratch(conn, "rec")
             cols = [d[0] for d in conn.execute("SELECT * FROM RECV LIMIT 0").description]
             # the cbdk columns with cbdk's types (the same values as cbdk holds), the others untyped (kept as given)
             conn.execute(f"CREATE TABLE rec.REC (pid INTEGER PRIMARY KEY, "
                          f"{', '.join(f'{c} {types.get(c, str())}'.strip() for c in cols[1:] + ['YJHASH'])})")
             if self.std_path is not None:
                 conn.execute("ATTACH DATABASE ? AS std", (self.std_path,))
-                conn.execute(f"PRAGMA std.page_size={attrdb.PAGE_SIZE}")
-                conn.execute("PRAGMA std.journal_mode=OFF")
+                attrdb.scratch(conn, "std")
                 for table in schema.STANDARD:
                     if table.name in self.derived:
                         conn.execute(f"CREATE TABLE std.{table.name} ({', '.join(standard.columns(table))})")

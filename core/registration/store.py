@@ -165,8 +165,7 @@ class GpkgStore:
         for pragma in CONNECTION_PRAGMAS:
             self.c.execute(f"PRAGMA {pragma}")
         if new:  # a temporary file moved into place only when complete: no journal needed
-            self.c.execute("PRAGMA journal_mode=OFF")
-            self.c.execute("PRAGMA synchronous=OFF")
+            attrdb.scratch(self.c)
         self.srs_id = self.c.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'cbdk'").fetchone()[0]
         self._attached = []
 
